@@ -1,0 +1,95 @@
+//! `tessera`: verify, inspect and issue credentials, and generate keys.
+#![forbid(unsafe_code)]
+// Library and binary code never unwraps; tests may (clippy.toml).
+#![warn(clippy::unwrap_used)]
+
+mod hints;
+mod inspect;
+mod issue;
+mod keygen;
+mod keyspec;
+mod serve;
+mod siwe;
+mod timefmt;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Token authentication for APIs whose users log in with a wallet.
+#[derive(Parser)]
+#[command(name = "tessera", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a credential; prints one JSON object, exit 0 valid, 1 invalid, 2 usage error.
+    Verify(verify::VerifyArgs),
+    /// Decode a credential WITHOUT verifying it, to look inside.
+    Inspect(inspect::InspectArgs),
+    /// Sign a new credential with a private key.
+    Issue(issue::IssueArgs),
+    /// Generate a key pair (private and public JWK, or PEM).
+    Keygen(keygen::KeygenArgs),
+    /// Build or verify a Sign-In with Ethereum (EIP-4361) message.
+    Siwe(siwe::SiweArgs),
+    /// Run the HTTP server (sessions, forward-auth, JWKS, metrics).
+    Serve(serve::ServeArgs),
+    /// Manage the server's signing keys in its data directory.
+    Keys(serve::KeysArgs),
+}
+
+/// A usage or configuration problem: exit 2, message on stderr.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl<E: std::fmt::Display> From<E> for UsageError {
+    fn from(e: E) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify(args) => verify::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Issue(args) => issue::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Siwe(args) => siwe::run(args),
+        Command::Keys(args) => serve::keys(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(UsageError(msg)) => {
+            eprintln!("tessera: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads a credential argument: the value itself, or `-` for stdin.
+pub fn read_credential(arg: &str) -> Result<String, UsageError> {
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock().take(1 << 20), &mut s)
+            .map_err(|e| UsageError(format!("cannot read the credential from stdin: {e}")))?;
+        Ok(s.trim().to_owned())
+    } else {
+        Ok(arg.trim().to_owned())
+    }
+}
+
+use std::io::Read as _;
+
+/// Prints one JSON value on stdout.
+pub fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into())
+    );
+}

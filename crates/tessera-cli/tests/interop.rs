@@ -1,0 +1,2123 @@
+//! Interop with real peers, in both directions (issue #7, docs/interop.md).
+//!
+//! The peers live in `tests/interop/`: a Node project (jose, applesauce,
+//! nostr-tools, ethers, siwe; pinned with a lockfile) and a Python one
+//! (PyJWT). Their scripts only *make* or *check* credentials and print one
+//! JSON document; every expectation and assertion is here.
+//!
+//! - peer -> tessera: a peer makes credentials with its own keys; each is
+//!   verified by the `tessera` binary (`tessera verify`, exit code + JSON) and
+//!   by the library (`tessera_core::jwt::verify`), good ones and bad variants.
+//! - tessera -> peer: `tessera keygen` + `tessera issue` make credentials; the
+//!   peer's verifier must accept the good ones and refuse the bad ones.
+//!
+//! Install the peers with `npm ci` in tests/interop and
+//! `python3 -m venv tests/interop/.venv && tests/interop/.venv/bin/pip install -r tests/interop/requirements.txt`.
+//! Without them every test here prints a loud SKIPPED notice and passes —
+//! unless `CI` is set, where a missing peer is a failure.
+//!
+//! Run alone: `cargo test -p tessera-cli --test interop -- --nocapture`.
+
+use serde_json::{json, Value};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tessera_core::encoding::{b64url_decode, b64url_encode};
+use tessera_core::{jwt, Algorithm, ErrorCode, KeySet, Policy, VerifyingKey};
+
+/// The audience every peer token is addressed to (plus one other).
+const AUD: &str = "https://api.example";
+/// An audience no token carries.
+const OTHER_AUD: &str = "https://elsewhere.example";
+/// The issuer peers and tessera put in their tokens.
+const ISS: &str = "https://peer.example";
+
+/// Every JWT algorithm tessera implements (formats.md §1).
+const ALGS: [&str; 14] = [
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+    "ES384", "ES512", "ES256K", "EdDSA",
+];
+
+/// Algorithms jose 6 does not implement at all (it dropped secp256k1). Each
+/// is still driven through jose, which must refuse it as "not supported";
+/// if a jose upgrade starts accepting one, that case fails: remove it here.
+const JOSE_LACKS: [&str; 1] = ["ES256K"];
+
+// ---------------------------------------------------------------------------
+// Finding and running the peers
+// ---------------------------------------------------------------------------
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
+}
+
+/// Writes straight to the process's stderr: the test harness captures
+/// `eprintln!`, and a skip must be visible even when the test passes.
+fn loud(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+fn unavailable(what: &str, fix: &str) -> Option<Peer> {
+    let msg = format!("{what} are not installed ({fix})");
+    if std::env::var_os("CI").is_some() {
+        panic!("interop: {msg}; CI is set, so a missing peer is a failure (.ci/run installs them)");
+    }
+    let bar = "!".repeat(78);
+    loud(&format!(
+        "\n{bar}\n!!! INTEROP SKIPPED: {msg}.\n!!! These tests prove nothing until the peers are installed.\n{bar}\n"
+    ));
+    None
+}
+
+/// A peer runtime: the interpreter and the folder of its scripts.
+struct Peer {
+    program: PathBuf,
+    scripts: PathBuf,
+    label: &'static str,
+}
+
+impl Peer {
+    fn node() -> Option<Peer> {
+        let dir = interop_dir();
+        if !dir.join("node_modules/jose/package.json").is_file() {
+            return unavailable(
+                "the Node peers (tests/interop/node_modules)",
+                "run `npm ci` in tests/interop",
+            );
+        }
+        if Command::new("node").arg("--version").output().is_err() {
+            return unavailable("Node.js", "`node` is not on PATH; install Node 20+");
+        }
+        Some(Peer {
+            program: "node".into(),
+            scripts: dir.join("node"),
+            label: "node",
+        })
+    }
+
+    fn python() -> Option<Peer> {
+        let dir = interop_dir();
+        let python = dir.join(".venv/bin/python");
+        let ok = python.is_file()
+            && Command::new(&python)
+                .args(["-c", "import jwt, cryptography"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+        if !ok {
+            return unavailable(
+                "the Python peers (tests/interop/.venv with PyJWT[crypto])",
+                "run `python3 -m venv tests/interop/.venv && tests/interop/.venv/bin/pip install -r tests/interop/requirements.txt`",
+            );
+        }
+        Some(Peer {
+            program: python,
+            scripts: dir.join("python"),
+            label: "python",
+        })
+    }
+
+    /// Runs `script` with `args`; its stdout must be one JSON document.
+    fn run(&self, script: &str, args: &[&str]) -> Value {
+        let mut cmd = Command::new(&self.program);
+        cmd.arg(self.scripts.join(script))
+            .args(args)
+            .current_dir(&self.scripts);
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {} {script}: {e}", self.label));
+        assert!(
+            out.status.success(),
+            "{} {script} {args:?} failed ({}):\n{}",
+            self.label,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{} {script} printed no JSON ({e}):\n{}",
+                self.label,
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("tessera-interop-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self, f: &str) -> String {
+        self.0.join(f).to_string_lossy().into_owned()
+    }
+    fn write(&self, f: &str, contents: &str) -> String {
+        let p = self.path(f);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("TESSERA_INTEROP_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn tessera(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .expect("run the tessera binary")
+}
+
+/// Runs a tessera command that must succeed; returns its stdout.
+fn tessera_ok(args: &[&str]) -> String {
+    let out = tessera(args);
+    assert!(
+        out.status.success(),
+        "tessera {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("`{key}` is not a string in {v}"))
+}
+
+// ---------------------------------------------------------------------------
+// Tally: every case is counted, and the summary is printed even on success
+// ---------------------------------------------------------------------------
+
+struct Tally {
+    title: String,
+    passed: usize,
+    failures: Vec<String>,
+    /// (case, reason)
+    skips: Vec<(String, String)>,
+    /// (case, note)
+    known: Vec<(String, String)>,
+}
+
+impl Tally {
+    fn new(title: &str) -> Self {
+        Tally {
+            title: title.to_owned(),
+            passed: 0,
+            failures: Vec::new(),
+            skips: Vec::new(),
+            known: Vec::new(),
+        }
+    }
+
+    fn check(&mut self, case: &str, result: Result<(), String>) {
+        match result {
+            Ok(()) => self.passed += 1,
+            Err(why) => self.failures.push(format!("{case}: {why}")),
+        }
+    }
+
+    fn skip(&mut self, case: &str, reason: &str) {
+        self.skips.push((case.to_owned(), reason.to_owned()));
+    }
+
+    /// A case that behaves exactly as a recorded disagreement says (counted as passed).
+    fn known(&mut self, case: &str, note: &str) {
+        self.passed += 1;
+        self.known.push((case.to_owned(), note.to_owned()));
+    }
+
+    fn finish(self) {
+        let mut report = format!(
+            "interop [{}] cases: passed {}, failed {}, skipped {}",
+            self.title,
+            self.passed,
+            self.failures.len(),
+            self.skips.len()
+        );
+        for (note, cases) in grouped(&self.known) {
+            report.push_str(&format!(
+                "\n  KNOWN DISAGREEMENT ({} cases): {note}",
+                cases.len()
+            ));
+            for c in cases {
+                report.push_str(&format!("\n    - {c}"));
+            }
+        }
+        for (reason, cases) in grouped(&self.skips) {
+            report.push_str(&format!("\n  SKIPPED ({} cases): {reason}", cases.len()));
+            for c in cases {
+                report.push_str(&format!("\n    - {c}"));
+            }
+        }
+        for f in &self.failures {
+            report.push_str(&format!("\n  FAILED {f}"));
+        }
+        loud(&report);
+        assert!(
+            self.failures.is_empty(),
+            "{} interop case(s) failed in [{}]:\n{}",
+            self.failures.len(),
+            self.title,
+            self.failures.join("\n")
+        );
+        assert!(self.passed > 0, "[{}] ran no case", self.title);
+    }
+}
+
+/// (case, text) pairs grouped by text, in first-seen order.
+fn grouped(items: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (case, text) in items {
+        match out.iter_mut().find(|(t, _)| t == text) {
+            Some((_, cases)) => cases.push(case),
+            None => out.push((text, vec![case])),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Verifying one JWT with tessera: CLI and library
+// ---------------------------------------------------------------------------
+
+/// A trusted key as `tessera verify --key` takes it.
+#[derive(Clone, Debug)]
+enum Key {
+    /// A JWK, JWK Set or PEM file.
+    File(String),
+    /// `secret:<file>`: raw HMAC secret bytes.
+    Secret(String),
+}
+
+impl Key {
+    fn spec(&self) -> String {
+        match self {
+            Key::File(p) => p.clone(),
+            Key::Secret(p) => format!("secret:{p}"),
+        }
+    }
+
+    /// The keys a library user would build from this file. A key whose
+    /// type needs an algorithm named (RSA or `oct` JWK without `alg`) is
+    /// pinned to the algorithm the caller expects, as the docs say to.
+    fn load(&self, expected: Option<Algorithm>) -> Result<Vec<VerifyingKey>, String> {
+        let retry =
+            |r: tessera_core::Result<VerifyingKey>,
+             again: &dyn Fn(Option<Algorithm>) -> tessera_core::Result<VerifyingKey>| {
+                match r {
+                    Err(e) if e.code() == ErrorCode::UnsupportedAlgorithm && expected.is_some() => {
+                        again(expected)
+                    }
+                    other => other,
+                }
+            };
+        let fail = |e: tessera_core::Error| format!("library refused the key {self:?}: {e}");
+        match self {
+            Key::Secret(p) => {
+                let alg = expected.ok_or("secret without an expected algorithm")?;
+                let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
+                Ok(vec![VerifyingKey::hmac(alg, &bytes).map_err(fail)?])
+            }
+            Key::File(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+                if text.trim_start().starts_with('{') {
+                    let doc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                    if doc.get("keys").is_some() {
+                        return Ok(KeySet::from_jwks(&text, None)
+                            .map_err(fail)?
+                            .keys()
+                            .to_vec());
+                    }
+                    let k = retry(VerifyingKey::from_jwk(&text, None), &|pin| {
+                        VerifyingKey::from_jwk(&text, pin)
+                    });
+                    Ok(vec![k.map_err(fail)?])
+                } else {
+                    let k = retry(VerifyingKey::from_pem(&text, None), &|pin| {
+                        VerifyingKey::from_pem(&text, pin)
+                    });
+                    Ok(vec![k.map_err(fail)?])
+                }
+            }
+        }
+    }
+}
+
+/// What tessera must answer.
+#[derive(Clone, Debug)]
+enum Expect {
+    /// Valid, with this subject (and the case's algorithm, issuer, audience, claims).
+    Valid { sub: String },
+    /// Refused with this error code.
+    Code(&'static str),
+    /// A recorded disagreement: the CLI refuses the *key* (exit 2) where the
+    /// README says it should work. When tessera changes, this case fails and
+    /// says so: move it back to `Valid`.
+    KnownUsageError { note: &'static str },
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    name: String,
+    alg: String,
+    token: String,
+    keys: Vec<Key>,
+    aud: Option<&'static str>,
+    allow_no_exp: bool,
+    expect: Expect,
+    /// When the CLI is expected to differ from the library.
+    cli_expect: Option<Expect>,
+}
+
+impl Case {
+    fn new(name: String, alg: &str, token: &str, key: Key, expect: Expect) -> Case {
+        Case {
+            name,
+            alg: alg.to_owned(),
+            token: token.to_owned(),
+            keys: vec![key],
+            aud: Some(AUD),
+            allow_no_exp: false,
+            expect,
+            cli_expect: None,
+        }
+    }
+
+    fn reproduce(&self) -> String {
+        let mut cmd = String::from("tessera verify");
+        for k in &self.keys {
+            cmd.push_str(&format!(" --key {}", k.spec()));
+        }
+        if let Some(a) = self.aud {
+            cmd.push_str(&format!(" --aud {a}"));
+        }
+        if self.allow_no_exp {
+            cmd.push_str(" --allow-no-exp");
+        }
+        format!("{cmd} {}", self.token)
+    }
+}
+
+/// Checks the valid-identity fields every peer token carries, on the
+/// contract's JSON shape (`alg`, `subject`, `issuer`, `audience`, `claims`).
+fn check_identity(alg: &str, sub: &str, got: &Value, custom: &Value) -> Result<(), String> {
+    if got["alg"] != alg {
+        return Err(format!("alg {}, expected {alg:?}", got["alg"]));
+    }
+    if got["subject"] != sub {
+        return Err(format!("subject {}, expected {sub:?}", got["subject"]));
+    }
+    if got["issuer"] != ISS {
+        return Err(format!("issuer {}, expected {ISS:?}", got["issuer"]));
+    }
+    if !got["audience"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|a| a == AUD)
+    {
+        return Err(format!("audience {} lacks {AUD:?}", got["audience"]));
+    }
+    for (k, v) in custom.as_object().into_iter().flatten() {
+        if &got["claims"][k] != v {
+            return Err(format!(
+                "claim {k:?} is {}, the peer signed {v}",
+                got["claims"][k]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn run_cli(c: &Case, custom: &Value) -> Result<Option<&'static str>, String> {
+    let specs: Vec<String> = c.keys.iter().map(Key::spec).collect();
+    let mut args: Vec<&str> = vec!["verify"];
+    for s in &specs {
+        args.extend(["--key", s.as_str()]);
+    }
+    if let Some(a) = c.aud {
+        args.extend(["--aud", a]);
+    }
+    if c.allow_no_exp {
+        args.push("--allow-no-exp");
+    }
+    args.push(&c.token);
+    let out = tessera(&args);
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    let expect = c.cli_expect.as_ref().unwrap_or(&c.expect);
+    if let Expect::KnownUsageError { note } = expect {
+        return match code {
+            2 => Ok(Some(note)),
+            _ => Err(format!(
+                "recorded disagreement no longer holds (exit {code}, stdout {}): tessera changed; make this case expect Valid",
+                String::from_utf8_lossy(&out.stdout)
+            )),
+        };
+    }
+    if code == 2 {
+        return Err(format!("usage error (exit 2): {stderr}"));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("stdout is not JSON ({e}), exit {code}, stderr {stderr}"))?;
+    match expect {
+        Expect::Valid { sub } => {
+            if code != 0 || v["valid"] != json!(true) {
+                return Err(format!("expected valid, got exit {code}: {v}"));
+            }
+            if v["format"] != "jwt" {
+                return Err(format!("format {}, expected \"jwt\"", v["format"]));
+            }
+            check_identity(&c.alg, sub, &v, custom).map(|()| None)
+        }
+        Expect::Code(want) => {
+            let got = v["error"]["code"].as_str().unwrap_or("<none>");
+            if code != 1 || v["valid"] != json!(false) || got != *want {
+                return Err(format!(
+                    "expected exit 1 `{want}`, got exit {code} `{got}`: {v}"
+                ));
+            }
+            Ok(None)
+        }
+        Expect::KnownUsageError { .. } => unreachable!(),
+    }
+}
+
+fn run_lib(c: &Case, custom: &Value, now: i64) -> Result<(), String> {
+    let expected = Algorithm::from_name(&c.alg);
+    let mut set = KeySet::new();
+    for k in &c.keys {
+        for vk in k.load(expected)? {
+            set.push(vk).map_err(|e| e.to_string())?;
+        }
+    }
+    let policy = Policy {
+        audiences: c.aud.iter().map(|a| a.to_string()).collect(),
+        require_exp: !c.allow_no_exp,
+        ..Policy::default()
+    };
+    match (&c.expect, jwt::verify(&c.token, &set, &policy, now)) {
+        (Expect::Valid { sub }, Ok(id)) => {
+            let claims = tessera_core::json::Value::Object(id.claims.clone()).to_serde();
+            let got = json!({
+                "alg": id.alg,
+                "subject": id.subject,
+                "issuer": id.issuer,
+                "audience": id.audience,
+                "claims": claims,
+            });
+            check_identity(&c.alg, sub, &got, custom)
+        }
+        (Expect::Valid { .. }, Err(e)) => Err(format!("expected valid, got `{}`: {e}", e.code())),
+        (Expect::Code(want), Err(e)) if e.code().as_str() == *want => Ok(()),
+        (Expect::Code(want), Err(e)) => Err(format!("expected `{want}`, got `{}`: {e}", e.code())),
+        (Expect::Code(want), Ok(id)) => Err(format!("expected `{want}`, got valid: {id:?}")),
+        (Expect::KnownUsageError { .. }, _) => {
+            Err("KnownUsageError is a CLI-only expectation".into())
+        }
+    }
+}
+
+fn run_cases(tally: &mut Tally, cases: &[Case], custom: &Value, now: i64) {
+    for c in cases {
+        match run_cli(c, custom) {
+            Ok(None) => tally.check(&format!("cli {}", c.name), Ok(())),
+            Ok(Some(note)) => tally.known(
+                &format!("cli {}\n      reproduce: {}", c.name, c.reproduce()),
+                note,
+            ),
+            Err(why) => tally.check(
+                &format!("cli {}", c.name),
+                Err(format!("{why}\n      reproduce: {}", c.reproduce())),
+            ),
+        }
+        let lib = run_lib(c, custom, now).map_err(|why| format!("{why}\n      token: {}", c.token));
+        tally.check(&format!("lib {}", c.name), lib);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JWT: peer -> tessera
+// ---------------------------------------------------------------------------
+
+/// The same token with its payload's `sub` changed and the signature kept.
+fn tamper(token: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&b64url_decode(parts[1].as_bytes()).unwrap()).unwrap();
+    payload["sub"] = json!("mallory");
+    let forged = b64url_encode(serde_json::to_string(&payload).unwrap().as_bytes());
+    format!("{}.{forged}.{}", parts[0], parts[2])
+}
+
+fn with_member(path: &str, extra: &Value) -> Value {
+    let mut jwk: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (k, v) in extra.as_object().unwrap() {
+        jwk[k] = v.clone();
+    }
+    jwk
+}
+
+/// The other algorithm of the same RSA key type (RS256 <-> PS256, ...).
+fn rsa_sibling(alg: &str) -> Option<String> {
+    match &alg[..2] {
+        "RS" => Some(format!("PS{}", &alg[2..])),
+        "PS" => Some(format!("RS{}", &alg[2..])),
+        _ => None,
+    }
+}
+
+const SECRET_JWK_NO_ALG: &str = "an `oct` JWK without `alg` (exactly as the peer exports it) is refused as a --key with exit 2 (\"RS256 cannot be used with an `oct` (secret) key\"), though the README says an HMAC secret without a stated algorithm is pinned once per allowed HS algorithm; the library accepts it when the caller pins the algorithm, and the CLI does with --alg HSxxx";
+
+/// Turns a generator manifest (node/jwt-make.mjs, python/jwt_make.py) into cases.
+fn peer_jwt_cases(m: &Value, dir: &TempDir, peer_sub: &str) -> Vec<Case> {
+    let peer = s(m, "peer");
+    let mut cases = Vec::new();
+    let entries = m["algs"].as_array().unwrap();
+    let public_jwk_of = |alg: &str| {
+        entries
+            .iter()
+            .find(|a| a["alg"] == alg)
+            .map(|a| s(&a["files"], "public_jwk").to_owned())
+    };
+    for a in entries {
+        let alg = s(a, "alg");
+        let sub = format!("{peer_sub}/{alg}");
+        assert_eq!(s(a, "sub"), sub, "{peer} did not honour --sub");
+        let f = &a["files"];
+        let t = &a["tokens"];
+        let name = |what: &str| format!("{peer}->tessera {alg} {what}");
+        let valid = || Expect::Valid { sub: sub.clone() };
+        let hmac = alg.starts_with("HS");
+        let primary = if hmac {
+            Key::Secret(s(f, "secret_raw").into())
+        } else {
+            Key::File(s(f, "public_jwk").into())
+        };
+
+        // The valid token, with every key form the peer exports.
+        let forms: Vec<(&str, Key)> = if hmac {
+            vec![
+                ("secret_raw", primary.clone()),
+                ("secret_jwk_alg", Key::File(s(f, "secret_jwk_alg").into())),
+            ]
+        } else {
+            ["public_jwk", "public_pem", "private_jwk", "private_pem"]
+                .into_iter()
+                .map(|k| (k, Key::File(s(f, k).into())))
+                .collect()
+        };
+        for (form, key) in forms {
+            cases.push(Case::new(
+                name(&format!("valid/{form}")),
+                alg,
+                s(t, "valid"),
+                key,
+                valid(),
+            ));
+        }
+        if hmac {
+            let mut c = Case::new(
+                name("valid/secret_jwk_no_alg"),
+                alg,
+                s(t, "valid"),
+                Key::File(s(f, "secret_jwk").into()),
+                valid(),
+            );
+            c.cli_expect = Some(Expect::KnownUsageError {
+                note: SECRET_JWK_NO_ALG,
+            });
+            cases.push(c);
+        }
+
+        // `kid` selects among a JWK Set; an unknown `kid` is unknown_key.
+        let kid = s(a, "kid");
+        let (set, rotated) = if hmac {
+            let k = with_member(s(f, "secret_jwk"), &json!({"alg": alg, "kid": kid}));
+            let other = std::fs::read(s(f, "other_secret_raw")).unwrap();
+            let o =
+                json!({"kty": "oct", "k": b64url_encode(&other), "alg": alg, "kid": "rotated-out"});
+            (
+                dir.write(
+                    &format!("{alg}.kid.jwks"),
+                    &json!({ "keys": [k] }).to_string(),
+                ),
+                dir.write(
+                    &format!("{alg}.rotated.jwks"),
+                    &json!({ "keys": [o] }).to_string(),
+                ),
+            )
+        } else {
+            let o = with_member(
+                s(f, "other_public_jwk"),
+                &json!({"alg": alg, "kid": "rotated-out"}),
+            );
+            (
+                s(m, "jwks").to_owned(),
+                dir.write(
+                    &format!("{alg}.rotated.jwks"),
+                    &json!({ "keys": [o] }).to_string(),
+                ),
+            )
+        };
+        cases.push(Case::new(
+            name("kid/jwks"),
+            alg,
+            s(t, "kid"),
+            Key::File(set),
+            valid(),
+        ));
+        cases.push(Case::new(
+            name("wrong_key/unknown_kid"),
+            alg,
+            s(t, "kid"),
+            Key::File(rotated),
+            Expect::Code("unknown_key"),
+        ));
+
+        // Time, audience, tampering, wrong key.
+        cases.push(Case::new(
+            name("expired"),
+            alg,
+            s(t, "expired"),
+            primary.clone(),
+            Expect::Code("expired"),
+        ));
+        cases.push(Case::new(
+            name("not_yet_valid"),
+            alg,
+            s(t, "not_yet_valid"),
+            primary.clone(),
+            Expect::Code("not_yet_valid"),
+        ));
+        cases.push(Case::new(
+            name("no_exp"),
+            alg,
+            s(t, "no_exp"),
+            primary.clone(),
+            Expect::Code("missing_claim"),
+        ));
+        let mut c = Case::new(
+            name("no_exp/allowed"),
+            alg,
+            s(t, "no_exp"),
+            primary.clone(),
+            valid(),
+        );
+        c.allow_no_exp = true;
+        cases.push(c);
+        let mut c = Case::new(
+            name("wrong_aud"),
+            alg,
+            s(t, "valid"),
+            primary.clone(),
+            Expect::Code("audience_mismatch"),
+        );
+        c.aud = Some(OTHER_AUD);
+        cases.push(c);
+        cases.push(Case::new(
+            name("tampered"),
+            alg,
+            &tamper(s(t, "valid")),
+            primary.clone(),
+            Expect::Code("bad_signature"),
+        ));
+        let other = if hmac {
+            Key::Secret(s(f, "other_secret_raw").into())
+        } else {
+            Key::File(s(f, "other_public_jwk").into())
+        };
+        cases.push(Case::new(
+            name("wrong_key/same_alg"),
+            alg,
+            s(t, "valid"),
+            other,
+            Expect::Code("bad_signature"),
+        ));
+        // A key pinned to another algorithm: never tried (no HMAC from a public key either).
+        let foreign = if alg == "EdDSA" { "ES256" } else { "EdDSA" };
+        if let Some(path) = public_jwk_of(foreign) {
+            cases.push(Case::new(
+                name(&format!("wrong_key/{foreign}_key")),
+                alg,
+                s(t, "valid"),
+                Key::File(path),
+                Expect::Code("algorithm_not_allowed"),
+            ));
+        }
+        if let Some(sib) = rsa_sibling(alg) {
+            let jwk = with_member(s(f, "public_jwk"), &json!({ "alg": sib }));
+            let path = dir.write(&format!("{alg}.as-{sib}.jwk"), &jwk.to_string());
+            cases.push(Case::new(
+                name(&format!("wrong_key/same_rsa_key_pinned_{sib}")),
+                alg,
+                s(t, "valid"),
+                Key::File(path),
+                Expect::Code("algorithm_not_allowed"),
+            ));
+        }
+        // ECDSA S halves: P-256 accepts either; ES256K only low S (formats.md §1).
+        if let (Some(high), Some(low)) = (t["high_s"].as_str(), t["low_s"].as_str()) {
+            cases.push(Case::new(name("low_s"), alg, low, primary.clone(), valid()));
+            let expect = if alg == "ES256K" {
+                Expect::Code("bad_signature")
+            } else {
+                valid()
+            };
+            cases.push(Case::new(
+                name("high_s"),
+                alg,
+                high,
+                primary.clone(),
+                expect,
+            ));
+        }
+    }
+    // Algorithm names the peer signs that tessera does not implement.
+    for x in m["extras"].as_array().into_iter().flatten() {
+        cases.push(Case::new(
+            format!("{peer}->tessera {}", s(x, "name")),
+            s(x, "alg"),
+            s(x, "token"),
+            Key::File(s(x, "key").into()),
+            Expect::Code("unsupported_algorithm"),
+        ));
+    }
+    cases
+}
+
+fn peer_to_tessera_jwt(peer: &Peer, script: &str, tag: &str) {
+    let dir = TempDir::new(&format!("{tag}-make"));
+    let now = unix_now();
+    let now_s = now.to_string();
+    let m = peer.run(
+        script,
+        &[
+            "--out",
+            &dir.path("keys"),
+            "--now",
+            &now_s,
+            "--sub",
+            tag,
+            "--aud",
+            AUD,
+            "--iss",
+            ISS,
+        ],
+    );
+    let title = format!("{} {} -> tessera, JWT", s(&m, "peer"), s(&m, "version"));
+    let mut tally = Tally::new(&title);
+    for u in m["unsupported"].as_array().into_iter().flatten() {
+        tally.skip(
+            &format!("{} {}", s(&m, "peer"), s(u, "alg")),
+            s(u, "reason"),
+        );
+    }
+    if let Some(stats) = m.get("stats") {
+        loud(&format!("interop [{title}] peer stats: {stats}"));
+    }
+    let cases = peer_jwt_cases(&m, &dir, tag);
+    run_cases(&mut tally, &cases, &m["claims"], now);
+    tally.finish();
+}
+
+#[test]
+fn jose_jwts_verify_in_tessera() {
+    let Some(node) = Peer::node() else { return };
+    peer_to_tessera_jwt(&node, "jwt-make.mjs", "jose");
+}
+
+#[test]
+fn pyjwt_jwts_verify_in_tessera() {
+    let Some(python) = Peer::python() else { return };
+    peer_to_tessera_jwt(&python, "jwt_make.py", "pyjwt");
+}
+
+// ---------------------------------------------------------------------------
+// JWT: tessera -> peer
+// ---------------------------------------------------------------------------
+
+/// What a peer verifier must answer for one tessera token.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PeerExpect {
+    Accept,
+    RejectExpired,
+    RejectSignature,
+    RejectAudience,
+    RejectTyp,
+}
+
+struct TesseraCase {
+    input: Value,
+    sub: String,
+    expect: PeerExpect,
+}
+
+/// Keys from `tessera keygen` and tokens from `tessera issue` for every algorithm.
+fn tessera_jwt_cases(dir: &TempDir) -> Vec<TesseraCase> {
+    let now = unix_now();
+    let mut jwks = Vec::new();
+    let mut made = Vec::new();
+    for alg in ALGS {
+        let jwk = dir.path(&format!("{alg}.jwk"));
+        tessera_ok(&["keygen", "--alg", alg, "--out", &jwk]);
+        let other = dir.path(&format!("{alg}.other.jwk"));
+        tessera_ok(&["keygen", "--alg", alg, "--out", &other]);
+        let hmac = alg.starts_with("HS");
+        let (public, other_public) = if hmac {
+            (jwk.clone(), other.clone())
+        } else {
+            let p = format!("{jwk}.pub");
+            jwks.push(
+                serde_json::from_str::<Value>(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+            );
+            (p, format!("{other}.pub"))
+        };
+        let pem = (!hmac).then(|| {
+            let pem = dir.path(&format!("{alg}.pem"));
+            tessera_ok(&["keygen", "--alg", alg, "--pem", "--out", &pem]);
+            pem
+        });
+        made.push((alg, jwk, public, other_public, pem));
+    }
+    let jwks_path = dir.write("jwks.json", &json!({ "keys": jwks }).to_string());
+
+    let mut cases = Vec::new();
+    for (alg, jwk, public, other_public, pem) in made {
+        let hmac = alg.starts_with("HS");
+        let sub = format!("tessera/{alg}");
+        let issue = |key: &str, extra: &[&str]| {
+            let mut args = vec![
+                "issue",
+                "--key",
+                key,
+                "--alg",
+                alg,
+                "--sub",
+                &sub,
+                "--aud",
+                AUD,
+                "--aud",
+                "https://other.example",
+                "--iss",
+                ISS,
+                "--claim",
+                "role=admin",
+                "--claim",
+                "n=5",
+                "--jti",
+            ];
+            args.extend_from_slice(extra);
+            tessera_ok(&args).trim().to_owned()
+        };
+        let jwks = (!hmac).then(|| jwks_path.clone());
+        let mut push = |what: &str,
+                        token: String,
+                        jwk: Option<&str>,
+                        jwks: Option<&str>,
+                        pem: Option<&str>,
+                        aud: &str,
+                        typ: Option<&str>,
+                        expect| {
+            cases.push(TesseraCase {
+                input: json!({
+                    "id": format!("tessera->peer {alg} {what}"),
+                    "alg": alg, "token": token, "jwk": jwk, "jwks": jwks, "pem": pem,
+                    "aud": aud, "iss": ISS, "typ": typ,
+                }),
+                sub: sub.clone(),
+                expect,
+            });
+        };
+        let token = issue(&jwk, &[]);
+        push(
+            "jwk",
+            token.clone(),
+            Some(&public),
+            jwks.as_deref(),
+            None,
+            AUD,
+            None,
+            PeerExpect::Accept,
+        );
+        if let Some(pem) = &pem {
+            let pem_token = issue(pem, &[]);
+            let pem_pub = format!("{pem}.pub");
+            push(
+                "pem",
+                pem_token,
+                None,
+                None,
+                Some(&pem_pub),
+                AUD,
+                None,
+                PeerExpect::Accept,
+            );
+        }
+        let typed = issue(&jwk, &["--typ", "at+jwt"]);
+        push(
+            "typ_at+jwt",
+            typed,
+            Some(&public),
+            jwks.as_deref(),
+            None,
+            AUD,
+            Some("at+jwt"),
+            PeerExpect::Accept,
+        );
+        push(
+            "typ_required_but_absent",
+            token.clone(),
+            Some(&public),
+            None,
+            None,
+            AUD,
+            Some("at+jwt"),
+            PeerExpect::RejectTyp,
+        );
+        let old = (now - 7200).to_string();
+        let expired = issue(&jwk, &["--now", &old, "--ttl", "1h"]);
+        push(
+            "expired",
+            expired,
+            Some(&public),
+            jwks.as_deref(),
+            None,
+            AUD,
+            None,
+            PeerExpect::RejectExpired,
+        );
+        push(
+            "tampered",
+            tamper(&token),
+            Some(&public),
+            jwks.as_deref(),
+            None,
+            AUD,
+            None,
+            PeerExpect::RejectSignature,
+        );
+        push(
+            "wrong_key",
+            token.clone(),
+            Some(&other_public),
+            None,
+            None,
+            AUD,
+            None,
+            PeerExpect::RejectSignature,
+        );
+        push(
+            "wrong_aud",
+            token,
+            Some(&public),
+            jwks.as_deref(),
+            None,
+            OTHER_AUD,
+            None,
+            PeerExpect::RejectAudience,
+        );
+    }
+    cases
+}
+
+/// The peer's own words for each refusal.
+fn peer_codes(peer: &str, e: PeerExpect) -> &'static [&'static str] {
+    match (peer, e) {
+        ("jose", PeerExpect::RejectExpired) => &["ERR_JWT_EXPIRED"],
+        ("jose", PeerExpect::RejectSignature) => &["ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+        ("jose", PeerExpect::RejectAudience | PeerExpect::RejectTyp) => {
+            &["ERR_JWT_CLAIM_VALIDATION_FAILED"]
+        }
+        ("PyJWT", PeerExpect::RejectExpired) => &["ExpiredSignatureError"],
+        ("PyJWT", PeerExpect::RejectSignature) => &["InvalidSignatureError"],
+        ("PyJWT", PeerExpect::RejectAudience) => &["InvalidAudienceError"],
+        _ => &[],
+    }
+}
+
+fn judge_peer_outcome(peer: &str, alg: &str, c: &TesseraCase, o: &Value) -> Result<(), String> {
+    if peer == "jose" && JOSE_LACKS.contains(&alg) {
+        return match o["code"].as_str() {
+            Some("ERR_JOSE_NOT_SUPPORTED" | "ERR_JWKS_NO_MATCHING_KEY") if o["ok"] == false => Ok(()),
+            _ => Err(format!(
+                "jose was expected to lack {alg} (JOSE_LACKS) but answered {o}; if jose now supports it, remove it from JOSE_LACKS"
+            )),
+        };
+    }
+    match c.expect {
+        PeerExpect::Accept => {
+            if o["ok"] != true {
+                return Err(format!("the peer refused tessera's token: {o}"));
+            }
+            let p = &o["payload"];
+            if p["sub"] != c.sub.as_str() || p["iss"] != ISS || p["role"] != "admin" || p["n"] != 5
+            {
+                return Err(format!("payload differs from what tessera signed: {p}"));
+            }
+            if o["header"]["alg"] != alg {
+                return Err(format!("header alg {}, expected {alg}", o["header"]["alg"]));
+            }
+            Ok(())
+        }
+        e => {
+            let codes = peer_codes(peer, e);
+            match o["code"].as_str() {
+                Some(code) if o["ok"] == false && codes.contains(&code) => Ok(()),
+                _ => Err(format!(
+                    "expected the peer to refuse with {codes:?}, got {o}"
+                )),
+            }
+        }
+    }
+}
+
+fn tessera_to_peer_jwt(peer: &Peer, script: &str, peer_name: &str, methods: &[&str]) {
+    let dir = TempDir::new(&format!("to-{peer_name}"));
+    let cases = tessera_jwt_cases(&dir);
+    // PyJWT does not check `typ`; those cases are jose's.
+    let cases: Vec<TesseraCase> = cases
+        .into_iter()
+        .filter(|c| peer_name == "jose" || c.expect != PeerExpect::RejectTyp)
+        .collect();
+    let input: Vec<Value> = cases.iter().map(|c| c.input.clone()).collect();
+    let path = dir.write("cases.json", &Value::Array(input).to_string());
+    let out = peer.run(script, &["--cases", &path]);
+    assert_eq!(s(&out, "peer"), peer_name);
+    let mut tally = Tally::new(&format!(
+        "tessera -> {peer_name} {}, JWT",
+        s(&out, "version")
+    ));
+    let results = out["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        cases.len(),
+        "the peer answered a different number of cases"
+    );
+    for (c, r) in cases.iter().zip(results) {
+        let id = s(&c.input, "id");
+        assert_eq!(s(r, "id"), id);
+        let alg = s(&c.input, "alg");
+        for m in methods {
+            let o = &r[*m];
+            let case = format!("{id} [{m}]");
+            if o["skipped"] == true {
+                // Only inputs the case did not provide may be skipped.
+                let given = match *m {
+                    "import_jwk" | "pyjwk" => !c.input["jwk"].is_null(),
+                    "jwks" => !c.input["jwks"].is_null(),
+                    _ => !c.input["pem"].is_null(),
+                };
+                if given {
+                    tally.check(
+                        &case,
+                        Err(format!("skipped though its input was given: {o}")),
+                    );
+                }
+                continue;
+            }
+            let verdict = judge_peer_outcome(peer_name, alg, c, o)
+                .map_err(|why| format!("{why}\n      token: {}", s(&c.input, "token")));
+            if verdict.is_ok() && peer_name == "jose" && JOSE_LACKS.contains(&alg) {
+                tally.skip(
+                    &case,
+                    &format!(
+                        "jose {} does not implement {alg} (refused as not supported)",
+                        s(&out, "version")
+                    ),
+                );
+            } else {
+                tally.check(&case, verdict);
+            }
+        }
+    }
+    tally.finish();
+}
+
+#[test]
+fn tessera_jwts_verify_in_jose() {
+    let Some(node) = Peer::node() else { return };
+    tessera_to_peer_jwt(
+        &node,
+        "jwt-verify.mjs",
+        "jose",
+        &["import_jwk", "jwks", "spki"],
+    );
+}
+
+#[test]
+fn tessera_jwts_verify_in_pyjwt() {
+    let Some(python) = Peer::python() else { return };
+    tessera_to_peer_jwt(&python, "jwt_verify.py", "PyJWT", &["pyjwk", "pem", "jwks"]);
+}
+
+// ---------------------------------------------------------------------------
+// Wallet formats (NWT, NIP-98, Portal, thirdweb): peer -> tessera
+//
+// Driven through `tessera verify --format ...` against the contract
+// (contracts.md). While this build's CLI refuses a format as "not supported
+// by this build yet" (exit 2), its cases are reported as SKIPPED with that
+// reason; the day the format lands they run and assert, with no change here.
+// TODO(library): add `tessera_core` calls next to the CLI ones once the
+// library exposes NWT / NIP-98 / Portal / thirdweb verification.
+// ---------------------------------------------------------------------------
+
+/// The domain thirdweb-format tokens are addressed to.
+const DOMAIN: &str = "api.example";
+/// The URL NIP-98 events are bound to (query included).
+const NIP98_URL: &str = "https://api.example/v1/things?id=1&x=%20y";
+
+/// What `tessera verify` must answer for a wallet credential.
+#[derive(Clone, Debug)]
+enum WalletExpect {
+    Valid {
+        format: &'static str,
+        subject: String,
+        issuer: String,
+        /// Audiences that must be reported.
+        audience: Vec<String>,
+        /// Claims that must be reported, exactly.
+        claims: Value,
+    },
+    Code(&'static str),
+}
+
+struct WalletCase {
+    name: String,
+    credential: String,
+    args: Vec<String>,
+    expect: WalletExpect,
+}
+
+fn wcase(name: &str, credential: &str, args: &[&str], expect: WalletExpect) -> WalletCase {
+    WalletCase {
+        name: name.to_owned(),
+        credential: credential.to_owned(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        expect,
+    }
+}
+
+/// Runs `tessera verify ARGS CREDENTIAL`. `Err` only when the CLI has no
+/// support for the format yet (exit 2 naming "not supported"), with its words.
+fn wallet_verify(c: &WalletCase) -> Result<Result<(), String>, String> {
+    let mut args: Vec<&str> = vec!["verify"];
+    args.extend(c.args.iter().map(String::as_str));
+    args.push(&c.credential);
+    let out = tessera(&args);
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    let repro = format!("\n      reproduce: tessera {}", shell_words(&args));
+    if code == 2 && stderr.contains("not supported") {
+        return Err(stderr);
+    }
+    if code == 2 {
+        return Ok(Err(format!("usage error (exit 2): {stderr}{repro}")));
+    }
+    let v: Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(format!("stdout is not JSON ({e}), exit {code}{repro}"))),
+    };
+    let verdict = match &c.expect {
+        WalletExpect::Valid {
+            format,
+            subject,
+            issuer,
+            audience,
+            claims,
+        } => {
+            if code != 0 || v["valid"] != true {
+                Err(format!("expected valid, got exit {code}: {v}"))
+            } else if v["format"] != *format {
+                Err(format!("format {}, expected {format}", v["format"]))
+            } else if v["subject"] != subject.as_str() {
+                Err(format!("subject {}, expected {subject}", v["subject"]))
+            } else if v["issuer"] != issuer.as_str() {
+                Err(format!("issuer {}, expected {issuer}", v["issuer"]))
+            } else if let Some(a) = audience.iter().find(|a| {
+                !v["audience"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|x| x == a.as_str())
+            }) {
+                Err(format!("audience {} lacks {a}", v["audience"]))
+            } else if let Some((k, want)) = claims
+                .as_object()
+                .into_iter()
+                .flatten()
+                .find(|(k, want)| &v["claims"][k.as_str()] != *want)
+            {
+                Err(format!(
+                    "claim {k} is {}, expected {want}",
+                    v["claims"][k.as_str()]
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        WalletExpect::Code(want) => {
+            let got = v["error"]["code"].as_str().unwrap_or("<none>");
+            if code == 1 && got == *want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected exit 1 `{want}`, got exit {code} `{got}`: {v}"
+                ))
+            }
+        }
+    };
+    Ok(verdict.map_err(|e| format!("{e}{repro}")))
+}
+
+fn shell_words(args: &[&str]) -> String {
+    args.iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+            {
+                a.to_string()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first case is the probe (explicit `--format`, valid credential): when
+/// the CLI says the format is not in this build, every case is skipped (the
+/// others, `auto` detection included, cannot mean anything yet). Otherwise
+/// each case runs; one naming another format not yet built is skipped alone.
+fn run_wallet_cases(title: &str, cases: &[WalletCase]) {
+    let mut tally = Tally::new(title);
+    let mut absent: Option<String> = None;
+    for (i, c) in cases.iter().enumerate() {
+        if let Some(why) = &absent {
+            tally.skip(&c.name, why);
+            continue;
+        }
+        match wallet_verify(c) {
+            Ok(verdict) => tally.check(&c.name, verdict),
+            Err(why) => {
+                let why = format!("not in this build yet: {why}");
+                tally.skip(&c.name, &why);
+                if i == 0 {
+                    absent = Some(why);
+                }
+            }
+        }
+    }
+    if tally.passed == 0 && tally.failures.is_empty() {
+        loud(&format!(
+            "\n!!! INTEROP SKIPPED [{title}]: tessera verify does not support this format yet ({} cases waiting)\n{}\n",
+            tally.skips.len(),
+            tally.skips.first().map(|(c, r)| format!("{c}: {r}")).unwrap_or_default()
+        ));
+        return;
+    }
+    tally.finish();
+}
+
+#[test]
+fn applesauce_nwts_verify_in_tessera() {
+    let Some(node) = Peer::node() else { return };
+    let now = unix_now().to_string();
+    let m = node.run("nwt-make.mjs", &["--now", &now, "--aud", AUD]);
+    for (k, v) in m["self_check"].as_object().unwrap() {
+        assert_eq!(
+            v,
+            &json!(true),
+            "applesauce's own check {k} failed on its own token"
+        );
+    }
+    let t = &m["tokens"];
+    let me = s(&m["signer"], "pubkey").to_owned();
+    let other = s(&m["other"], "pubkey").to_owned();
+    let key = format!("nostr:{me}");
+    let npub = format!("nostr:{}", s(&m["signer"], "npub"));
+    let other_key = format!("nostr:{other}");
+    let valid = |subject: &str| WalletExpect::Valid {
+        format: "nwt",
+        subject: subject.to_owned(),
+        issuer: me.clone(),
+        audience: vec![AUD.into(), "https://other.example".into()],
+        // Repeated tags are arrays (contracts.md).
+        claims: json!({ "role": ["admin", "auditor"] }),
+    };
+    let code = WalletExpect::Code;
+    let f = ["--format", "nwt", "--aud", AUD];
+    let cases = vec![
+        wcase(
+            "nwt valid (any signer as itself)",
+            s(t, "valid"),
+            &f,
+            valid(&me),
+        ),
+        wcase(
+            "nwt valid (auto format)",
+            s(t, "valid"),
+            &["--aud", AUD],
+            valid(&me),
+        ),
+        wcase(
+            "nwt valid (trusted hex key)",
+            s(t, "valid"),
+            &[&f[..], &["--key", &key]].concat(),
+            valid(&me),
+        ),
+        wcase(
+            "nwt valid (trusted npub)",
+            s(t, "valid"),
+            &[&f[..], &["--key", &npub]].concat(),
+            valid(&me),
+        ),
+        wcase(
+            "nwt valid, other key trusted",
+            s(t, "valid"),
+            &[&f[..], &["--key", &other_key]].concat(),
+            code("untrusted_signer"),
+        ),
+        wcase("nwt expired", s(t, "expired"), &f, code("expired")),
+        wcase(
+            "nwt not_yet_valid",
+            s(t, "not_yet_valid"),
+            &f,
+            code("not_yet_valid"),
+        ),
+        wcase("nwt no_exp", s(t, "no_exp"), &f, code("missing_claim")),
+        wcase(
+            "nwt no_exp allowed",
+            s(t, "no_exp"),
+            &[&f[..], &["--allow-no-exp"]].concat(),
+            WalletExpect::Valid {
+                format: "nwt",
+                subject: me.clone(),
+                issuer: me.clone(),
+                audience: vec![AUD.into()],
+                claims: json!({}),
+            },
+        ),
+        wcase(
+            "nwt wrong_aud",
+            s(t, "valid"),
+            &["--format", "nwt", "--aud", OTHER_AUD],
+            code("audience_mismatch"),
+        ),
+        wcase(
+            "nwt no_aud, aud expected",
+            s(t, "no_aud"),
+            &f,
+            code("audience_mismatch"),
+        ),
+        wcase(
+            "nwt sub=other, untrusted signer",
+            s(t, "sub_other"),
+            &f,
+            code("untrusted_signer"),
+        ),
+        wcase(
+            "nwt sub=other, trusted signer",
+            s(t, "sub_other"),
+            &[&f[..], &["--key", &key]].concat(),
+            valid(&other),
+        ),
+        wcase(
+            "nwt tampered content",
+            s(t, "tampered_content"),
+            &f,
+            code("id_mismatch"),
+        ),
+        wcase(
+            "nwt tampered sig",
+            s(t, "tampered_sig"),
+            &f,
+            code("bad_signature"),
+        ),
+        wcase(
+            "nwt given as nip98",
+            s(t, "valid"),
+            &["--format", "nip98", "--url", NIP98_URL, "--method", "GET"],
+            code("wrong_kind"),
+        ),
+    ];
+    let title = format!("applesauce-common {} -> tessera, NWT", s(&m, "version"));
+    run_wallet_cases(&title, &cases);
+}
+
+#[test]
+fn nostr_tools_nip98_events_verify_in_tessera() {
+    let Some(node) = Peer::node() else { return };
+    let dir = TempDir::new("nip98");
+    let body = dir.path("body.json");
+    let m = node.run("nip98-make.mjs", &["--url", NIP98_URL, "--body-out", &body]);
+    for (k, v) in m["self_check"].as_object().unwrap() {
+        assert_eq!(
+            v,
+            &json!(true),
+            "nostr-tools' own check {k} failed on its own event"
+        );
+    }
+    let wrong_body = dir.write(
+        "wrong-body.json",
+        "{\"action\":\"transfer\",\"amount\":500}",
+    );
+    let t = &m["tokens"];
+    let me = s(&m["signer"], "pubkey").to_owned();
+    let other_key = format!("nostr:{}", s(&m["other"], "pubkey"));
+    let valid = WalletExpect::Valid {
+        format: "nip98",
+        subject: me.clone(),
+        issuer: me.clone(),
+        audience: vec![],
+        claims: json!({}),
+    };
+    let code = WalletExpect::Code;
+    let get = ["--format", "nip98", "--url", NIP98_URL, "--method", "GET"];
+    let post = [
+        "--format",
+        "nip98",
+        "--url",
+        NIP98_URL,
+        "--method",
+        "POST",
+        "--body-file",
+        &body,
+    ];
+    let cases = vec![
+        wcase("nip98 GET", s(t, "get"), &get, valid.clone()),
+        wcase(
+            "nip98 GET (auto format)",
+            s(t, "get"),
+            &get[2..],
+            valid.clone(),
+        ),
+        wcase(
+            "nip98 GET, method in lower case",
+            s(t, "get"),
+            &["--format", "nip98", "--url", NIP98_URL, "--method", "get"],
+            valid.clone(),
+        ),
+        wcase(
+            "nip98 POST with payload hash",
+            s(t, "post_payload"),
+            &post,
+            valid.clone(),
+        ),
+        wcase(
+            "nip98 POST, other body",
+            s(t, "post_payload"),
+            &[
+                "--format",
+                "nip98",
+                "--url",
+                NIP98_URL,
+                "--method",
+                "POST",
+                "--body-file",
+                &wrong_body,
+            ],
+            code("payload_mismatch"),
+        ),
+        wcase(
+            "nip98 wrong url",
+            s(t, "get"),
+            &[
+                "--format",
+                "nip98",
+                "--url",
+                "https://api.example/v1/things?id=2",
+                "--method",
+                "GET",
+            ],
+            code("url_mismatch"),
+        ),
+        wcase(
+            "nip98 wrong method",
+            s(t, "get"),
+            &[
+                "--format", "nip98", "--url", NIP98_URL, "--method", "DELETE",
+            ],
+            code("method_mismatch"),
+        ),
+        wcase("nip98 stale", s(t, "stale"), &get, code("stale")),
+        wcase(
+            "nip98 tampered",
+            s(t, "tampered"),
+            &get,
+            code("id_mismatch"),
+        ),
+        wcase(
+            "nip98 signature of another event",
+            s(t, "sig_of_other_event"),
+            &get,
+            code("bad_signature"),
+        ),
+        wcase(
+            "nip98 other key trusted",
+            s(t, "get"),
+            &[&get[..], &["--key", &other_key]].concat(),
+            code("untrusted_signer"),
+        ),
+    ];
+    let title = format!("nostr-tools {} -> tessera, NIP-98", s(&m, "version"));
+    run_wallet_cases(&title, &cases);
+}
+
+#[test]
+fn ethers_thirdweb_jwts_verify_in_tessera() {
+    let Some(node) = Peer::node() else { return };
+    let now = unix_now().to_string();
+    let m = node.run("thirdweb-make.mjs", &["--now", &now, "--aud", DOMAIN]);
+    assert_eq!(m["self_check"]["recovered_is_admin"], true);
+    let t = &m["tokens"];
+    let admin = s(&m, "admin").to_owned();
+    let key = format!("eth:{admin}");
+    let lower = format!("eth:{}", admin.to_lowercase());
+    let other_key = format!("eth:{}", s(&m, "other"));
+    let valid = WalletExpect::Valid {
+        format: "thirdweb",
+        subject: s(&m, "user").to_owned(),
+        issuer: admin.clone(),
+        audience: vec![DOMAIN.into()],
+        claims: json!({ "ctx": { "role": "admin" } }),
+    };
+    let code = WalletExpect::Code;
+    let f = ["--format", "thirdweb", "--key", &key, "--aud", DOMAIN];
+    let cases = vec![
+        wcase("thirdweb valid", s(t, "valid"), &f, valid.clone()),
+        wcase(
+            "thirdweb valid (auto format)",
+            s(t, "valid"),
+            &f[2..],
+            valid.clone(),
+        ),
+        wcase(
+            "thirdweb valid, lower-case address",
+            s(t, "valid"),
+            &["--format", "thirdweb", "--key", &lower, "--aud", DOMAIN],
+            valid.clone(),
+        ),
+        wcase(
+            "thirdweb standard-base64 signature",
+            s(t, "std_base64_sig"),
+            &f,
+            valid.clone(),
+        ),
+        wcase("thirdweb expired", s(t, "expired"), &f, code("expired")),
+        wcase(
+            "thirdweb not_yet_valid",
+            s(t, "not_yet_valid"),
+            &f,
+            code("not_yet_valid"),
+        ),
+        wcase(
+            "thirdweb wrong aud",
+            s(t, "valid"),
+            &[
+                "--format",
+                "thirdweb",
+                "--key",
+                &key,
+                "--aud",
+                "evil.example",
+            ],
+            code("audience_mismatch"),
+        ),
+        wcase(
+            "thirdweb tampered payload",
+            s(t, "tampered"),
+            &f,
+            code("bad_signature"),
+        ),
+        wcase(
+            "thirdweb signed by a wallet other than iss",
+            s(t, "signed_by_other"),
+            &f,
+            code("bad_signature"),
+        ),
+        wcase(
+            "thirdweb admin not trusted",
+            s(t, "valid"),
+            &["--format", "thirdweb", "--key", &other_key, "--aud", DOMAIN],
+            code("untrusted_signer"),
+        ),
+    ];
+    let title = format!("ethers {} -> tessera, thirdweb JWT", s(&m, "version"));
+    run_wallet_cases(&title, &cases);
+}
+
+#[test]
+fn node_crypto_portal_jwts_verify_in_tessera() {
+    let Some(node) = Peer::node() else { return };
+    let now = unix_now().to_string();
+    let m = node.run("portal-make.mjs", &["--now", &now]);
+    let t = &m["tokens"];
+    let me = s(&m["signer"], "pubkey").to_owned();
+    let target = s(&m, "target_key").to_owned();
+    let key = format!("nostr:{me}");
+    let npub = format!("nostr:{}", s(&m["signer"], "npub"));
+    let other_key = format!("nostr:{}", s(&m["other"], "pubkey"));
+    let odd_key = format!("nostr:{}", s(&m, "odd_y_signer"));
+    let valid = WalletExpect::Valid {
+        format: "portal",
+        subject: me.clone(),
+        issuer: me.clone(),
+        audience: vec![target.clone()],
+        claims: json!({ "target_key": target }),
+    };
+    let code = WalletExpect::Code;
+    let f = ["--format", "portal", "--key", &key];
+    let cases = vec![
+        wcase("portal valid", s(t, "valid"), &f, valid.clone()),
+        wcase(
+            "portal valid (auto format)",
+            s(t, "valid"),
+            &f[2..],
+            valid.clone(),
+        ),
+        wcase(
+            "portal valid (npub)",
+            s(t, "valid"),
+            &["--format", "portal", "--key", &npub],
+            valid.clone(),
+        ),
+        wcase(
+            "portal valid, target_key as --aud",
+            s(t, "valid"),
+            &[&f[..], &["--aud", &target]].concat(),
+            valid.clone(),
+        ),
+        wcase(
+            "portal other target_key",
+            s(t, "valid"),
+            &[&f[..], &["--aud", s(&m["other"], "pubkey")]].concat(),
+            code("audience_mismatch"),
+        ),
+        wcase("portal expired", s(t, "expired"), &f, code("expired")),
+        wcase(
+            "portal not_yet_valid",
+            s(t, "not_yet_valid"),
+            &f,
+            code("not_yet_valid"),
+        ),
+        wcase("portal high S", s(t, "high_s"), &f, code("bad_signature")),
+        wcase(
+            "portal tampered",
+            s(t, "tampered"),
+            &f,
+            code("bad_signature"),
+        ),
+        wcase(
+            "portal wrong key",
+            s(t, "valid"),
+            &["--format", "portal", "--key", &other_key],
+            code("bad_signature"),
+        ),
+        wcase(
+            "portal odd-Y signer not normalised",
+            s(t, "odd_y_unnormalised"),
+            &["--format", "portal", "--key", &odd_key],
+            code("bad_signature"),
+        ),
+    ];
+    let title = format!("node:crypto {} -> tessera, Portal JWT", s(&m, "version"));
+    run_wallet_cases(&title, &cases);
+}
+
+// ---------------------------------------------------------------------------
+// Wallet formats: tessera -> peer
+// ---------------------------------------------------------------------------
+
+/// Runs node/wallet-verify.mjs on `cases` ({id, format, token, ...}).
+fn wallet_peer_verdicts(node: &Peer, dir: &TempDir, cases: &[Value]) -> Vec<Value> {
+    let path = dir.write(
+        "wallet-cases.json",
+        &Value::Array(cases.to_vec()).to_string(),
+    );
+    let out = node.run("wallet-verify.mjs", &["--cases", &path]);
+    let results = out["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), cases.len());
+    results
+}
+
+/// The peers' wallet verifiers must accept what the peers themselves make and
+/// refuse bad variants; this keeps node/wallet-verify.mjs honest while
+/// `tessera issue` cannot make these formats yet.
+#[test]
+fn wallet_peer_verifiers_self_check() {
+    let Some(node) = Peer::node() else { return };
+    let dir = TempDir::new("wallet-self");
+    let now = unix_now();
+    let now_s = now.to_string();
+    let nwt = node.run("nwt-make.mjs", &["--now", &now_s, "--aud", AUD]);
+    let body = dir.path("body.json");
+    let nip98 = node.run("nip98-make.mjs", &["--url", NIP98_URL, "--body-out", &body]);
+    let portal = node.run("portal-make.mjs", &["--now", &now_s]);
+    let tw = node.run("thirdweb-make.mjs", &["--now", &now_s, "--aud", DOMAIN]);
+    let tok = |m: &Value, k: &str| s(&m["tokens"], k).to_owned();
+    let portal_signer = s(&portal["signer"], "pubkey");
+    let portal_target = s(&portal, "target_key");
+    let cases = vec![
+        (
+            true,
+            json!({"id": "nwt valid", "format": "nwt", "token": tok(&nwt, "valid"), "aud": AUD, "now": now}),
+        ),
+        (
+            false,
+            json!({"id": "nwt other aud", "format": "nwt", "token": tok(&nwt, "valid"), "aud": OTHER_AUD, "now": now}),
+        ),
+        (
+            false,
+            json!({"id": "nwt expired", "format": "nwt", "token": tok(&nwt, "expired"), "aud": AUD, "now": now}),
+        ),
+        (
+            false,
+            json!({"id": "nwt tampered", "format": "nwt", "token": tok(&nwt, "tampered_content"), "aud": AUD, "now": now}),
+        ),
+        (
+            true,
+            json!({"id": "nip98 GET", "format": "nip98", "token": tok(&nip98, "get"), "url": NIP98_URL, "method": "GET"}),
+        ),
+        (
+            true,
+            json!({"id": "nip98 POST payload", "format": "nip98", "token": tok(&nip98, "post_payload"), "url": NIP98_URL, "method": "POST", "body_file": body}),
+        ),
+        (
+            false,
+            json!({"id": "nip98 wrong url", "format": "nip98", "token": tok(&nip98, "get"), "url": "https://api.example/", "method": "GET"}),
+        ),
+        (
+            false,
+            json!({"id": "nip98 tampered", "format": "nip98", "token": tok(&nip98, "tampered"), "url": NIP98_URL, "method": "GET"}),
+        ),
+        (
+            true,
+            json!({"id": "portal valid", "format": "portal", "token": tok(&portal, "valid"), "signer": portal_signer, "aud": portal_target}),
+        ),
+        (
+            false,
+            json!({"id": "portal tampered", "format": "portal", "token": tok(&portal, "tampered"), "signer": portal_signer}),
+        ),
+        (
+            false,
+            json!({"id": "portal odd Y", "format": "portal", "token": tok(&portal, "odd_y_unnormalised"), "signer": s(&portal, "odd_y_signer")}),
+        ),
+        (
+            true,
+            json!({"id": "thirdweb valid", "format": "thirdweb", "token": tok(&tw, "valid"), "aud": DOMAIN}),
+        ),
+        (
+            true,
+            json!({"id": "thirdweb std base64 sig", "format": "thirdweb", "token": tok(&tw, "std_base64_sig"), "aud": DOMAIN}),
+        ),
+        (
+            false,
+            json!({"id": "thirdweb tampered", "format": "thirdweb", "token": tok(&tw, "tampered"), "aud": DOMAIN}),
+        ),
+        (
+            false,
+            json!({"id": "thirdweb signed by other", "format": "thirdweb", "token": tok(&tw, "signed_by_other"), "aud": DOMAIN}),
+        ),
+    ];
+    let input: Vec<Value> = cases.iter().map(|(_, c)| c.clone()).collect();
+    let results = wallet_peer_verdicts(&node, &dir, &input);
+    let mut tally =
+        Tally::new("peer wallet verifiers on peer-made credentials (harness self-check)");
+    for ((accept, c), r) in cases.iter().zip(&results) {
+        let ok = r["ok"] == true;
+        let verdict = if ok == *accept {
+            Ok(())
+        } else {
+            Err(format!("expected ok={accept}, got {r}"))
+        };
+        tally.check(s(c, "id"), verdict);
+    }
+    tally.finish();
+}
+
+/// The harness's guess at `tessera issue --format F` (contracts.md names the
+/// flag, not the rest). TODO: when the formats land, align these with
+/// `tessera issue --help`; an invocation the CLI refuses (exit 2) is
+/// reported as SKIPPED with its message, never as a pass.
+fn tessera_issue_wallet_args(format: &str, key: &str, body: &str) -> Vec<String> {
+    let mut a: Vec<&str> = vec!["issue", "--format", format, "--key", key];
+    match format {
+        "nwt" => a.extend([
+            "--aud",
+            AUD,
+            "--aud",
+            "https://other.example",
+            "--ttl",
+            "10m",
+            "--claim",
+            "role=admin",
+        ]),
+        "nip98" => a.extend(["--url", NIP98_URL, "--method", "POST", "--body-file", body]),
+        "portal" => a.extend([
+            "--aud",
+            "4fa6fc4de4e8703062d3c630798ae5e6bcd8027a18753ae3e479ca1dc7f63fcb",
+            "--ttl",
+            "1h",
+        ]),
+        "thirdweb" => a.extend([
+            "--sub",
+            "0x000000000000000000000000000000000000dEaD",
+            "--aud",
+            DOMAIN,
+            "--ttl",
+            "1d",
+        ]),
+        _ => unreachable!(),
+    }
+    a.into_iter().map(str::to_owned).collect()
+}
+
+#[test]
+fn tessera_wallet_credentials_verify_in_peers() {
+    let Some(node) = Peer::node() else { return };
+    let help = String::from_utf8_lossy(&tessera(&["issue", "--help"]).stdout).into_owned();
+    if !help.contains("--format") {
+        loud(
+            "\n!!! INTEROP SKIPPED [tessera -> applesauce/nostr-tools/node:crypto/ethers, wallet formats]: \
+             `tessera issue` has no --format in this build yet. TODO hook: when it lands these cases run \
+             (NWT -> verifyEvent + isValidNostrWebToken/isNostrWebTokenActive/hasNostrWebTokenAudience, \
+             NIP-98 -> nip98.validateEvent, Portal -> crypto.verify against 02||x, thirdweb -> ethers.verifyMessage).\n",
+        );
+        return;
+    }
+    let dir = TempDir::new("wallet-to-peer");
+    let key = dir.path("nostr.jwk");
+    tessera_ok(&["keygen", "--alg", "ES256K", "--out", &key]);
+    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let x = tessera_core::encoding::hex_encode(&b64url_decode(s(&jwk, "x").as_bytes()).unwrap());
+    // nip98.validateEvent hashes JSON.stringify(body): keep the body in that form.
+    let body = dir.write("body.json", "{\"action\":\"transfer\",\"amount\":5}");
+    let now = unix_now();
+    let mut tally = Tally::new("tessera -> wallet peers");
+    let mut cases = Vec::new();
+    for format in ["nwt", "nip98", "portal", "thirdweb"] {
+        let args = tessera_issue_wallet_args(format, &key, &body);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = tessera(&refs);
+        if !out.status.success() {
+            tally.skip(
+                &format!("tessera->{format}"),
+                &format!(
+                    "`tessera {}` exit {:?}: {} (TODO: align tessera_issue_wallet_args)",
+                    shell_words(&refs),
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            );
+            continue;
+        }
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let base = json!({"format": format, "token": token, "signer": x, "now": now, "url": NIP98_URL, "method": "POST", "body_file": body});
+        let mut good = base.clone();
+        let mut bad = base.clone();
+        good["id"] = json!(format!("tessera->{format} valid"));
+        bad["id"] = json!(format!("tessera->{format} negative control"));
+        match format {
+            "nwt" => {
+                good["aud"] = json!(AUD);
+                bad["aud"] = json!(OTHER_AUD);
+            }
+            "nip98" => bad["url"] = json!("https://api.example/other"),
+            "portal" => {
+                good["aud"] =
+                    json!("4fa6fc4de4e8703062d3c630798ae5e6bcd8027a18753ae3e479ca1dc7f63fcb");
+                bad["token"] = json!(tamper(&token));
+            }
+            _ => {
+                good["aud"] = json!(DOMAIN);
+                bad["token"] = json!(tamper(&token));
+            }
+        }
+        cases.push((true, good));
+        cases.push((false, bad));
+    }
+    if !cases.is_empty() {
+        let input: Vec<Value> = cases.iter().map(|(_, c)| c.clone()).collect();
+        let results = wallet_peer_verdicts(&node, &dir, &input);
+        for ((accept, c), r) in cases.iter().zip(&results) {
+            let verdict = if (r["ok"] == true) == *accept {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected the peer to say ok={accept}, got {r}\n      token: {}",
+                    s(c, "token")
+                ))
+            };
+            tally.check(s(c, "id"), verdict);
+        }
+    }
+    if tally.passed == 0 && tally.failures.is_empty() {
+        loud(&format!(
+            "\n!!! INTEROP SKIPPED [tessera -> wallet peers]: {}\n",
+            skip_list(&tally)
+        ));
+        return;
+    }
+    tally.finish();
+}
+
+// ---------------------------------------------------------------------------
+// Against the server: SIWE (ethers + siwe), NIP-98 (nostr-tools) and NWT
+// (applesauce) logins, then the access token in jose against the JWKS.
+// ---------------------------------------------------------------------------
+
+fn skip_list(t: &Tally) -> String {
+    t.skips
+        .iter()
+        .map(|(c, r)| format!("{c}: {r}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+    _dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only the server this test started, by its own handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get_status(addr: &str, path: &str) -> Option<u16> {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    let _ = stream.read_to_string(&mut buf);
+    buf.split(' ').nth(1)?.parse().ok()
+}
+
+fn start_server() -> Result<Server, String> {
+    let dir = TempDir::new("serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let base = format!("http://{addr}");
+    let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "serve",
+            "--listen",
+            &addr,
+            "--data-dir",
+            &dir.path("data"),
+            "--public-url",
+            &base,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start tessera serve: {e}"))?;
+    let mut server = Server {
+        child,
+        base,
+        _dir: dir,
+    };
+    for _ in 0..100 {
+        if http_get_status(&addr, "/healthz") == Some(200) {
+            return Ok(server);
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!("tessera serve exited early ({status})"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err("tessera serve did not answer /healthz within 10 s".into())
+}
+
+#[test]
+fn real_clients_log_in_to_tessera_serve() {
+    let Some(node) = Peer::node() else { return };
+    let server = match start_server() {
+        Ok(s) => s,
+        Err(why) => panic!("{why}"),
+    };
+    let mut tally = Tally::new("ethers+siwe / nostr-tools / applesauce -> tessera serve -> jose");
+    for method in ["siwe", "nip98", "nwt"] {
+        let out = node.run(
+            "server-login.mjs",
+            &["--base", &server.base, "--method", method],
+        );
+        let case = format!("{method} login, access token in jose (typ at+jwt, JWKS)");
+        if out["skipped"] == true {
+            tally.skip(&case, s(&out, "reason"));
+            continue;
+        }
+        let access = &out["access"];
+        let want = s(&out, "expected_subject");
+        let amr = if method == "siwe" { "siwe" } else { "nostr" };
+        let verdict = if access["ok"] != true {
+            Err(format!(
+                "login {} / access token refused by jose: {access}",
+                out["login"]
+            ))
+        } else if access["payload"]["sub"] != want {
+            Err(format!(
+                "access token sub {}, expected {want}",
+                access["payload"]["sub"]
+            ))
+        } else if !access["payload"]["amr"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a == amr)
+        {
+            Err(format!(
+                "access token amr {}, expected to contain {amr}",
+                access["payload"]["amr"]
+            ))
+        } else if out["login"]["body"]["subject"] != want {
+            Err(format!(
+                "login subject {}, expected {want}",
+                out["login"]["body"]["subject"]
+            ))
+        } else {
+            Ok(())
+        };
+        tally.check(&case, verdict);
+    }
+    if tally.passed == 0 && tally.failures.is_empty() {
+        loud(&format!(
+            "\n!!! INTEROP SKIPPED [real clients -> tessera serve]: the login routes are not in this build yet: {}\n",
+            skip_list(&tally)
+        ));
+        return;
+    }
+    tally.finish();
+}

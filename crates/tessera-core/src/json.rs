@@ -1,0 +1,701 @@
+//! A strict JSON reader and a canonical writer.
+//!
+//! tessera parses every untrusted JSON document exactly once, into
+//! [`Value`], and validates that one representation. The reader refuses
+//! what RFC 8259 leaves open and attackers like to use:
+//! duplicate member names (RFC 7515 §5.2 lets a verifier refuse them, and we
+//! do: `{"alg":"RS256","alg":"none"}` must not mean two things), lone UTF-16
+//! surrogates in `\u` escapes, invalid UTF-8, nesting deeper than
+//! [`MAX_DEPTH`], and trailing data.
+//!
+//! The writer produces compact JSON with the NIP-01 escaping rules: only
+//! `\n \" \\ \r \t \b \f` get short escapes, other control characters become
+//! `\u00xx` (lowercase hex), everything else is written verbatim.
+
+use crate::error::{Error, Result};
+use std::collections::HashSet;
+
+/// Maximum nesting of arrays and objects.
+pub const MAX_DEPTH: usize = 32;
+
+/// A JSON number, kept as an exact integer when the text is one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// Written without fraction or exponent and fits in `i64`.
+    Int(i64),
+    /// Anything else: a fraction, an exponent, or an integer outside `i64`.
+    Float(f64),
+}
+
+impl Number {
+    /// The value as an integer when it is exactly one: `Int`, or a `Float`
+    /// whose fraction is zero and which fits in `i64`.
+    pub fn as_exact_i64(self) -> Option<i64> {
+        match self {
+            Number::Int(i) => Some(i),
+            Number::Float(f) => {
+                if f.fract() == 0.0
+                    && (-9.007_199_254_740_992e15..=9.007_199_254_740_992e15).contains(&f)
+                {
+                    Some(f as i64)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// The value as a float (lossy for large integers).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Float(f) => f,
+        }
+    }
+}
+
+/// A parsed JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// A number.
+    Number(Number),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object, members in document order, names unique.
+    Object(Object),
+}
+
+/// A JSON object with unique member names, in document order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Object {
+    members: Vec<(String, Value)>,
+}
+
+impl Object {
+    /// An empty object.
+    pub fn new() -> Self {
+        Object::default()
+    }
+
+    /// The member called `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Whether a member called `name` exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets `name`, replacing an existing member of that name in place.
+    pub fn insert(&mut self, name: impl Into<String>, value: Value) {
+        let name = name.into();
+        if let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == name) {
+            slot.1 = value;
+        } else {
+            self.members.push((name, value));
+        }
+    }
+
+    /// Removes and returns the member called `name`.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let pos = self.members.iter().position(|(k, _)| k == name)?;
+        Some(self.members.remove(pos).1)
+    }
+
+    /// Members in document order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.members.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+}
+
+impl Value {
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The object, if this is one.
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The array, if this is one.
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is one.
+    pub fn as_number(&self) -> Option<Number> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Compact JSON text (NIP-01 escaping).
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        write_value(self, &mut out);
+        out
+    }
+
+    /// Converts into a `serde_json::Value` for output.
+    pub fn to_serde(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(Number::Int(i)) => serde_json::Value::from(*i),
+            Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
+            Value::Object(o) => serde_json::Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_serde()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Number(Number::Int(i))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<Object> for Value {
+    fn from(o: Object) -> Self {
+        Value::Object(o)
+    }
+}
+
+impl FromIterator<(String, Value)> for Object {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+        let mut o = Object::new();
+        for (k, v) in iter {
+            o.insert(k, v);
+        }
+        o
+    }
+}
+
+/// Parses one JSON document strictly.
+pub fn parse(input: &[u8]) -> Result<Value> {
+    let mut p = Parser { s: input, pos: 0 };
+    p.skip_ws();
+    let v = p.value(0)?;
+    p.skip_ws();
+    if p.pos != p.s.len() {
+        return Err(Error::malformed("trailing data after JSON value"));
+    }
+    Ok(v)
+}
+
+/// Parses one JSON document that must be an object.
+pub fn parse_object(input: &[u8]) -> Result<Object> {
+    match parse(input)? {
+        Value::Object(o) => Ok(o),
+        _ => Err(Error::malformed("expected a JSON object")),
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_literal(&mut self, lit: &[u8]) -> Result<()> {
+        if self.s.get(self.pos..self.pos + lit.len()) == Some(lit) {
+            self.pos += lit.len();
+            Ok(())
+        } else {
+            Err(Error::malformed("invalid JSON literal"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1).map(Value::Object),
+            Some(b'[') => self.array(depth + 1).map(Value::Array),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b't') => self.expect_literal(b"true").map(|()| Value::Bool(true)),
+            Some(b'f') => self.expect_literal(b"false").map(|()| Value::Bool(false)),
+            Some(b'n') => self.expect_literal(b"null").map(|()| Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Value::Number),
+            Some(_) => Err(Error::malformed("unexpected character in JSON")),
+            None => Err(Error::malformed("unexpected end of JSON")),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Object> {
+        if depth > MAX_DEPTH {
+            return Err(Error::malformed("JSON nested too deeply"));
+        }
+        self.pos += 1; // '{'
+        let mut members: Vec<(String, Value)> = Vec::new();
+        let mut index: Option<HashSet<String>> = None;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Object { members });
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(Error::malformed("expected a JSON member name"));
+            }
+            let name = self.string()?;
+            // Small objects (every JOSE header) compare linearly; large ones
+            // switch to a set so hostile input cannot make this quadratic.
+            let duplicate = match &mut index {
+                Some(set) => !set.insert(name.clone()),
+                None => {
+                    let dup = members.iter().any(|(k, _)| *k == name);
+                    if !dup && members.len() >= 16 {
+                        let mut set: HashSet<String> =
+                            members.iter().map(|(k, _)| k.clone()).collect();
+                        set.insert(name.clone());
+                        index = Some(set);
+                    }
+                    dup
+                }
+            };
+            if duplicate {
+                return Err(Error::with_message(
+                    crate::ErrorCode::Malformed,
+                    "duplicate JSON member name",
+                ));
+            }
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(Error::malformed("expected ':' in JSON object"));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            let v = self.value(depth)?;
+            members.push((name, v));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Object { members });
+                }
+                _ => return Err(Error::malformed("expected ',' or '}' in JSON object")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Vec<Value>> {
+        if depth > MAX_DEPTH {
+            return Err(Error::malformed("JSON nested too deeply"));
+        }
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(items);
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth)?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(items);
+                }
+                _ => return Err(Error::malformed("expected ',' or ']' in JSON array")),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let digits = self
+            .s
+            .get(self.pos..self.pos + 4)
+            .ok_or(Error::malformed("truncated \\u escape"))?;
+        let mut v = 0u32;
+        for &d in digits {
+            let n = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return Err(Error::malformed("invalid \\u escape")),
+            };
+            v = (v << 4) | u32::from(n);
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn string(&mut self) -> Result<String> {
+        self.pos += 1; // opening quote
+        let start = self.pos;
+        // Fast path: no escapes.
+        loop {
+            match self.peek() {
+                None => return Err(Error::malformed("unterminated JSON string")),
+                Some(b'"') => {
+                    let raw = &self.s[start..self.pos];
+                    self.pos += 1;
+                    return std::str::from_utf8(raw)
+                        .map(str::to_owned)
+                        .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
+                }
+                Some(b'\\') => break,
+                Some(c) if c < 0x20 => {
+                    return Err(Error::malformed("control character in JSON string"))
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+        let mut buf: Vec<u8> = self.s[start..self.pos].to_vec();
+        loop {
+            match self.peek() {
+                None => return Err(Error::malformed("unterminated JSON string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return String::from_utf8(buf)
+                        .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let esc = self
+                        .peek()
+                        .ok_or(Error::malformed("unterminated JSON escape"))?;
+                    self.pos += 1;
+                    match esc {
+                        b'"' => buf.push(b'"'),
+                        b'\\' => buf.push(b'\\'),
+                        b'/' => buf.push(b'/'),
+                        b'b' => buf.push(0x08),
+                        b'f' => buf.push(0x0c),
+                        b'n' => buf.push(b'\n'),
+                        b'r' => buf.push(b'\r'),
+                        b't' => buf.push(b'\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let cp = if (0xd800..0xdc00).contains(&hi) {
+                                if self.s.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                                    return Err(Error::malformed("lone UTF-16 surrogate"));
+                                }
+                                self.pos += 2;
+                                let lo = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&lo) {
+                                    return Err(Error::malformed("lone UTF-16 surrogate"));
+                                }
+                                0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                            } else if (0xdc00..0xe000).contains(&hi) {
+                                return Err(Error::malformed("lone UTF-16 surrogate"));
+                            } else {
+                                hi
+                            };
+                            let ch =
+                                char::from_u32(cp).ok_or(Error::malformed("invalid \\u escape"))?;
+                            let mut tmp = [0u8; 4];
+                            buf.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                        }
+                        _ => return Err(Error::malformed("invalid JSON escape")),
+                    }
+                }
+                Some(c) if c < 0x20 => {
+                    return Err(Error::malformed("control character in JSON string"))
+                }
+                Some(c) => {
+                    buf.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Number> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(b'0'..=b'9') = self.peek() {
+                    self.pos += 1;
+                }
+            }
+            _ => return Err(Error::malformed("invalid JSON number")),
+        }
+        let mut is_int = true;
+        if self.peek() == Some(b'.') {
+            is_int = false;
+            self.pos += 1;
+            let digits = self.pos;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.pos += 1;
+            }
+            if self.pos == digits {
+                return Err(Error::malformed("invalid JSON number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            is_int = false;
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            let digits = self.pos;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.pos += 1;
+            }
+            if self.pos == digits {
+                return Err(Error::malformed("invalid JSON number"));
+            }
+        }
+        // Only ASCII digits, signs, '.', 'e' were consumed.
+        let text = std::str::from_utf8(&self.s[start..self.pos])
+            .map_err(|_| Error::malformed("invalid JSON number"))?;
+        if is_int {
+            if let Ok(i) = text.parse::<i64>() {
+                return Ok(Number::Int(i));
+            }
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Number::Float(f)),
+            _ => Err(Error::malformed("JSON number out of range")),
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal with NIP-01 escaping.
+pub fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0x00..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        run = i + 1;
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 0xf) as usize] as char);
+            }
+        }
+    }
+    out.push_str(&s[run..]);
+    out.push('"');
+}
+
+/// Appends `v` as compact JSON with NIP-01 escaping.
+pub fn write_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(Number::Int(i)) => out.push_str(&i.to_string()),
+        Value::Number(Number::Float(f)) => out.push_str(&format!("{f:?}")),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, v)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_value(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn bad(s: &str) -> ErrorCode {
+        parse(s.as_bytes()).unwrap_err().code()
+    }
+
+    #[test]
+    fn parses_documents() {
+        let v =
+            parse(br#" {"a":[1,-2,3.5,"x\u00e9\ud83d\ude00",true,false,null],"b":{}} "#).unwrap();
+        let o = v.as_object().unwrap();
+        let a = o.get("a").unwrap().as_array().unwrap();
+        assert_eq!(a[0], Value::Number(Number::Int(1)));
+        assert_eq!(a[1], Value::Number(Number::Int(-2)));
+        assert_eq!(a[2], Value::Number(Number::Float(3.5)));
+        assert_eq!(a[3].as_str().unwrap(), "x\u{e9}\u{1f600}");
+        assert!(o.get("b").unwrap().as_object().unwrap().is_empty());
+    }
+
+    #[test]
+    fn duplicate_member_names_are_malformed() {
+        assert_eq!(bad(r#"{"alg":"RS256","alg":"none"}"#), ErrorCode::Malformed);
+        // The same name spelled with an escape is the same name.
+        assert_eq!(bad(r#"{"alg":"a","\u0061lg":"b"}"#), ErrorCode::Malformed);
+        // Large objects switch to a set; duplicates are still found.
+        let mut doc = String::from("{");
+        for i in 0..40 {
+            doc.push_str(&format!("\"k{i}\":{i},"));
+        }
+        doc.push_str("\"k3\":0}");
+        assert_eq!(bad(&doc), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(parse(ok.as_bytes()).is_ok());
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(bad(&deep), ErrorCode::Malformed);
+        let hostile = "[".repeat(100_000);
+        assert_eq!(bad(&hostile), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused() {
+        assert_eq!(bad(r#""\ud800""#), ErrorCode::Malformed);
+        assert_eq!(bad(r#""\udc00""#), ErrorCode::Malformed);
+        assert_eq!(bad(r#""\ud800\u0041""#), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn rejects_invalid_syntax() {
+        for doc in [
+            "",
+            "{",
+            "{\"a\"}",
+            "{\"a\":1,}",
+            "[1,]",
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "tru",
+            "\"a\u{1}\"",
+            "{} {}",
+            "NaN",
+            "\"\\x\"",
+            "{'a':1}",
+            "1e999",
+        ] {
+            assert_eq!(bad(doc), ErrorCode::Malformed, "{doc:?}");
+        }
+        assert_eq!(parse(b"\"\xff\"").unwrap_err().code(), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn exact_integers() {
+        assert_eq!(Number::Int(5).as_exact_i64(), Some(5));
+        assert_eq!(Number::Float(5.0).as_exact_i64(), Some(5));
+        assert_eq!(Number::Float(5.5).as_exact_i64(), None);
+        assert_eq!(Number::Float(1e300).as_exact_i64(), None);
+    }
+
+    #[test]
+    fn writer_uses_nip01_escaping() {
+        let s = "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{1}i\u{1f}j\u{7f}k/l&m\u{2028}n\u{e9}";
+        let mut out = String::new();
+        write_string(s, &mut out);
+        assert_eq!(
+            out,
+            "\"a\\\"b\\\\c\\nd\\re\\tf\\bg\\fh\\u0001i\\u001fj\u{7f}k/l&m\u{2028}n\u{e9}\""
+        );
+        // And it reads back to the same string.
+        assert_eq!(parse(out.as_bytes()).unwrap().as_str().unwrap(), s);
+    }
+}

@@ -1,0 +1,181 @@
+//! Compact JWS: `b64url(header).b64url(payload).b64url(signature)` (RFC 7515 §7.1).
+
+use super::Algorithm;
+use crate::encoding::{b64url_decode, b64url_encode};
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{self, Object, Value};
+use crate::keys::{KeySet, SigningKey, VerifyingKey};
+use crate::policy::Policy;
+
+/// Header parameters that name a key *source*. tessera never fetches or
+/// trusts a key from a token (RFC 8725 §3.10); they are ignored.
+pub const IGNORED_KEY_SOURCES: [&str; 4] = ["jku", "x5u", "jwk", "x5c"];
+
+/// A parsed, strictly validated JOSE header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// `alg`, already refused if `none` or unknown.
+    pub alg: Algorithm,
+    /// `kid`, a selector among configured keys.
+    pub kid: Option<String>,
+    /// `typ`.
+    pub typ: Option<String>,
+    /// Every member, as parsed.
+    pub raw: Object,
+}
+
+impl Header {
+    /// Validates a decoded header document.
+    pub fn parse(bytes: &[u8]) -> Result<Header> {
+        let raw = json::parse_object(bytes)?;
+        let alg = match raw.get("alg") {
+            Some(Value::String(s)) => Algorithm::from_header(s)?,
+            Some(_) => return Err(Error::malformed("header `alg` must be a string")),
+            None => return Err(Error::malformed("header has no `alg`")),
+        };
+        if let Some(crit) = raw.get("crit") {
+            // RFC 7515 §4.1.11: a non-empty array of names; tessera implements
+            // no extension, so any listed name is refused.
+            match crit.as_array() {
+                Some(list) if !list.is_empty() && list.iter().all(|v| v.as_str().is_some()) => {
+                    return Err(Error::with_message(
+                        ErrorCode::CritUnsupported,
+                        format!(
+                            "header `crit` names extensions tessera does not implement: {}",
+                            list.iter()
+                                .filter_map(Value::as_str)
+                                .map(|s| super::truncate(s, 32))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+                _ => {
+                    return Err(Error::malformed(
+                        "header `crit` must be a non-empty array of strings",
+                    ))
+                }
+            }
+        }
+        match raw.get("b64") {
+            None | Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => {
+                return Err(Error::new(
+                    ErrorCode::CritUnsupported,
+                    "unencoded payloads (`b64: false`, RFC 7797) are refused",
+                ))
+            }
+            Some(_) => return Err(Error::malformed("header `b64` must be a boolean")),
+        }
+        let kid = opt_string(&raw, "kid")?;
+        let typ = opt_string(&raw, "typ")?;
+        Ok(Header { alg, kid, typ, raw })
+    }
+}
+
+fn opt_string(o: &Object, name: &str) -> Result<Option<String>> {
+    match o.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::with_message(
+            ErrorCode::Malformed,
+            format!("header `{name}` must be a string"),
+        )),
+    }
+}
+
+/// A decoded compact JWS whose signature has not been checked yet.
+#[derive(Debug, Clone)]
+pub struct UnverifiedJws<'a> {
+    /// The validated header.
+    pub header: Header,
+    /// `header.payload` as received: the bytes the signature covers.
+    pub signing_input: &'a [u8],
+    /// The decoded payload.
+    pub payload: Vec<u8>,
+    /// The decoded signature.
+    pub signature: Vec<u8>,
+}
+
+/// Splits and decodes a compact JWS strictly. The size limit is checked
+/// before anything else.
+pub fn decode(token: &str, max_size: usize) -> Result<UnverifiedJws<'_>> {
+    if token.len() > max_size {
+        return Err(Error::with_message(
+            ErrorCode::TokenTooLarge,
+            format!(
+                "the credential is {} bytes; the limit is {max_size}",
+                token.len()
+            ),
+        ));
+    }
+    let bytes = token.as_bytes();
+    let mut dots = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'.')
+        .map(|(i, _)| i);
+    let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
+        return Err(Error::malformed(
+            "a compact JWS has exactly three base64url parts separated by '.'",
+        ));
+    };
+    let (h, p, s) = (&bytes[..d1], &bytes[d1 + 1..d2], &bytes[d2 + 1..]);
+    if h.is_empty() {
+        return Err(Error::malformed("the JWS header is empty"));
+    }
+    let header = Header::parse(&b64url_decode(h)?)?;
+    let payload = b64url_decode(p)?;
+    let signature = b64url_decode(s)?;
+    Ok(UnverifiedJws {
+        header,
+        signing_input: &bytes[..d2],
+        payload,
+        signature,
+    })
+}
+
+impl UnverifiedJws<'_> {
+    /// Checks the signature with the key the key set selects; the header's
+    /// `alg` must equal that key's pinned algorithm and pass the policy.
+    pub fn verify<'k>(&self, keys: &'k KeySet, policy: &Policy) -> Result<&'k VerifyingKey> {
+        let alg = self.header.alg;
+        if !policy.allows_algorithm(alg) {
+            return Err(Error::with_message(
+                ErrorCode::AlgorithmNotAllowed,
+                format!("{alg} is not among the allowed algorithms"),
+            ));
+        }
+        let mut last = Error::new(ErrorCode::UnknownKey, "no key matched");
+        for key in keys.candidates(alg, self.header.kid.as_deref())? {
+            match key.verify(self.signing_input, &self.signature) {
+                Ok(()) => return Ok(key),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// Signs `payload` as a compact JWS with `key`; `extra` header members
+/// (such as `typ`) are added after `alg` and `kid`.
+pub fn sign(key: &SigningKey, extra_header: &Object, payload: &[u8]) -> Result<String> {
+    let mut header = Object::new();
+    header.insert("alg", key.algorithm().name().into());
+    if let Some(kid) = key.kid() {
+        header.insert("kid", kid.into());
+    }
+    for (k, v) in extra_header.iter() {
+        if k == "alg" || k == "kid" {
+            continue;
+        }
+        header.insert(k, v.clone());
+    }
+    let mut out = b64url_encode(Value::Object(header).to_json().as_bytes());
+    out.push('.');
+    out.push_str(&b64url_encode(payload));
+    let signature = key.sign(out.as_bytes())?;
+    out.push('.');
+    out.push_str(&b64url_encode(&signature));
+    Ok(out)
+}

@@ -1,0 +1,9 @@
+//! JSON Web Signature, compact serialization (RFC 7515).
+
+mod alg;
+pub mod compact;
+pub mod secp;
+
+pub(crate) use alg::truncate;
+pub use alg::{Algorithm, Curve, KeyFamily};
+pub use compact::{decode, sign, Header, UnverifiedJws};

@@ -1,0 +1,155 @@
+//! JWT claims (RFC 7519) and their validation.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::identity::{Format, Identity};
+use crate::json::{self, Object, Value};
+use crate::jws::{self, Header};
+use crate::keys::{KeySet, SigningKey};
+use crate::policy::{numeric_date, Policy, TimeClaims};
+
+/// The registered claims of a JWT, typed, plus every claim as parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// `iss`
+    pub iss: Option<String>,
+    /// `sub`
+    pub sub: Option<String>,
+    /// `aud`, a string or an array of strings, as a list.
+    pub aud: Vec<String>,
+    /// `exp`, `nbf`, `iat`
+    pub times: TimeClaims,
+    /// `jti`
+    pub jti: Option<String>,
+    /// Every claim.
+    pub all: Object,
+}
+
+fn string_claim(o: &Object, name: &str) -> Result<Option<String>> {
+    match o.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::with_message(
+            ErrorCode::InvalidClaim,
+            format!("`{name}` must be a string"),
+        )),
+    }
+}
+
+fn time_claim(o: &Object, name: &str) -> Result<Option<i64>> {
+    o.get(name).map(|v| numeric_date(name, v)).transpose()
+}
+
+impl Claims {
+    /// Parses and types a claims set; a registered claim of the wrong type is
+    /// `invalid_claim`, never treated as absent.
+    pub fn parse(payload: &[u8]) -> Result<Claims> {
+        let all = json::parse_object(payload).map_err(|e| {
+            Error::with_message(
+                ErrorCode::Malformed,
+                format!("JWT payload: {}", e.message()),
+            )
+        })?;
+        let aud = match all.get("aud") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_owned).ok_or(Error::new(
+                        ErrorCode::InvalidClaim,
+                        "`aud` must be a string or an array of strings",
+                    ))
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidClaim,
+                    "`aud` must be a string or an array of strings",
+                ))
+            }
+        };
+        Ok(Claims {
+            iss: string_claim(&all, "iss")?,
+            sub: string_claim(&all, "sub")?,
+            aud,
+            times: TimeClaims {
+                exp: time_claim(&all, "exp")?,
+                nbf: time_claim(&all, "nbf")?,
+                iat: time_claim(&all, "iat")?,
+            },
+            jti: string_claim(&all, "jti")?,
+            all,
+        })
+    }
+
+    /// Applies the policy at `now`: time, audience, issuer, required claims.
+    pub fn validate(&self, policy: &Policy, now: i64) -> Result<()> {
+        policy.check_times(&self.times, now)?;
+        policy.check_audience(self.aud.iter().map(String::as_str))?;
+        policy.check_issuer(self.iss.as_deref())?;
+        for name in &policy.required_claims {
+            if !self.all.contains(name) {
+                return Err(Error::with_message(
+                    ErrorCode::MissingClaim,
+                    format!("the required claim `{}` is absent", jws::truncate(name, 64)),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn normalize_typ(t: &str) -> &str {
+    // RFC 7515 §4.1.9: "application/" may be omitted; compare case-insensitively.
+    if t.len() > 12 && t[..12].eq_ignore_ascii_case("application/") {
+        &t[12..]
+    } else {
+        t
+    }
+}
+
+/// Checks a required `typ` (RFC 8725 §3.11).
+pub fn check_typ(header: &Header, policy: &Policy) -> Result<()> {
+    let Some(required) = &policy.required_typ else {
+        return Ok(());
+    };
+    match &header.typ {
+        Some(t) if normalize_typ(t).eq_ignore_ascii_case(normalize_typ(required)) => Ok(()),
+        _ => Err(Error::with_message(
+            ErrorCode::InvalidClaim,
+            format!("the token's `typ` header must be {required:?}"),
+        )),
+    }
+}
+
+/// Verifies a compact JWT completely: size, strict decoding, header rules,
+/// key selection and signature, then claims, at `now`.
+pub fn verify(token: &str, keys: &KeySet, policy: &Policy, now: i64) -> Result<Identity> {
+    let jws = jws::decode(token, policy.max_token_size)?;
+    check_typ(&jws.header, policy)?;
+    let key = jws.verify(keys, policy)?;
+    let claims = Claims::parse(&jws.payload)?;
+    claims.validate(policy, now)?;
+    Ok(Identity {
+        format: Format::Jwt,
+        alg: jws.header.alg.name().to_owned(),
+        subject: claims.sub.clone().unwrap_or_default(),
+        issuer: claims.iss,
+        audience: claims.aud,
+        expires_at: claims.times.exp,
+        not_before: claims.times.nbf,
+        issued_at: claims.times.iat,
+        id: claims.jti,
+        kid: key.kid().map(str::to_owned),
+        claims: claims.all,
+    })
+}
+
+/// Signs a claims set as a compact JWT (`typ` from `extra_header`, if any).
+pub fn sign(key: &SigningKey, extra_header: &Object, claims: &Object) -> Result<String> {
+    jws::sign(
+        key,
+        extra_header,
+        Value::Object(claims.clone()).to_json().as_bytes(),
+    )
+}

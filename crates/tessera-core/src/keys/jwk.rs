@@ -1,0 +1,341 @@
+//! JSON Web Keys (RFC 7517) and JWK Sets.
+
+use super::{key_error, mismatch, needs_alg, PublicParts, VerifyingKey};
+use crate::encoding::{b64url_decode, b64url_encode};
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{self, Object, Value};
+use crate::jws::{Algorithm, Curve, KeyFamily};
+
+/// Largest JWK or JWK Set document accepted, bytes.
+pub const MAX_JWKS_LEN: usize = 256 * 1024;
+/// Most keys a JWK Set may hold.
+pub const MAX_JWKS_KEYS: usize = 100;
+
+/// What a JWK may be used for, from its `use` and `key_ops` members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwkUse {
+    /// Signing or verifying.
+    Signature,
+}
+
+pub(crate) fn member_str<'a>(o: &'a Object, name: &str) -> Result<Option<&'a str>> {
+    match o.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(key_error(format!("JWK member `{name}` must be a string"))),
+    }
+}
+
+pub(crate) fn member_b64(o: &Object, name: &str) -> Result<Vec<u8>> {
+    let s = member_str(o, name)?.ok_or_else(|| key_error(format!("JWK lacks `{name}`")))?;
+    b64url_decode(s.as_bytes())
+        .map_err(|_| key_error(format!("JWK `{name}` is not canonical base64url")))
+}
+
+/// Checks `use`/`key_ops` allow signatures, and reconciles `alg` with the
+/// caller's pin. Returns the pinned algorithm when one is known.
+pub(crate) fn check_common(o: &Object, pin: Option<Algorithm>) -> Result<Option<Algorithm>> {
+    if let Some(u) = member_str(o, "use")? {
+        if u != "sig" {
+            return Err(key_error(format!(
+                "JWK `use` is {u:?}; only \"sig\" keys verify signatures"
+            )));
+        }
+    }
+    if let Some(ops) = o.get("key_ops") {
+        let ops = ops
+            .as_array()
+            .ok_or_else(|| key_error("JWK `key_ops` must be an array"))?;
+        let mut allowed = false;
+        for op in ops {
+            match op.as_str() {
+                Some("verify" | "sign") => allowed = true,
+                Some(_) => {}
+                None => return Err(key_error("JWK `key_ops` must hold strings")),
+            }
+        }
+        if !allowed {
+            return Err(key_error("JWK `key_ops` allows neither sign nor verify"));
+        }
+    }
+    let stated = match member_str(o, "alg")? {
+        Some(name) => Some(Algorithm::from_name(name).ok_or_else(|| {
+            Error::with_message(
+                ErrorCode::UnsupportedAlgorithm,
+                format!(
+                    "JWK `alg` {:?} is not a supported signature algorithm",
+                    crate::jws::truncate(name, 32)
+                ),
+            )
+        })?),
+        None => None,
+    };
+    match (stated, pin) {
+        (Some(s), Some(p)) if s != p => Err(Error::with_message(
+            ErrorCode::AlgorithmNotAllowed,
+            format!("the JWK is pinned to {s}, not {p}"),
+        )),
+        (Some(s), _) => Ok(Some(s)),
+        (None, p) => Ok(p),
+    }
+}
+
+pub(crate) fn parse_curve(name: &str) -> Result<Curve> {
+    match name {
+        "P-256" => Ok(Curve::P256),
+        "P-384" => Ok(Curve::P384),
+        "P-521" => Ok(Curve::P521),
+        "secp256k1" => Ok(Curve::Secp256k1),
+        other => Err(key_error(format!(
+            "unsupported curve {:?}",
+            crate::jws::truncate(other, 32)
+        ))),
+    }
+}
+
+impl VerifyingKey {
+    /// A key from a JWK object (a private JWK yields its public half; an
+    /// `oct` JWK an HMAC key). `pin` names the algorithm when the JWK has no
+    /// `alg` and its type does not imply one.
+    pub fn from_jwk_object(o: &Object, pin: Option<Algorithm>) -> Result<Self> {
+        let alg = check_common(o, pin)?;
+        let kty = member_str(o, "kty")?.ok_or_else(|| key_error("JWK lacks `kty`"))?;
+        let key = match kty {
+            "oct" => {
+                let alg = alg.ok_or_else(|| needs_alg("an HMAC secret"))?;
+                if !alg.is_hmac() {
+                    return Err(mismatch(alg, "an `oct` (secret) key"));
+                }
+                VerifyingKey::hmac(alg, &member_b64(o, "k")?)?
+            }
+            "RSA" => {
+                let alg = alg.ok_or_else(|| needs_alg("an RSA key"))?;
+                if alg.key_family() != KeyFamily::Rsa {
+                    return Err(mismatch(alg, "an RSA key"));
+                }
+                VerifyingKey::rsa(alg, &member_b64(o, "n")?, &member_b64(o, "e")?)?
+            }
+            "EC" => {
+                let curve = parse_curve(
+                    member_str(o, "crv")?.ok_or_else(|| key_error("EC JWK lacks `crv`"))?,
+                )?;
+                let alg = alg.unwrap_or(curve.algorithm());
+                VerifyingKey::ec(alg, curve, &member_b64(o, "x")?, &member_b64(o, "y")?)?
+            }
+            "OKP" => {
+                match member_str(o, "crv")? {
+                    Some("Ed25519") => {}
+                    _ => return Err(key_error("only OKP keys on Ed25519 are supported")),
+                }
+                let alg = alg.unwrap_or(Algorithm::EdDSA);
+                if alg != Algorithm::EdDSA {
+                    return Err(mismatch(alg, "an Ed25519 key"));
+                }
+                VerifyingKey::ed25519(&member_b64(o, "x")?)?
+            }
+            other => {
+                return Err(key_error(format!(
+                    "unsupported JWK `kty` {:?}",
+                    crate::jws::truncate(other, 16)
+                )))
+            }
+        };
+        Ok(match member_str(o, "kid")? {
+            Some(kid) => key.with_kid(kid),
+            None => key,
+        })
+    }
+
+    /// A key from JWK text.
+    pub fn from_jwk(text: &str, pin: Option<Algorithm>) -> Result<Self> {
+        if text.len() > MAX_JWKS_LEN {
+            return Err(key_error("JWK is too large"));
+        }
+        Self::from_jwk_object(&json::parse_object(text.as_bytes())?, pin)
+    }
+}
+
+/// A set of verifying keys, looked up by `kid` and algorithm.
+///
+/// Rules: a `kid` in the header only *selects* among these keys, and the
+/// selected key must be pinned to the header's algorithm; a token without
+/// `kid` is tried only against keys of its header algorithm; two keys of one
+/// algorithm may not share a `kid`; a set read from a JWK Set document may not mix
+/// secret and public keys (that would make the header decide which kind of
+/// key verifies).
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+}
+
+impl KeySet {
+    /// An empty set.
+    pub fn new() -> Self {
+        KeySet::default()
+    }
+
+    /// Adds a key; refuses a second key with the same `kid` and algorithm
+    /// (one key material may be listed once per algorithm it is pinned to).
+    pub fn push(&mut self, key: VerifyingKey) -> Result<()> {
+        if let Some(kid) = key.kid() {
+            if self
+                .keys
+                .iter()
+                .any(|k| k.kid() == Some(kid) && k.algorithm() == key.algorithm())
+            {
+                return Err(key_error(format!(
+                    "two {} keys share the kid {:?}; kids must be unique",
+                    key.algorithm(),
+                    crate::jws::truncate(kid, 64)
+                )));
+            }
+        }
+        if self.keys.len() >= MAX_JWKS_KEYS {
+            return Err(key_error("too many keys"));
+        }
+        self.keys.push(key);
+        Ok(())
+    }
+
+    /// A set with one key.
+    pub fn single(key: VerifyingKey) -> Self {
+        KeySet { keys: vec![key] }
+    }
+
+    /// Reads a JWK Set (`{"keys":[...]}`) document. `pin` applies to keys
+    /// without `alg` whose type does not imply one.
+    pub fn from_jwks(text: &str, pin: Option<Algorithm>) -> Result<Self> {
+        if text.len() > MAX_JWKS_LEN {
+            return Err(key_error("JWK Set is too large"));
+        }
+        let doc = json::parse_object(text.as_bytes())?;
+        let keys = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| key_error("a JWK Set needs a `keys` array"))?;
+        let mut set = KeySet::new();
+        for k in keys {
+            let o = k
+                .as_object()
+                .ok_or_else(|| key_error("JWK Set members must be objects"))?;
+            set.push(VerifyingKey::from_jwk_object(o, pin)?)?;
+        }
+        let secrets = set.keys.iter().filter(|k| k.is_secret()).count();
+        if secrets > 0 && secrets < set.keys.len() {
+            return Err(key_error(
+                "a JWK Set may not mix secret (oct) keys with public keys",
+            ));
+        }
+        Ok(set)
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The candidate keys for a token with header `alg` and optional `kid`.
+    pub fn candidates(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<&VerifyingKey>> {
+        if self.keys.is_empty() {
+            return Err(Error::new(ErrorCode::UnknownKey, "no keys are configured"));
+        }
+        if let Some(kid) = kid {
+            let named: Vec<&VerifyingKey> =
+                self.keys.iter().filter(|k| k.kid() == Some(kid)).collect();
+            if named.is_empty() {
+                return Err(Error::new(
+                    ErrorCode::UnknownKey,
+                    "no configured key has the token's `kid`",
+                ));
+            }
+            let pinned: Vec<&VerifyingKey> =
+                named.into_iter().filter(|k| k.algorithm() == alg).collect();
+            if pinned.is_empty() {
+                return Err(Error::with_message(
+                    ErrorCode::AlgorithmNotAllowed,
+                    format!("the key named by `kid` is not pinned to the header's {alg}"),
+                ));
+            }
+            return Ok(pinned);
+        }
+        let found: Vec<&VerifyingKey> = self.keys.iter().filter(|k| k.algorithm() == alg).collect();
+        if found.is_empty() {
+            return Err(Error::with_message(
+                ErrorCode::AlgorithmNotAllowed,
+                format!("no configured key is pinned to {alg}"),
+            ));
+        }
+        Ok(found)
+    }
+
+    /// The public JWK Set of this key set (secrets are never included).
+    pub fn to_public_jwks(&self) -> Object {
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.to_public_jwk().map(Value::Object))
+            .collect();
+        let mut o = Object::new();
+        o.insert("keys", Value::Array(keys));
+        o
+    }
+}
+
+pub(crate) fn public_jwk(alg: Algorithm, kid: Option<&str>, parts: &PublicParts) -> Option<Object> {
+    let mut o = Object::new();
+    match parts {
+        PublicParts::Secret => return None,
+        PublicParts::Rsa { n, e } => {
+            o.insert("kty", "RSA".into());
+            o.insert("n", b64url_encode(n).into());
+            o.insert("e", b64url_encode(e).into());
+        }
+        PublicParts::Ec { curve, x, y } => {
+            o.insert("kty", "EC".into());
+            o.insert("crv", curve.name().into());
+            o.insert("x", b64url_encode(x).into());
+            o.insert("y", b64url_encode(y).into());
+        }
+        PublicParts::Ed25519 { x } => {
+            o.insert("kty", "OKP".into());
+            o.insert("crv", "Ed25519".into());
+            o.insert("x", b64url_encode(x).into());
+        }
+    }
+    o.insert("alg", alg.name().into());
+    o.insert("use", "sig".into());
+    if let Some(kid) = kid {
+        o.insert("kid", kid.into());
+    }
+    Some(o)
+}
+
+/// RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order.
+pub(crate) fn thumbprint(parts: &PublicParts) -> Option<String> {
+    let canonical = match parts {
+        PublicParts::Secret => return None,
+        PublicParts::Rsa { n, e } => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            b64url_encode(e),
+            b64url_encode(n)
+        ),
+        PublicParts::Ec { curve, x, y } => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            curve.name(),
+            b64url_encode(x),
+            b64url_encode(y)
+        ),
+        PublicParts::Ed25519 { x } => {
+            format!(
+                r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+                b64url_encode(x)
+            )
+        }
+    };
+    Some(b64url_encode(&crate::sha::sha256(canonical.as_bytes())))
+}

@@ -1,0 +1,367 @@
+//! Nostr events (NIP-01): strict parsing, id recomputation, BIP-340
+//! signatures, signing, and the `Authorization: Nostr …` transport.
+//!
+//! Parsing is strict (formats.md §3): the seven NIP-01 members are all
+//! required, each with its one type; `id`, `pubkey` and `sig` are lowercase
+//! hex of the right length; every tag element is a string; `created_at` is a
+//! non-negative integer written without fraction or exponent; `kind` is an
+//! integer in `0..=65535`. Members other than the seven are refused
+//! (`malformed`): they are not covered by the signature, so a credential
+//! carrying them carries unsigned data a consumer might mistake for signed.
+
+use super::keys::{NostrPublicKey, NostrSecretKey};
+use crate::encoding::{b64_either_decode, hex_decode_lower_array, hex_encode};
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{self, Number, Value};
+use crate::policy::Policy;
+use crate::sha::{constant_time_eq, sha256};
+
+/// The NIP-01 members of an event, in the order [`Event::to_json`] writes them.
+const MEMBERS: [&str; 7] = [
+    "id",
+    "pubkey",
+    "created_at",
+    "kind",
+    "tags",
+    "content",
+    "sig",
+];
+
+/// A Nostr event as received: typed, not yet verified.
+///
+/// Call [`Event::verify`] (the NWT and NIP-98 verifiers do) before trusting
+/// anything in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The stated id: SHA-256 of the NIP-01 serialisation (checked by `verify`).
+    pub id: [u8; 32],
+    /// The signer's x-only key.
+    pub pubkey: NostrPublicKey,
+    /// Unix seconds, non-negative.
+    pub created_at: i64,
+    /// The event kind.
+    pub kind: u16,
+    /// Tags: arrays of strings.
+    pub tags: Vec<Vec<String>>,
+    /// The content string.
+    pub content: String,
+    /// The BIP-340 signature over the 32 id bytes.
+    pub sig: [u8; 64],
+}
+
+fn member<'a>(o: &'a json::Object, name: &'static str) -> Result<&'a Value> {
+    o.get(name).ok_or_else(|| {
+        Error::with_message(
+            ErrorCode::Malformed,
+            format!("the Nostr event has no `{name}`"),
+        )
+    })
+}
+
+fn hex_member<const N: usize>(o: &json::Object, name: &'static str) -> Result<[u8; N]> {
+    let text = member(o, name)?.as_str().ok_or_else(|| {
+        Error::with_message(ErrorCode::Malformed, format!("`{name}` must be a string"))
+    })?;
+    hex_decode_lower_array::<N>(text).map_err(|_| {
+        Error::with_message(
+            ErrorCode::Malformed,
+            format!("`{name}` must be {} lowercase hex characters", 2 * N),
+        )
+    })
+}
+
+impl Event {
+    /// Parses an event from its JSON text, strictly (see the module docs).
+    /// Does not verify it. The caller bounds the input size.
+    pub fn from_json(input: &[u8]) -> Result<Event> {
+        let o = json::parse_object(input).map_err(|e| {
+            Error::with_message(
+                ErrorCode::Malformed,
+                format!("Nostr event: {}", e.message()),
+            )
+        })?;
+        if let Some((name, _)) = o.iter().find(|(k, _)| !MEMBERS.contains(k)) {
+            return Err(Error::with_message(
+                ErrorCode::Malformed,
+                format!(
+                    "the Nostr event has the unknown member `{}`",
+                    crate::jws::truncate(name, 32)
+                ),
+            ));
+        }
+        let id = hex_member::<32>(&o, "id")?;
+        let pubkey_bytes = hex_member::<32>(&o, "pubkey")?;
+        let pubkey = NostrPublicKey::from_bytes(pubkey_bytes)?;
+        let sig = hex_member::<64>(&o, "sig")?;
+        let created_at = match member(&o, "created_at")? {
+            Value::Number(Number::Int(t)) if *t >= 0 => *t,
+            _ => {
+                return Err(Error::malformed(
+                    "`created_at` must be a non-negative integer",
+                ))
+            }
+        };
+        let kind = match member(&o, "kind")? {
+            Value::Number(Number::Int(k)) => u16::try_from(*k)
+                .map_err(|_| Error::malformed("`kind` must be an integer from 0 to 65535"))?,
+            _ => {
+                return Err(Error::malformed(
+                    "`kind` must be an integer from 0 to 65535",
+                ))
+            }
+        };
+        let content = member(&o, "content")?
+            .as_str()
+            .ok_or(Error::malformed("`content` must be a string"))?
+            .to_owned();
+        let tags = member(&o, "tags")?
+            .as_array()
+            .ok_or(Error::malformed(
+                "`tags` must be an array of arrays of strings",
+            ))?
+            .iter()
+            .map(|tag| {
+                tag.as_array()
+                    .ok_or(Error::malformed("each tag must be an array of strings"))?
+                    .iter()
+                    .map(|el| {
+                        el.as_str()
+                            .map(str::to_owned)
+                            .ok_or(Error::malformed("every tag element must be a string"))
+                    })
+                    .collect::<Result<Vec<String>>>()
+            })
+            .collect::<Result<Vec<Vec<String>>>>()?;
+        Ok(Event {
+            id,
+            pubkey,
+            created_at,
+            kind,
+            tags,
+            content,
+            sig,
+        })
+    }
+
+    /// The NIP-01 serialisation whose SHA-256 is the id:
+    /// `[0,<pubkey>,<created_at>,<kind>,<tags>,<content>]`, compact, with
+    /// NIP-01 string escaping.
+    pub fn serialize_for_id(&self) -> String {
+        serialize_for_id(
+            &self.pubkey,
+            self.created_at,
+            self.kind,
+            &self.tags,
+            &self.content,
+        )
+    }
+
+    /// SHA-256 of [`Event::serialize_for_id`].
+    pub fn compute_id(&self) -> [u8; 32] {
+        sha256(self.serialize_for_id().as_bytes())
+    }
+
+    /// The stated id as lowercase hex.
+    pub fn id_hex(&self) -> String {
+        hex_encode(&self.id)
+    }
+
+    /// The signature as lowercase hex.
+    pub fn sig_hex(&self) -> String {
+        hex_encode(&self.sig)
+    }
+
+    /// NIP-01 integrity: recomputes the id (`id_mismatch` when the stated one
+    /// differs, even if the signature verifies over the stated id), then
+    /// checks the BIP-340 signature over it (`bad_signature`).
+    pub fn verify(&self) -> Result<()> {
+        let computed = self.compute_id();
+        if !constant_time_eq(&computed, &self.id) {
+            return Err(Error::new(
+                ErrorCode::IdMismatch,
+                "the event id is not the hash of the event",
+            ));
+        }
+        self.pubkey.verify_schnorr(&computed, &self.sig)
+    }
+
+    /// Builds and signs an event with fresh BIP-340 auxiliary randomness.
+    /// `created_at` must be non-negative.
+    pub fn sign(
+        secret: &NostrSecretKey,
+        created_at: i64,
+        kind: u16,
+        tags: Vec<Vec<String>>,
+        content: impl Into<String>,
+    ) -> Result<Event> {
+        Self::sign_inner(secret, created_at, kind, tags, content.into(), None)
+    }
+
+    /// As [`Event::sign`], with the given BIP-340 auxiliary data
+    /// (deterministic output; for fixtures and tests).
+    pub fn sign_with_aux(
+        secret: &NostrSecretKey,
+        created_at: i64,
+        kind: u16,
+        tags: Vec<Vec<String>>,
+        content: impl Into<String>,
+        aux_rand: &[u8; 32],
+    ) -> Result<Event> {
+        Self::sign_inner(
+            secret,
+            created_at,
+            kind,
+            tags,
+            content.into(),
+            Some(aux_rand),
+        )
+    }
+
+    fn sign_inner(
+        secret: &NostrSecretKey,
+        created_at: i64,
+        kind: u16,
+        tags: Vec<Vec<String>>,
+        content: String,
+        aux_rand: Option<&[u8; 32]>,
+    ) -> Result<Event> {
+        if created_at < 0 {
+            return Err(Error::malformed("`created_at` must be non-negative"));
+        }
+        let pubkey = secret.public_key();
+        let id = sha256(serialize_for_id(&pubkey, created_at, kind, &tags, &content).as_bytes());
+        let sig = match aux_rand {
+            Some(aux) => secret.sign_schnorr_with_aux(&id, aux),
+            None => secret.sign_schnorr(&id),
+        };
+        Ok(Event {
+            id,
+            pubkey,
+            created_at,
+            kind,
+            tags,
+            content,
+            sig,
+        })
+    }
+
+    /// The event as compact JSON, members in NIP-01 order.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256 + self.content.len());
+        out.push_str("{\"id\":\"");
+        out.push_str(&self.id_hex());
+        out.push_str("\",\"pubkey\":\"");
+        out.push_str(&self.pubkey.to_hex());
+        out.push_str("\",\"created_at\":");
+        out.push_str(&self.created_at.to_string());
+        out.push_str(",\"kind\":");
+        out.push_str(&self.kind.to_string());
+        out.push_str(",\"tags\":");
+        write_tags(&self.tags, &mut out);
+        out.push_str(",\"content\":");
+        json::write_string(&self.content, &mut out);
+        out.push_str(",\"sig\":\"");
+        out.push_str(&self.sig_hex());
+        out.push_str("\"}");
+        out
+    }
+
+    /// Every tag whose first element is `name`, as the values after it.
+    pub fn tag_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [String]> + 'a {
+        self.tags
+            .iter()
+            .filter(move |t| t.first().is_some_and(|n| n == name))
+            .map(|t| &t[1..])
+    }
+}
+
+fn write_tags(tags: &[Vec<String>], out: &mut String) {
+    out.push('[');
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (j, el) in tag.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            json::write_string(el, out);
+        }
+        out.push(']');
+    }
+    out.push(']');
+}
+
+/// The NIP-01 id serialisation of the given event fields.
+pub fn serialize_for_id(
+    pubkey: &NostrPublicKey,
+    created_at: i64,
+    kind: u16,
+    tags: &[Vec<String>],
+    content: &str,
+) -> String {
+    let mut out = String::with_capacity(128 + content.len());
+    out.push_str("[0,\"");
+    out.push_str(&pubkey.to_hex());
+    out.push_str("\",");
+    out.push_str(&created_at.to_string());
+    out.push(',');
+    out.push_str(&kind.to_string());
+    out.push(',');
+    write_tags(tags, &mut out);
+    out.push(',');
+    json::write_string(content, &mut out);
+    out.push(']');
+    out
+}
+
+/// Decodes the credential of an `Authorization: Nostr <credential>` value
+/// (scheme already removed) into an event, without verifying it.
+///
+/// The size limit applies before any decoding (`token_too_large`). The text
+/// is base64 of either alphabet, each strictly (formats.md §5): NWTs use
+/// base64url without padding, nostr-tools writes NIP-98 events in padded
+/// standard base64.
+pub fn decode_authorization_event(credential: &str, policy: &Policy) -> Result<Event> {
+    if credential.len() > policy.max_token_size {
+        return Err(Error::with_message(
+            ErrorCode::TokenTooLarge,
+            format!(
+                "the credential is {} bytes; the limit is {}",
+                credential.len(),
+                policy.max_token_size
+            ),
+        ));
+    }
+    let bytes = b64_either_decode(credential.as_bytes())?;
+    Event::from_json(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sk1() -> NostrSecretKey {
+        let mut b = [0u8; 32];
+        b[31] = 1;
+        NostrSecretKey::from_bytes(b).unwrap()
+    }
+
+    #[test]
+    fn sign_then_parse_then_verify() {
+        let ev = Event::sign(&sk1(), 1, 1, vec![vec!["t".into(), "x".into()]], "hi").unwrap();
+        let back = Event::from_json(ev.to_json().as_bytes()).unwrap();
+        assert_eq!(back, ev);
+        back.verify().unwrap();
+    }
+
+    #[test]
+    fn serialisation_shape() {
+        let ev = Event::sign(&sk1(), 7, 27519, vec![vec!["a".into()]], "c").unwrap();
+        assert_eq!(
+            ev.serialize_for_id(),
+            "[0,\"79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\",7,27519,[[\"a\"]],\"c\"]"
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! The one entry point: policy + keys + clock (+ cache) in, [`Identity`] out.
+
+use crate::cache::{CacheConfig, VerifiedCache};
+use crate::clock::{Clock, SystemClock};
+use crate::credential::{parse_authorization, Credential};
+use crate::encoding::b64url_decode;
+use crate::error::{Error, ErrorCode, Result};
+use crate::ethereum::thirdweb::{verify_thirdweb, THIRDWEB_HEADER};
+use crate::ethereum::Address;
+use crate::identity::{Format, Identity};
+use crate::jwt;
+use crate::keys::KeySet;
+use crate::nostr::portal::PORTAL_HEADER;
+use crate::nostr::{
+    decode_authorization_event, verify_nip98_with, verify_nwt, verify_portal, HttpRequest,
+    Nip98Options, NostrPublicKey, NIP98_KIND, NWT_KIND,
+};
+use crate::policy::{Policy, TimeClaims};
+use std::sync::Arc;
+
+/// Which format to expect; `Auto` chooses by scheme, header and key kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormatHint {
+    /// Choose: `Nostr` scheme -> NWT or NIP-98 by `kind`; a bearer token with
+    /// the thirdweb header whose signature is an `0x` hex text, with `eth:`
+    /// admins configured -> thirdweb; a bearer token with Portal's exact
+    /// header and a `target_key`, with Nostr keys configured -> Portal; else JWT.
+    #[default]
+    Auto,
+    /// A standard JWT.
+    Jwt,
+    /// A Portal wallet JWT.
+    Portal,
+    /// A thirdweb-format wallet JWT.
+    Thirdweb,
+    /// A Nostr Web Token.
+    Nwt,
+    /// A NIP-98 event.
+    Nip98,
+}
+
+/// Verifies credentials against one policy, one key set and one clock.
+///
+/// Cloning is cheap and clones share the verified-credential cache.
+#[derive(Clone)]
+pub struct Verifier {
+    policy: Arc<Policy>,
+    keys: Arc<KeySet>,
+    clock: Arc<dyn Clock>,
+    cache: Option<Arc<VerifiedCache>>,
+    nostr_keys: Arc<Vec<NostrPublicKey>>,
+    eth_admins: Arc<Vec<Address>>,
+    nip98: Nip98Options,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("policy", &self.policy)
+            .field("keys", &self.keys.keys().len())
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// A verifier on the system clock, without a cache.
+    pub fn new(policy: Policy, keys: KeySet) -> Self {
+        Verifier {
+            policy: Arc::new(policy),
+            keys: Arc::new(keys),
+            clock: Arc::new(SystemClock),
+            cache: None,
+            nostr_keys: Arc::new(Vec::new()),
+            eth_admins: Arc::new(Vec::new()),
+            nip98: Nip98Options::default(),
+        }
+    }
+
+    /// Trusted Nostr keys: Portal signers, and (when non-empty) the only
+    /// accepted NWT/NIP-98 signers. Empty: any Nostr signer is accepted as
+    /// itself (never for someone else).
+    pub fn with_nostr_keys(mut self, keys: Vec<NostrPublicKey>) -> Self {
+        self.nostr_keys = Arc::new(keys);
+        self
+    }
+
+    /// Trusted thirdweb admin addresses.
+    pub fn with_eth_admins(mut self, admins: Vec<Address>) -> Self {
+        self.eth_admins = Arc::new(admins);
+        self
+    }
+
+    /// NIP-98 options (require a payload hash for requests with a body).
+    pub fn with_nip98_options(mut self, options: Nip98Options) -> Self {
+        self.nip98 = options;
+        self
+    }
+
+    /// The trusted Nostr keys.
+    pub fn nostr_keys(&self) -> &[NostrPublicKey] {
+        &self.nostr_keys
+    }
+
+    /// Replaces the clock (tests, `--now`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Enables the verified-credential cache.
+    pub fn with_cache(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(Arc::new(VerifiedCache::new(config)));
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The JWT key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The cache, when enabled.
+    pub fn cache(&self) -> Option<&VerifiedCache> {
+        self.cache.as_deref()
+    }
+
+    /// The current time according to the verifier's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A cached identity for `credential`, if its time window still holds now.
+    fn cached(&self, credential: &str, now: i64) -> Option<Arc<Identity>> {
+        let id = self.cache.as_ref()?.get(credential)?;
+        let times = TimeClaims {
+            exp: id.expires_at,
+            nbf: id.not_before,
+            iat: id.issued_at,
+        };
+        self.policy.check_times(&times, now).ok().map(|()| id)
+    }
+
+    fn remember(&self, credential: &str, id: Identity, now: i64) -> Arc<Identity> {
+        let id = Arc::new(id);
+        if let Some(cache) = &self.cache {
+            cache.insert(credential, Arc::clone(&id), now);
+        }
+        id
+    }
+
+    /// Verifies a compact JWT.
+    pub fn verify_jwt(&self, token: &str) -> Result<Arc<Identity>> {
+        let now = self.clock.now();
+        if let Some(id) = self.cached(token, now) {
+            return Ok(id);
+        }
+        let id = jwt::verify(token, &self.keys, &self.policy, now)?;
+        Ok(self.remember(token, id, now))
+    }
+}
+
+impl Verifier {
+    /// Verifies a Portal wallet JWT against the trusted Nostr keys.
+    pub fn verify_portal(&self, token: &str) -> Result<Arc<Identity>> {
+        let now = self.clock.now();
+        if let Some(id) = self.cached(token, now) {
+            return Ok(id);
+        }
+        if self.nostr_keys.is_empty() {
+            return Err(Error::new(
+                ErrorCode::UnknownKey,
+                "a Portal JWT is verified against its signer's Nostr key; none is configured",
+            ));
+        }
+        let mut last = Error::new(ErrorCode::UnknownKey, "no Nostr key matched");
+        for key in self.nostr_keys.iter() {
+            match verify_portal(token, key, &self.policy, now) {
+                Ok(id) => return Ok(self.remember(token, id, now)),
+                // Only a signature failure means "try the next key".
+                Err(e) if e.code() == ErrorCode::BadSignature => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Verifies a thirdweb-format JWT against the trusted admin addresses.
+    pub fn verify_thirdweb(&self, token: &str) -> Result<Arc<Identity>> {
+        let now = self.clock.now();
+        if let Some(id) = self.cached(token, now) {
+            return Ok(id);
+        }
+        let id = verify_thirdweb(token, &self.eth_admins, &self.policy, now)?;
+        Ok(self.remember(token, id, now))
+    }
+
+    /// Verifies the credential of a `Nostr` Authorization value: an NWT, or
+    /// a NIP-98 event bound to `request`. NIP-98 results are never cached
+    /// (they are bound to one request and meant for one use).
+    pub fn verify_nostr(
+        &self,
+        credential: &str,
+        request: Option<&HttpRequest<'_>>,
+        expect: FormatHint,
+    ) -> Result<Arc<Identity>> {
+        let now = self.clock.now();
+        if expect != FormatHint::Nip98 {
+            if let Some(id) = self.cached(credential, now) {
+                return Ok(id);
+            }
+        }
+        let event = decode_authorization_event(credential, &self.policy)?;
+        let wrong = |want: u16| {
+            Error::with_message(
+                ErrorCode::WrongKind,
+                format!("expected a kind {want} event, got kind {}", event.kind),
+            )
+        };
+        match (event.kind, expect) {
+            (NWT_KIND, FormatHint::Nip98) => Err(wrong(NIP98_KIND)),
+            (NIP98_KIND, FormatHint::Nwt) => Err(wrong(NWT_KIND)),
+            (NWT_KIND, _) => {
+                let id = verify_nwt(&event, &self.policy, &self.nostr_keys, now)?;
+                Ok(self.remember(credential, id, now))
+            }
+            (NIP98_KIND, _) => {
+                let req = request.ok_or(Error::new(
+                    ErrorCode::UrlMismatch,
+                    "a NIP-98 event can only be verified against the request it is bound to",
+                ))?;
+                verify_nip98_with(&event, &self.policy, &self.nostr_keys, req, &self.nip98, now)
+                    .map(Arc::new)
+            }
+            (kind, _) => Err(Error::with_message(
+                ErrorCode::WrongKind,
+                format!("a Nostr credential has kind {NWT_KIND} (NWT) or {NIP98_KIND} (NIP-98), not {kind}"),
+            )),
+        }
+    }
+
+    /// Which bearer format a compact token is, for `FormatHint::Auto`.
+    pub fn detect_bearer(&self, token: &str) -> Format {
+        let mut parts = token.splitn(3, '.');
+        let (Some(h), Some(p), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+            return Format::Jwt;
+        };
+        if h == THIRDWEB_HEADER && !self.eth_admins.is_empty() {
+            // thirdweb signs `0x` + hex: its signature segment decodes to
+            // ASCII starting with "0x" (a real ES256 signature is 64 raw bytes).
+            let looks_hex = sig
+                .get(..4)
+                .and_then(|s| crate::encoding::b64_either_decode(s.as_bytes()).ok())
+                .is_some_and(|b| b.starts_with(b"0x"));
+            if looks_hex {
+                return Format::Thirdweb;
+            }
+        }
+        if h == PORTAL_HEADER && !self.nostr_keys.is_empty() {
+            let has_target = b64url_decode(p.as_bytes())
+                .ok()
+                .and_then(|b| crate::json::parse_object(&b).ok())
+                .is_some_and(|o| o.contains("target_key"));
+            if has_target {
+                return Format::Portal;
+            }
+        }
+        Format::Jwt
+    }
+
+    /// Verifies a whole `Authorization` value (or, with `allow_bare`, a bare
+    /// compact token) in the expected format.
+    pub fn verify_authorization(
+        &self,
+        value: &str,
+        request: Option<&HttpRequest<'_>>,
+        expect: FormatHint,
+        allow_bare: bool,
+    ) -> Result<Arc<Identity>> {
+        match parse_authorization(value, self.policy.max_token_size, allow_bare)? {
+            Credential::Nostr(c) => match expect {
+                FormatHint::Auto | FormatHint::Nwt | FormatHint::Nip98 => {
+                    self.verify_nostr(c, request, expect)
+                }
+                _ => Err(Error::malformed(
+                    "a `Nostr` credential is an NWT or NIP-98 event, not a JWT",
+                )),
+            },
+            Credential::Bearer(t) => {
+                let format = match expect {
+                    FormatHint::Auto => self.detect_bearer(t),
+                    FormatHint::Jwt => Format::Jwt,
+                    FormatHint::Portal => Format::Portal,
+                    FormatHint::Thirdweb => Format::Thirdweb,
+                    FormatHint::Nwt | FormatHint::Nip98 => {
+                        // A bare base64 event given with --format nwt/nip98.
+                        return self.verify_nostr(t, request, expect);
+                    }
+                };
+                match format {
+                    Format::Portal => self.verify_portal(t),
+                    Format::Thirdweb => self.verify_thirdweb(t),
+                    _ => self.verify_jwt(t),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::json::Object;
+    use crate::keys::{SigningKey, VerifyingKey};
+    use crate::{Algorithm, ErrorCode};
+
+    struct StepClock(std::sync::atomic::AtomicI64);
+    impl Clock for StepClock {
+        fn now(&self) -> i64 {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    fn signed(exp: i64) -> (String, KeySet) {
+        let key = SigningKey::hmac(Algorithm::HS256, &[1u8; 32]).unwrap();
+        let mut claims = Object::new();
+        claims.insert("sub", "alice".into());
+        claims.insert("exp", exp.into());
+        let t = jwt::sign(&key, &Object::new(), &claims).unwrap();
+        (
+            t,
+            KeySet::single(VerifyingKey::hmac(Algorithm::HS256, &[1u8; 32]).unwrap()),
+        )
+    }
+
+    #[test]
+    fn cache_hit_rechecks_expiry_against_the_clock() {
+        let (t, keys) = signed(1_000);
+        let clock = Arc::new(StepClock(std::sync::atomic::AtomicI64::new(900)));
+        let v = Verifier::new(
+            Policy {
+                leeway: 0,
+                ..Policy::default()
+            },
+            keys,
+        )
+        .with_clock(clock.clone())
+        .with_cache(CacheConfig::default());
+        assert_eq!(v.verify_jwt(&t).unwrap().subject, "alice");
+        assert_eq!(v.cache().unwrap().len(), 1);
+        assert_eq!(v.verify_jwt(&t).unwrap().subject, "alice");
+        clock.0.store(1_000, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(v.verify_jwt(&t).unwrap_err().code(), ErrorCode::Expired);
+    }
+
+    #[test]
+    fn invalid_credentials_are_never_cached() {
+        let (t, keys) = signed(1_000);
+        let v = Verifier::new(Policy::default(), keys)
+            .with_clock(Arc::new(FixedClock(0)))
+            .with_cache(CacheConfig::default());
+        let forged = format!("{}x", &t[..t.len() - 1]);
+        for _ in 0..3 {
+            assert!(v.verify_jwt(&forged).is_err());
+        }
+        assert_eq!(v.cache().unwrap().len(), 0);
+        // A different credential never shares the valid one's entry.
+        v.verify_jwt(&t).unwrap();
+        assert!(v.verify_jwt(&forged).is_err());
+    }
+
+    #[test]
+    fn thirdweb_tokens_are_detected_whatever_their_signature_starts_with() {
+        use crate::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
+        // The signature text is "0x" + hex; its third base64 character
+        // depends on the first hex digit, so try many signers.
+        for _ in 0..40 {
+            let admin = EthereumSecretKey::generate();
+            let claims = ThirdwebClaims::new(admin.address().to_checksum(), "example.com");
+            let t = issue_thirdweb(&admin, &claims, 1_000).unwrap();
+            let v = Verifier::new(Policy::default(), KeySet::new())
+                .with_eth_admins(vec![admin.address()]);
+            assert_eq!(v.detect_bearer(&t), Format::Thirdweb, "{t}");
+        }
+        // Without admins configured, the same header means a standard ES256 JWT.
+        assert_eq!(
+            Verifier::new(Policy::default(), KeySet::new())
+                .detect_bearer("eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.e30.MHgw"),
+            Format::Jwt
+        );
+    }
+}

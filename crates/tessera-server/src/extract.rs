@@ -1,0 +1,97 @@
+//! Request extraction with JSON errors: bodies (413 past the limit, 400 for
+//! malformed JSON), the client IP, and the `Authorization` value.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+
+/// A JSON body parsed strictly (tessera's own JSON reader refuses duplicate
+/// members, then serde maps it into `T`).
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is larger than allowed",
+                )
+            } else {
+                ApiError::bad_request("the request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a JSON body strictly into `T`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return serde_json::from_slice(b"{}")
+            .map_err(|e| ApiError::bad_request(format!("a JSON body is required: {e}")));
+    }
+    let strict = tessera_core::json::parse(bytes)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {}", e.message())))?;
+    serde_json::from_value(strict.to_serde())
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// The client's IP: the socket peer, or the first `X-Forwarded-For` entry
+/// when the server is configured to trust its proxy.
+pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded: bool) -> IpAddr {
+    if trust_forwarded {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.map_or(IpAddr::from([127, 0, 0, 1]), |p| p.ip())
+}
+
+/// The socket peer, when the server was started with connect info.
+pub struct Peer(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+/// The `Authorization` value, if any, checked against the size limit.
+pub fn authorization(headers: &HeaderMap, max: usize) -> Result<Option<&str>, ApiError> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    if v.len() > max {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            tessera_core::ErrorCode::TokenTooLarge.as_str(),
+            "the Authorization header is larger than allowed",
+        ));
+    }
+    v.to_str().map(Some).map_err(|_| {
+        ApiError::unauthorized(
+            tessera_core::ErrorCode::Malformed,
+            "the Authorization header is not ASCII",
+        )
+    })
+}

@@ -1,0 +1,12 @@
+//! tessera-server: the HTTP API of contracts.md.
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod metrics;
+pub mod ratelimit;
+pub mod serve;

@@ -1,0 +1,93 @@
+//! Start-up, listening and graceful shutdown.
+
+use crate::app::{self, AppState};
+use crate::config::Config;
+use crate::keys::ServerKeys;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tessera_core::{Clock, SystemClock};
+
+/// A start-up failure, with what to do about it.
+#[derive(Debug)]
+pub struct ServeError(pub String);
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// Builds the application state: keys from (or into) the data directory.
+pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
+    config.validate().map_err(|e| ServeError(e.0))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        ServeError(format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    let keys = ServerKeys::load_or_create(
+        &config.data_dir,
+        config.signing_alg.algorithm(),
+        SystemClock.now(),
+    )
+    .map_err(|e| ServeError(format!("keys: {e}")))?;
+    Ok(Arc::new(AppState::new(config, keys)))
+}
+
+/// The full router for a state.
+pub fn router(state: Arc<AppState>) -> axum::Router {
+    app::finish(app::base_router(), state)
+}
+
+/// Resolves when SIGTERM or Ctrl-C arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// Serves until SIGTERM/Ctrl-C; in-flight requests finish first.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let listen = config.listen.clone();
+    let state = build_state(config).await?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+        ServeError(format!(
+            "cannot listen on {listen}: {e}; is another server running there? (--listen to change)"
+        ))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError(e.to_string()))?;
+    tracing::info!(
+        %addr,
+        public_url = %state.config.public_url(),
+        store = %crate::config::mask_url_password(&state.config.store_url()),
+        "tessera listening"
+    );
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| ServeError(format!("server error: {e}")))
+}

@@ -1,0 +1,92 @@
+//! The rotation rules, shared by the SQL backends (the Redis script
+//! implements the same rules in Lua; the conformance suite holds them
+//! equal).
+
+use crate::{RefreshFamily, Timestamp};
+
+/// A stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenRow {
+    pub family_id: String,
+    pub expires_at: Timestamp,
+    pub spent_at: Option<Timestamp>,
+}
+
+/// What a rotation must do, decided from the locked rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Family revoked: nothing changes.
+    Revoked,
+    /// Token or family expired: nothing changes.
+    Expired,
+    /// Mark the token spent at `now` and store the successor.
+    Rotate,
+    /// Store the successor; the token stays spent.
+    Reissue,
+    /// Revoke the family; store nothing.
+    Reuse,
+}
+
+pub(crate) fn decide(
+    token: &TokenRow,
+    family: &RefreshFamily,
+    now: Timestamp,
+    grace_seconds: i64,
+) -> Step {
+    if family.revoked {
+        return Step::Revoked;
+    }
+    if now >= token.expires_at || now >= family.expires_at {
+        return Step::Expired;
+    }
+    match token.spent_at {
+        None => Step::Rotate,
+        Some(spent) if now < spent.saturating_add(grace_seconds.max(0)) => Step::Reissue,
+        Some(_) => Step::Reuse,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(revoked: bool) -> RefreshFamily {
+        RefreshFamily {
+            id: "f".into(),
+            subject: "s".into(),
+            amr: "siwe".into(),
+            created_at: 0,
+            expires_at: 1000,
+            revoked,
+            token_version: 0,
+        }
+    }
+
+    fn token(spent_at: Option<i64>) -> TokenRow {
+        TokenRow {
+            family_id: "f".into(),
+            expires_at: 500,
+            spent_at,
+        }
+    }
+
+    #[test]
+    fn every_step() {
+        assert_eq!(decide(&token(None), &family(true), 10, 5), Step::Revoked);
+        assert_eq!(decide(&token(None), &family(false), 500, 5), Step::Expired);
+        let mut short = family(false);
+        short.expires_at = 100;
+        assert_eq!(decide(&token(None), &short, 100, 5), Step::Expired);
+        assert_eq!(decide(&token(None), &family(false), 499, 5), Step::Rotate);
+        assert_eq!(
+            decide(&token(Some(10)), &family(false), 14, 5),
+            Step::Reissue
+        );
+        assert_eq!(decide(&token(Some(10)), &family(false), 15, 5), Step::Reuse);
+        assert_eq!(decide(&token(Some(10)), &family(false), 10, 0), Step::Reuse);
+        assert_eq!(
+            decide(&token(Some(10)), &family(false), 10, -3),
+            Step::Reuse
+        );
+    }
+}
