@@ -1,7 +1,13 @@
 //! tessera-session: challenges, wallet logins, access/refresh pairs with
-//! rotation and reuse detection, revocation and logout-all.
+//! rotation and reuse detection, revocation and logout-all, over any
+//! [`tessera_store::Store`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod error;
 pub mod revocation;
+pub mod sessions;
 pub mod tokens;
+
+pub use error::{SessionError, SessionErrorKind};
+pub use sessions::{Challenge, Revocation, SessionConfig, Sessions, TokenPair};

@@ -46,10 +46,21 @@ pub enum Revoked {
     Subject,
 }
 
+/// Most events buffered while a reload is in flight; past it the reload
+/// does not count as fresh (the next check reloads again).
+const MAX_PENDING: usize = 100_000;
+
 #[derive(Debug, Default)]
 struct State {
     snapshot: RevocationSnapshot,
     fresh: bool,
+    /// Events seen since [`RevocationCache::begin_reload`]: the snapshot
+    /// being loaded may predate them, so [`RevocationCache::load`] replays
+    /// them on top of it.
+    pending: Option<Vec<RevocationEvent>>,
+    /// A `Resync` (or an overflow) arrived during the reload: the snapshot
+    /// cannot be trusted to be complete.
+    pending_lost: bool,
 }
 
 /// The in-process picture.
@@ -71,11 +82,36 @@ impl RevocationCache {
         }
     }
 
-    /// Replaces the picture with a snapshot loaded from the store.
-    pub fn load(&self, snapshot: RevocationSnapshot) {
+    /// Call before asking the store for a snapshot (and after subscribing
+    /// to the feed): events that arrive from now on are kept and replayed
+    /// by [`RevocationCache::load`], so none falls between the snapshot and
+    /// the feed.
+    pub fn begin_reload(&self) {
+        let mut s = self.write();
+        s.pending = Some(Vec::new());
+        s.pending_lost = false;
+    }
+
+    /// Replaces the picture with a snapshot loaded from the store, replays
+    /// the events seen since [`RevocationCache::begin_reload`], and marks
+    /// the picture fresh unless the feed reported lost events meanwhile.
+    /// Returns whether the picture is now fresh.
+    pub fn load(&self, snapshot: RevocationSnapshot) -> bool {
         let mut s = self.write();
         s.snapshot = snapshot;
-        s.fresh = true;
+        let pending = s.pending.take().unwrap_or_default();
+        for event in pending {
+            apply_to(&mut s.snapshot, event);
+        }
+        s.fresh = !std::mem::take(&mut s.pending_lost);
+        s.fresh
+    }
+
+    /// Ends a reload that failed (the store could not be reached).
+    pub fn abort_reload(&self) {
+        let mut s = self.write();
+        s.pending = None;
+        s.pending_lost = false;
     }
 
     /// Marks the picture stale (feed disconnected); checks fail closed.
@@ -91,19 +127,25 @@ impl RevocationCache {
     /// Applies one event from the feed (own or another instance's).
     pub fn apply(&self, event: RevocationEvent) {
         let mut s = self.write();
-        match event {
-            RevocationEvent::Jti { jti, exp } => {
-                s.snapshot.jtis.insert(jti, exp);
+        if event == RevocationEvent::Resync {
+            s.fresh = false;
+            if s.pending.is_some() {
+                s.pending_lost = true;
             }
-            RevocationEvent::Family(id) => {
-                s.snapshot.families.insert(id);
-            }
-            RevocationEvent::Subject { subject, version } => {
-                let v = s.snapshot.versions.entry(subject).or_insert(0);
-                *v = (*v).max(version);
-            }
-            RevocationEvent::Resync => s.fresh = false,
+            return;
         }
+        let overflow = match &mut s.pending {
+            Some(p) if p.len() < MAX_PENDING => {
+                p.push(event.clone());
+                false
+            }
+            Some(_) => true,
+            None => false,
+        };
+        if overflow {
+            s.pending_lost = true;
+        }
+        apply_to(&mut s.snapshot, event);
     }
 
     /// Checks a token; `None` when the picture is stale (the caller reloads
@@ -141,6 +183,23 @@ impl RevocationCache {
     /// Drops `jti`s whose tokens have expired anyway.
     pub fn purge(&self, now: i64) {
         self.write().snapshot.jtis.retain(|_, exp| *exp > now);
+    }
+}
+
+fn apply_to(snapshot: &mut RevocationSnapshot, event: RevocationEvent) {
+    match event {
+        RevocationEvent::Jti { jti, exp } => {
+            let e = snapshot.jtis.entry(jti).or_insert(exp);
+            *e = (*e).max(exp);
+        }
+        RevocationEvent::Family(id) => {
+            snapshot.families.insert(id);
+        }
+        RevocationEvent::Subject { subject, version } => {
+            let v = snapshot.versions.entry(subject).or_insert(0);
+            *v = (*v).max(version);
+        }
+        RevocationEvent::Resync => {}
     }
 }
 
@@ -183,5 +242,29 @@ mod tests {
         assert_eq!(c.version("alice"), Some(2));
         c.purge(100);
         assert_eq!(c.check("j1", "s", "bob", 0), Some(Ok(())));
+    }
+
+    #[test]
+    fn events_during_a_reload_survive_an_older_snapshot() {
+        let c = RevocationCache::new();
+        c.begin_reload();
+        // The snapshot was read before this revocation reached the store...
+        c.apply(RevocationEvent::Family("s1".into()));
+        // ...so it does not contain it; the replay puts it back.
+        assert!(c.load(RevocationSnapshot::default()));
+        assert_eq!(c.check("j", "s1", "bob", 0), Some(Err(Revoked::Session)));
+    }
+
+    #[test]
+    fn resync_during_a_reload_leaves_the_picture_stale() {
+        let c = RevocationCache::new();
+        c.begin_reload();
+        c.apply(RevocationEvent::Resync);
+        assert!(!c.load(RevocationSnapshot::default()));
+        assert_eq!(c.check("j", "s", "bob", 0), None);
+        // The next reload without lost events succeeds.
+        c.begin_reload();
+        assert!(c.load(RevocationSnapshot::default()));
+        assert_eq!(c.check("j", "s", "bob", 0), Some(Ok(())));
     }
 }
