@@ -8,12 +8,14 @@ use crate::ratelimit::RateLimiter;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::{Arc, RwLock};
 use tessera_core::json::Value;
 use tessera_core::{Clock, SystemClock};
+use tessera_session::{SessionConfig, Sessions};
+use tessera_store::Store;
 
 /// Shared state of every route.
 pub struct AppState {
@@ -27,18 +29,58 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Sessions over the configured store.
+    pub sessions: Arc<Sessions>,
 }
 
 impl AppState {
-    /// State from a configuration and loaded keys.
-    pub fn new(config: Config, keys: ServerKeys) -> Self {
+    /// State from a configuration, loaded keys and an opened store. Must be
+    /// called inside a Tokio runtime (sessions follow the store's feed).
+    pub fn new(config: Config, keys: ServerKeys, store: Arc<dyn Store>) -> Self {
+        Self::with_clock(config, keys, store, Arc::new(SystemClock))
+    }
+
+    /// As [`AppState::new`] with a chosen clock.
+    pub fn with_clock(
+        config: Config,
+        keys: ServerKeys,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_per_minute);
+        let url = config.public_url();
+        let host = config.public_host();
+        let session_config = SessionConfig {
+            issuer: url.clone(),
+            audience: url.clone(),
+            siwe_domain: host.clone(),
+            siwe_uri: url.clone(),
+            chain_id: config.chain_id,
+            login_url: format!("{url}/v1/auth/login"),
+            nwt_audiences: vec![url, host],
+            access_ttl: config.access_ttl_seconds,
+            refresh_ttl: config.refresh_ttl_seconds,
+            grace: config.refresh_reuse_grace_seconds,
+            leeway: config.leeway_seconds,
+            nonce_ttl: config.nonce_ttl_seconds,
+        };
+        let now = clock.now();
+        let life = config.access_ttl_seconds + config.leeway_seconds;
+        let sessions = Sessions::with_clock(
+            session_config,
+            store,
+            Arc::clone(keys.current()),
+            keys.verification_keys(now, life),
+            keys.nostr_public(),
+            Arc::clone(&clock),
+        );
         AppState {
             config,
             keys: RwLock::new(keys),
             metrics: Metrics::new(),
             limiter,
-            clock: Arc::new(SystemClock),
+            clock,
+            sessions: Arc::new(sessions),
         }
     }
 
@@ -54,13 +96,39 @@ impl AppState {
 /// Shared state handle.
 pub type Shared = Arc<AppState>;
 
-/// The routes of this module, with body limits and a JSON 404.
+/// Every route of [`crate::openapi::ROUTES`], and nothing else.
 pub fn base_router() -> Router<Shared> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/v1/info", get(info))
-        .route("/.well-known/jwks.json", get(jwks))
+    use crate::routes;
+    let mut router = Router::new();
+    for doc in crate::openapi::ROUTES {
+        let handler: MethodRouter<Shared> = match (doc.method, doc.path) {
+            ("GET", "/healthz") => get(healthz),
+            ("GET", "/readyz") => get(routes::readyz),
+            ("GET", "/metrics") => get(metrics),
+            ("GET", "/openapi.json") => get(openapi),
+            ("GET", "/v1/info") => get(info),
+            ("GET", "/.well-known/jwks.json") => get(jwks),
+            ("POST", "/v1/auth/challenge") => post(routes::challenge),
+            ("POST", "/v1/auth/login") => post(routes::login),
+            ("POST", "/v1/auth/refresh") => post(routes::refresh),
+            ("POST", "/v1/auth/logout") => post(routes::logout),
+            ("POST", "/v1/auth/logout-all") => post(routes::logout_all),
+            ("GET", "/v1/auth/me") => get(routes::me),
+            ("GET", "/v1/verify") => get(routes::verify),
+            ("POST", "/v1/verify") => post(routes::verify),
+            ("POST", "/v1/oauth/revoke") => post(routes::revoke),
+            ("POST", "/v1/oauth/introspect") => post(routes::introspect),
+            ("POST", "/jwt/issue") => post(routes::portal_issue),
+            ("POST", "/jwt/verify") => post(routes::portal_verify),
+            (m, p) => panic!("route {m} {p} is documented but has no handler"),
+        };
+        router = router.route(doc.path, handler);
+    }
+    router
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
 }
 
 /// Wraps a router with the limits and fallbacks every route shares.

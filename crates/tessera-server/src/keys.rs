@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tessera_core::encoding::hex_encode;
 use tessera_core::json::{self, Object, Value};
 use tessera_core::keys::{KeySet, SigningKey};
@@ -15,7 +16,7 @@ use tessera_core::Algorithm;
 #[derive(Debug)]
 pub struct StoredSigner {
     /// The key (its kid is its RFC 7638 thumbprint).
-    pub key: SigningKey,
+    pub key: Arc<SigningKey>,
     /// When it was generated.
     pub created_at: i64,
     /// When a newer signer replaced it.
@@ -77,7 +78,7 @@ fn generate_signer(alg: Algorithm, now: i64) -> Result<StoredSigner, KeyError> {
         .and_then(|k| k.thumbprint())
         .ok_or_else(|| KeyError("cannot compute the key id".into()))?;
     Ok(StoredSigner {
-        key: key.with_kid(kid),
+        key: Arc::new(key.with_kid(kid)),
         created_at: now,
         retired_at: None,
     })
@@ -188,9 +189,14 @@ impl ServerKeys {
     }
 
     /// The current signer.
-    pub fn current(&self) -> &SigningKey {
+    pub fn current(&self) -> &Arc<SigningKey> {
         // load_or_create guarantees at least one signer; the newest is current.
         &self.signers[self.signers.len() - 1].key
+    }
+
+    /// The server's Nostr public key.
+    pub fn nostr_public(&self) -> tessera_core::nostr::NostrPublicKey {
+        tessera_core::nostr::NostrSecretKey::from_secret(self.nostr_secret).public_key()
     }
 
     /// All signers, oldest first.
@@ -246,7 +252,7 @@ fn parse_signers(text: &str) -> Result<Vec<StoredSigner>, String> {
                 .and_then(|n| n.as_exact_i64())
         };
         out.push(StoredSigner {
-            key,
+            key: Arc::new(key),
             created_at: int("created_at").ok_or("signer without `created_at`")?,
             retired_at: int("retired_at"),
         });

@@ -8,5 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod metrics;
+pub mod openapi;
 pub mod ratelimit;
+pub mod routes;
 pub mod serve;

@@ -22,19 +22,56 @@ impl std::error::Error for ServeError {}
 /// Builds the application state: keys from (or into) the data directory.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     config.validate().map_err(|e| ServeError(e.0))?;
+    let created = !config.data_dir.exists();
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         ServeError(format!(
             "cannot create data directory {}: {e}",
             config.data_dir.display()
         ))
     })?;
+    // The database holds refresh-token hashes and the keys live below:
+    // only the server's user may enter a directory the server creates.
+    #[cfg(unix)]
+    if created {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
+    }
     let keys = ServerKeys::load_or_create(
         &config.data_dir,
         config.signing_alg.algorithm(),
         SystemClock.now(),
     )
     .map_err(|e| ServeError(format!("keys: {e}")))?;
-    Ok(Arc::new(AppState::new(config, keys)))
+    let url = config.store_url();
+    let store = tessera_store::open(&url).await.map_err(|e| {
+        ServeError(format!(
+            "cannot open the store {}: {}; check --store / TESSERA_STORE and that the server is running",
+            tessera_store::mask_url(&url),
+            e.message()
+        ))
+    })?;
+    let state = Arc::new(AppState::new(config, keys, store));
+    spawn_purge(Arc::clone(&state));
+    Ok(state)
+}
+
+/// Deletes expired state every five minutes (a failure is logged and
+/// retried at the next tick).
+fn spawn_purge(state: Arc<AppState>) {
+    let weak = Arc::downgrade(&state);
+    drop(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { return };
+            match state.sessions.purge_expired().await {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "purged expired session state"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of expired state failed; will retry"),
+            }
+        }
+    });
 }
 
 /// The full router for a state.

@@ -1,0 +1,908 @@
+//! The stateful routes of contracts.md: auth (challenge, login, refresh,
+//! logout, logout-all, me), forward-auth (`/v1/verify`), OAuth revocation
+//! and introspection, the Portal-compatible `/jwt/*`, and `/readyz`.
+//!
+//! Handlers stay thin: parsing, limits, cookies and status codes here; the
+//! rules live in `tessera-session` and `tessera-core`.
+
+use crate::app::Shared;
+use crate::error::ApiError;
+use crate::extract::{authorization, client_ip, parse_json, Peer};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
+use tessera_core::encoding::hex_encode;
+use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
+use tessera_core::sha::constant_time_eq;
+use tessera_core::{ErrorCode, Format, Identity, Policy};
+use tessera_session::{SessionError, SessionErrorKind, TokenPair};
+
+/// Access-token cookie name.
+pub const ACCESS_COOKIE: &str = "tessera_access";
+/// Refresh-token cookie name.
+pub const REFRESH_COOKIE: &str = "tessera_refresh";
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e.kind() {
+            SessionErrorKind::Unauthorized => {
+                ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.message())
+            }
+            SessionErrorKind::BadRequest => {
+                ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.message())
+            }
+            SessionErrorKind::Unavailable => ApiError::unavailable(e.message()),
+            SessionErrorKind::Internal => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
+/// The body of a request, with a JSON 413 past the limit.
+pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than allowed (max_body_bytes)",
+            )
+        } else {
+            ApiError::bad_request("the request body could not be read")
+        }
+    })
+}
+
+fn rate_limit(
+    state: &Shared,
+    headers: &HeaderMap,
+    peer: &Peer,
+    bucket: &'static str,
+) -> Result<(), ApiError> {
+    let ip = client_ip(headers, peer.0, state.config.trust_forwarded_for);
+    state
+        .limiter
+        .check(ip, bucket, state.clock.now())
+        .map_err(ApiError::rate_limited)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for part in text.split(';') {
+            if let Some((k, v)) = part.trim().split_once('=') {
+                if k == name && !v.is_empty() && v.len() <= 16 * 1024 {
+                    return Some(v.to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A state-changing request authenticated by cookie must come from the
+/// server's own origin: `Sec-Fetch-Site: same-origin`, or an `Origin`
+/// equal to the public URL's origin.
+fn same_origin(state: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return if site.as_bytes() == b"same-origin" {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "a cookie-authenticated request must come from the same origin (Sec-Fetch-Site)",
+            ))
+        };
+    }
+    let url = state.config.public_url();
+    let origin = url
+        .split_once("://")
+        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)))
+        .unwrap_or(url);
+    match headers.get(header::ORIGIN) {
+        Some(o) if o.as_bytes() == origin.as_bytes() => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "a cookie-authenticated request must come from the server's own origin",
+        )),
+        None => Err(ApiError::forbidden(
+            "a cookie-authenticated request that changes state needs an Origin or Sec-Fetch-Site header",
+        )),
+    }
+}
+
+fn set_cookie(
+    resp: &mut Response,
+    state: &Shared,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) {
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{name}={value}; HttpOnly{secure}; SameSite=Strict; Path={path}; Max-Age={}",
+        max_age.max(0)
+    );
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn pair_response(state: &Shared, pair: &TokenPair, as_cookies: bool) -> Response {
+    let mut body = json!({
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_expires_in": pair.refresh_expires_in,
+        "subject": pair.subject,
+    });
+    if !as_cookies {
+        body["access_token"] = json!(pair.access_token);
+        body["refresh_token"] = json!(pair.refresh_token);
+    }
+    let mut resp = (StatusCode::OK, Json(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if as_cookies {
+        set_cookie(
+            &mut resp,
+            state,
+            ACCESS_COOKIE,
+            &pair.access_token,
+            "/",
+            pair.expires_in,
+        );
+        set_cookie(
+            &mut resp,
+            state,
+            REFRESH_COOKIE,
+            &pair.refresh_token,
+            "/v1/auth",
+            pair.refresh_expires_in,
+        );
+    }
+    resp
+}
+
+// ---------------------------------------------------------------- readyz
+
+/// `GET /readyz`: 200 when the store answers, else 503.
+pub async fn readyz(State(state): State<Shared>) -> Response {
+    let backend = state.sessions.store().backend();
+    match state.sessions.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "store": backend})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(store = backend, error = %e.message(), "readiness: store unreachable");
+            ApiError::unavailable(format!("the {backend} store does not answer")).into_response()
+        }
+    }
+}
+
+// ------------------------------------------------------------- challenge
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeRequest {
+    address: Option<String>,
+}
+
+/// `POST /v1/auth/challenge`.
+pub async fn challenge(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    rate_limit(&state, &headers, &peer, "challenge")?;
+    let body = body_bytes(body)?;
+    let req: ChallengeRequest = parse_json(&body)?;
+    let ch = state.sessions.challenge(req.address.as_deref()).await?;
+    let mut resp = Json(json!({
+        "nonce": ch.nonce,
+        "expires_at": ch.expires_at,
+        "domain": ch.domain,
+        "uri": ch.uri,
+        "chain_id": ch.chain_id,
+        "message": ch.message,
+    }))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+// ----------------------------------------------------------------- login
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    method: Option<String>,
+    message: Option<String>,
+    signature: Option<String>,
+    token: Option<String>,
+    pubkey: Option<String>,
+    #[serde(default)]
+    cookie: bool,
+}
+
+fn required<'a>(v: &'a Option<String>, name: &str, method: &str) -> Result<&'a str, ApiError> {
+    v.as_deref()
+        .ok_or_else(|| ApiError::bad_request(format!("`{name}` is required for method `{method}`")))
+}
+
+/// `POST /v1/auth/login`: SIWE, Nostr (NIP-98 or NWT in the header) or
+/// Portal.
+pub async fn login(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    rate_limit(&state, &headers, &peer, "login")?;
+    let body = body_bytes(body)?;
+    let auth = authorization(&headers, state.config.max_authorization_bytes)?;
+    let nostr = auth.filter(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr "));
+    let (method, result, cookie) = if let Some(auth) = nostr {
+        // The body is what the NIP-98 payload hash covers; it may carry
+        // `{"cookie":true}`.
+        let cookie = if body.is_empty() {
+            false
+        } else {
+            parse_json::<LoginRequest>(&body)?.cookie
+        };
+        (
+            "nostr",
+            state.sessions.login_nostr(auth, &body).await,
+            cookie,
+        )
+    } else {
+        let req: LoginRequest = parse_json(&body)?;
+        match req.method.as_deref() {
+            Some("siwe") => {
+                let message = required(&req.message, "message", "siwe")?;
+                let signature = required(&req.signature, "signature", "siwe")?;
+                ("siwe", state.sessions.login_siwe(message, signature).await, req.cookie)
+            }
+            Some("portal") => {
+                let token = required(&req.token, "token", "portal")?;
+                let pubkey = required(&req.pubkey, "pubkey", "portal")?;
+                ("portal", state.sessions.login_portal(token, pubkey).await, req.cookie)
+            }
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown login method {:?}: use \"siwe\", \"portal\", or send `Authorization: Nostr <event>`",
+                    other.chars().take(32).collect::<String>()
+                )))
+            }
+            None => {
+                return Err(ApiError::bad_request(
+                    "say how to log in: {\"method\":\"siwe\",...}, {\"method\":\"portal\",...}, or `Authorization: Nostr <event>`",
+                ))
+            }
+        }
+    };
+    match result {
+        Ok(pair) => {
+            state
+                .metrics
+                .logins
+                .with_label_values(&[method, "success"])
+                .inc();
+            tracing::info!(method, subject = %pair.subject, "login");
+            Ok(pair_response(&state, &pair, cookie))
+        }
+        Err(e) => {
+            state
+                .metrics
+                .logins
+                .with_label_values(&[method, e.code()])
+                .inc();
+            Err(e.into())
+        }
+    }
+}
+
+// --------------------------------------------------------------- refresh
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: Option<String>,
+    #[serde(default)]
+    cookie: bool,
+}
+
+/// `POST /v1/auth/refresh`: body token or the refresh cookie.
+pub async fn refresh(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    rate_limit(&state, &headers, &peer, "refresh")?;
+    let body = body_bytes(body)?;
+    let req: RefreshRequest = parse_json(&body)?;
+    let (token, from_cookie) = match req.refresh_token {
+        Some(t) => (t, req.cookie),
+        None => match cookie(&headers, REFRESH_COOKIE) {
+            Some(t) => {
+                same_origin(&state, &headers)?;
+                (t, true)
+            }
+            None => {
+                return Err(ApiError::bad_request(
+                    "send {\"refresh_token\":\"...\"} or the tessera_refresh cookie",
+                ))
+            }
+        },
+    };
+    match state.sessions.refresh(&token).await {
+        Ok(pair) => {
+            state
+                .metrics
+                .refreshes
+                .with_label_values(&["success"])
+                .inc();
+            Ok(pair_response(&state, &pair, from_cookie))
+        }
+        Err(e) => {
+            let label = match e.kind() {
+                SessionErrorKind::Unavailable => "unavailable",
+                _ => e.detail().unwrap_or(e.code()),
+            };
+            state.metrics.refreshes.with_label_values(&[label]).inc();
+            Err(e.into())
+        }
+    }
+}
+
+// ---------------------------------------------------------------- logout
+
+fn bearer(auth: Option<&str>) -> Option<&str> {
+    let a = auth?;
+    (a.len() > 7 && a[..7].eq_ignore_ascii_case("bearer ")).then(|| a[7..].trim())
+}
+
+fn clear_cookies(state: &Shared, resp: &mut Response) {
+    set_cookie(resp, state, ACCESS_COOKIE, "", "/", 0);
+    set_cookie(resp, state, REFRESH_COOKIE, "", "/v1/auth", 0);
+}
+
+/// The access token of a request: `Authorization: Bearer` or, for
+/// state-changing routes after the same-origin check, the access cookie.
+fn access_token(
+    state: &Shared,
+    headers: &HeaderMap,
+    changes_state: bool,
+) -> Result<Option<String>, ApiError> {
+    let auth = authorization(headers, state.config.max_authorization_bytes)?;
+    if let Some(t) = bearer(auth) {
+        return Ok(Some(t.to_owned()));
+    }
+    if auth.is_some() {
+        return Ok(None);
+    }
+    match cookie(headers, ACCESS_COOKIE) {
+        Some(t) => {
+            if changes_state {
+                same_origin(state, headers)?;
+            }
+            Ok(Some(t))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `POST /v1/auth/logout`: ends the presented session; 204.
+pub async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let req: RefreshRequest = parse_json(&body)?;
+    let refresh = match req.refresh_token {
+        Some(t) => Some(t),
+        None => match cookie(&headers, REFRESH_COOKIE) {
+            Some(t) => {
+                same_origin(&state, &headers)?;
+                Some(t)
+            }
+            None => None,
+        },
+    };
+    let access = access_token(&state, &headers, true)?;
+    let mut ended = false;
+    let mut last: Option<SessionError> = None;
+    if let Some(t) = &access {
+        match state.sessions.logout_access(t).await {
+            Ok(()) => ended = true,
+            Err(e) if e.kind() == SessionErrorKind::Unavailable => return Err(e.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(t) = &refresh {
+        if state.sessions.logout_refresh(t).await? {
+            ended = true;
+        }
+    }
+    if !ended {
+        return Err(match last {
+            Some(e) => e.into(),
+            None => ApiError::unauthorized(
+                ErrorCode::MissingClaim,
+                "present the session to end: a Bearer access token, a refresh_token, or the session cookies",
+            ),
+        });
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    clear_cookies(&state, &mut resp);
+    Ok(resp)
+}
+
+/// `POST /v1/auth/logout-all`: every token of the caller's subject issued
+/// before now stops working; 204.
+pub async fn logout_all(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(token) = access_token(&state, &headers, true)? else {
+        return Err(ApiError::unauthorized(
+            ErrorCode::Malformed,
+            "logout-all needs `Authorization: Bearer <access token>` (or the access cookie)",
+        ));
+    };
+    let identity = state.sessions.check_access(&token).await?;
+    let ended = state.sessions.logout_all(&identity.subject).await?;
+    tracing::info!(subject = %identity.subject, sessions = ended, "logout-all");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    clear_cookies(&state, &mut resp);
+    Ok(resp)
+}
+
+// ------------------------------------------------- identity: me, verify
+
+/// The request a NIP-98 event must match, as seen by this server or
+/// reported by a gateway.
+struct SeenRequest {
+    url: String,
+    method: String,
+}
+
+fn identity_json(id: &Identity, method: &str) -> Value {
+    let mut v = json!({
+        "subject": id.subject,
+        "format": id.format.as_str(),
+        "method": method,
+        "issuer": id.issuer,
+        "audience": id.audience,
+        "expires_at": id.expires_at,
+        "issued_at": id.issued_at,
+    });
+    if id.format == Format::Jwt {
+        if let Some(sid) = id.claims.get("sid").and_then(|s| s.as_str()) {
+            v["session_id"] = json!(sid);
+        }
+        if let Some(amr) = id.claims.get("amr") {
+            v["amr"] = amr.to_serde();
+        }
+    }
+    v
+}
+
+/// Verifies whatever credential a request carries: a tessera access token
+/// (Bearer or cookie; with the session checks), or a Nostr NWT for this
+/// server, or a NIP-98 event for `seen` (single use).
+async fn identify(
+    state: &Shared,
+    headers: &HeaderMap,
+    seen: &SeenRequest,
+) -> Result<(Arc<Identity>, &'static str), ApiError> {
+    let start = Instant::now();
+    let auth = authorization(headers, state.config.max_authorization_bytes)?;
+    let result: Result<(Arc<Identity>, &'static str), SessionError> = async {
+        if let Some(a) = auth {
+            if a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr ") {
+                let id = state.sessions.verify_nostr_for(a, &seen.url, &seen.method, b"")?;
+                if id.format == Format::Nip98 {
+                    state.sessions.remember_once(&id).await?;
+                    return Ok((id, "nip98"));
+                }
+                return Ok((id, "nwt"));
+            }
+            let Some(token) = bearer(Some(a)) else {
+                return Err(SessionError::unauthorized(
+                    ErrorCode::Malformed,
+                    "use `Authorization: Bearer <access token>` or `Authorization: Nostr <event>`",
+                ));
+            };
+            return Ok((state.sessions.check_access(token).await?, "access_token"));
+        }
+        match cookie(headers, ACCESS_COOKIE) {
+            Some(t) => Ok((state.sessions.check_access(&t).await?, "access_token")),
+            None => Err(SessionError::unauthorized(
+                ErrorCode::Malformed,
+                "no credential: send `Authorization: Bearer <access token>`, `Authorization: Nostr <event>`, or the access cookie",
+            )),
+        }
+    }
+    .await;
+    let seconds = start.elapsed().as_secs_f64();
+    match result {
+        Ok((id, method)) => {
+            state.metrics.verification(method, Ok(()), seconds);
+            Ok((id, method))
+        }
+        Err(e) => {
+            let format = match auth {
+                Some(a) if a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr ") => "nostr",
+                _ => "access_token",
+            };
+            if e.kind() == SessionErrorKind::Unauthorized {
+                let code = ErrorCode::from_name(e.code()).unwrap_or(ErrorCode::Malformed);
+                state.metrics.verification(format, Err(code), seconds);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// `GET /v1/auth/me`: the caller's identity.
+pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let seen = SeenRequest {
+        url: format!("{}/v1/auth/me", state.config.public_url()),
+        method: "GET".into(),
+    };
+    let (id, method) = identify(&state, &headers, &seen).await?;
+    Ok(Json(identity_json(&id, method)).into_response())
+}
+
+/// The original request behind a forward-auth call: `X-Original-URL`
+/// (nginx), or `X-Forwarded-Proto`/`-Host`/`-Uri` (Traefik, and nginx
+/// when configured so), with `X-Forwarded-Method` / `X-Original-Method`.
+fn forwarded_request(state: &Shared, headers: &HeaderMap) -> SeenRequest {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let method = h("x-forwarded-method")
+        .or_else(|| h("x-original-method"))
+        .unwrap_or("GET")
+        .to_ascii_uppercase();
+    let url = if let Some(u) = h("x-original-url") {
+        if u.starts_with("http://") || u.starts_with("https://") {
+            u.to_owned()
+        } else {
+            format!("{}{}", state.config.public_url(), u)
+        }
+    } else {
+        let public = state.config.public_url();
+        let (default_proto, default_host) = public
+            .split_once("://")
+            .map(|(p, r)| (p.to_owned(), r.split('/').next().unwrap_or(r).to_owned()))
+            .unwrap_or(("http".into(), public.clone()));
+        let proto = h("x-forwarded-proto").unwrap_or(&default_proto).to_owned();
+        let host = h("x-forwarded-host").unwrap_or(&default_host).to_owned();
+        let uri = h("x-forwarded-uri").unwrap_or("/");
+        format!("{proto}://{host}{uri}")
+    };
+    SeenRequest { url, method }
+}
+
+/// `GET /v1/verify` (any method): forward-auth for gateways.
+pub async fn verify(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let seen = forwarded_request(&state, &headers);
+    let (id, method) = identify(&state, &headers, &seen).await?;
+    let mut resp = Json(identity_json(&id, method)).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id.subject) {
+        h.insert("x-auth-subject", v);
+    }
+    h.insert("x-auth-method", HeaderValue::from_static(method));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+// ------------------------------------------------------------ OAuth 2.0
+
+#[derive(Deserialize)]
+struct TokenForm {
+    token: Option<String>,
+    token_type_hint: Option<String>,
+}
+
+fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return parse_json(body);
+    }
+    let mut form = TokenForm {
+        token: None,
+        token_type_hint: None,
+    };
+    for (k, v) in form_urlencoded_pairs(body)? {
+        let slot = match k.as_str() {
+            "token" => &mut form.token,
+            "token_type_hint" => &mut form.token_type_hint,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(ApiError::bad_request(format!("`{k}` is given twice")));
+        }
+        *slot = Some(v);
+    }
+    Ok(form)
+}
+
+fn form_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("the form body is not UTF-8"))?;
+    let mut out = Vec::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        out.push((percent_decode(k)?, percent_decode(v)?));
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> Result<String, ApiError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request("bad percent-encoding in the form body")
+                    })?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| ApiError::bad_request("the form body is not UTF-8"))
+}
+
+/// `POST /v1/oauth/revoke` (RFC 7009): 200 even for unknown tokens.
+pub async fn revoke(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let form = token_form(&headers, &body)?;
+    let token = form
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("the `token` parameter is required"))?;
+    match form.token_type_hint.as_deref() {
+        None | Some("access_token") | Some("refresh_token") => {}
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "token_type_hint is access_token or refresh_token",
+            ))
+        }
+    }
+    state
+        .sessions
+        .revoke(&token, form.token_type_hint.as_deref())
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+fn require_admin(state: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.admin_token else {
+        return Err(ApiError::forbidden(
+            "admin routes are disabled: set admin_token (TESSERA_ADMIN_TOKEN) to enable them",
+        ));
+    };
+    let auth = authorization(headers, state.config.max_authorization_bytes)?;
+    match bearer(auth) {
+        Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "this route needs `Authorization: Bearer <admin_token>`",
+        )),
+    }
+}
+
+/// `POST /v1/oauth/introspect` (RFC 7662), admin-authenticated.
+pub async fn introspect(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &headers)?;
+    let body = body_bytes(body)?;
+    let form = token_form(&headers, &body)?;
+    let token = form
+        .token
+        .ok_or_else(|| ApiError::bad_request("the `token` parameter is required"))?;
+    let answer = match state.sessions.introspect(&token).await? {
+        Some(id) => {
+            let mut v = json!({
+                "active": true,
+                "token_type": "access_token",
+                "sub": id.subject,
+                "iss": id.issuer,
+                "aud": id.audience.first(),
+                "exp": id.expires_at,
+                "iat": id.issued_at,
+                "nbf": id.not_before,
+                "jti": id.id,
+            });
+            for name in ["sid", "amr"] {
+                if let Some(c) = id.claims.get(name) {
+                    v[name] = c.to_serde();
+                }
+            }
+            v
+        }
+        None => json!({"active": false}),
+    };
+    let mut resp = Json(answer).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+// ------------------------------------------------ Portal-compatible REST
+
+fn portal_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"success": false, "error": message}))).into_response()
+}
+
+fn portal_admin(state: &Shared, headers: &HeaderMap) -> Option<Response> {
+    require_admin(state, headers)
+        .err()
+        .map(|e| portal_error(e.status, &e.description))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalIssue {
+    target_key: String,
+    duration_hours: f64,
+}
+
+/// `POST /jwt/issue` `{"target_key","duration_hours"}` ->
+/// `{"success":true,"data":{"token"}}`, signed by the server's Nostr key.
+pub async fn portal_issue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Some(r) = portal_admin(&state, &headers) {
+        return r;
+    }
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let req: PortalIssue = match parse_json(&body) {
+        Ok(r) => r,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let Ok(target) = NostrPublicKey::parse(req.target_key.trim()) else {
+        return portal_error(
+            StatusCode::BAD_REQUEST,
+            "target_key must be a 64-hex Nostr key or npub",
+        );
+    };
+    if !(req.duration_hours.is_finite() && req.duration_hours > 0.0 && req.duration_hours <= 8760.0)
+    {
+        return portal_error(
+            StatusCode::BAD_REQUEST,
+            "duration_hours must be a number in (0, 8760]",
+        );
+    }
+    let seconds = (req.duration_hours * 3600.0).round() as i64;
+    let secret = NostrSecretKey::from_secret(*state.keys().nostr_secret());
+    match issue_portal(&secret, &target, state.clock.now(), seconds.max(1)) {
+        Ok(token) => Json(json!({"success": true, "data": {"token": token}})).into_response(),
+        Err(e) => portal_error(StatusCode::BAD_REQUEST, e.message()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalVerify {
+    pubkey: String,
+    token: String,
+}
+
+/// `POST /jwt/verify` `{"pubkey","token"}` ->
+/// `{"success":true,"data":{"target_key"}}` (with `exp`/`nbf` enforced).
+pub async fn portal_verify(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Some(r) = portal_admin(&state, &headers) {
+        return r;
+    }
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let req: PortalVerify = match parse_json(&body) {
+        Ok(r) => r,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let Ok(signer) = NostrPublicKey::parse(req.pubkey.trim()) else {
+        return portal_error(
+            StatusCode::BAD_REQUEST,
+            "pubkey must be a 64-hex Nostr key or npub",
+        );
+    };
+    let policy = Policy {
+        leeway: state.config.leeway_seconds,
+        ..Policy::default()
+    };
+    let start = Instant::now();
+    let result = verify_portal(&req.token, &signer, &policy, state.clock.now());
+    let secs = start.elapsed().as_secs_f64();
+    match result {
+        Ok(id) => {
+            state.metrics.verification("portal", Ok(()), secs);
+            let target = id.audience.first().cloned().unwrap_or_default();
+            Json(json!({"success": true, "data": {"target_key": target, "pubkey": id.subject}}))
+                .into_response()
+        }
+        Err(e) => {
+            state.metrics.verification("portal", Err(e.code()), secs);
+            let mut r = portal_error(
+                StatusCode::UNAUTHORIZED,
+                &format!("{}: {}", e.code().as_str(), e.message()),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                e.code().as_str()
+            )) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            r
+        }
+    }
+}
+
+/// A short, non-reversible tag of a secret for logs (never the secret).
+pub fn log_tag(secret: &str) -> String {
+    let h = tessera_core::sha::sha256(secret.as_bytes());
+    hex_encode(&h[..4])
+}
