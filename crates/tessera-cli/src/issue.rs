@@ -1,5 +1,6 @@
 //! `tessera issue`: sign a new credential.
 
+use std::io::Write;
 use crate::verify::parse_alg;
 use crate::{keyspec, timefmt, UsageError};
 use clap::Args;
@@ -77,6 +78,10 @@ pub struct IssueArgs {
     /// Add a random `jti`.
     #[arg(long)]
     jti: bool,
+    /// Wallet formats: print this many credentials, one per line (each
+    /// freshly signed: distinct text), e.g. for load tests.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    count: u32,
 }
 
 pub fn parse_claim(kv: &str) -> Result<(String, Value), UsageError> {
@@ -195,7 +200,13 @@ pub fn run(args: IssueArgs) -> Result<ExitCode, UsageError> {
     if args.format != IssueFormat::Jwt {
         let now = args.now.unwrap_or_else(|| SystemClock.now());
         let ttl = timefmt::parse_duration(&args.ttl).map_err(UsageError)?;
-        println!("{}", run_wallet(&args, now, ttl)?);
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for _ in 0..args.count {
+            let line = run_wallet(&args, now, ttl)?;
+            writeln!(out, "{line}").map_err(|e| UsageError(format!("cannot write: {e}")))?;
+        }
+        out.flush()
+            .map_err(|e| UsageError(format!("cannot write: {e}")))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut key = keyspec::load_signing_key(&args.key, args.alg)?;
