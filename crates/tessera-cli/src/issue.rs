@@ -1,9 +1,9 @@
 //! `tessera issue`: sign a new credential.
 
-use std::io::Write;
 use crate::verify::parse_alg;
 use crate::{keyspec, timefmt, UsageError};
 use clap::Args;
+use std::io::Write;
 use std::process::ExitCode;
 use tessera_core::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
 use tessera_core::json::{self, Object, Value};

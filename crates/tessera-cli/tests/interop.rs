@@ -1172,9 +1172,8 @@ fn tessera_jwts_verify_in_pyjwt() {
 // Wallet formats (NWT, NIP-98, Portal, thirdweb): peer -> tessera
 //
 // Driven through `tessera verify --format ...` against the contract
-// (contracts.md). While this build's CLI refuses a format as "not supported
-// by this build yet" (exit 2), its cases are reported as SKIPPED with that
-// reason; the day the format lands they run and assert, with no change here.
+// (contracts.md): exit code, output JSON, error codes. Every case asserts; a
+// CLI that refuses a format (exit 2) fails the case with its message.
 // TODO(library): add `tessera_core` calls next to the CLI ones once the
 // library exposes NWT / NIP-98 / Portal / thirdweb verification.
 // ---------------------------------------------------------------------------
@@ -1215,9 +1214,8 @@ fn wcase(name: &str, credential: &str, args: &[&str], expect: WalletExpect) -> W
     }
 }
 
-/// Runs `tessera verify ARGS CREDENTIAL`. `Err` only when the CLI has no
-/// support for the format yet (exit 2 naming "not supported"), with its words.
-fn wallet_verify(c: &WalletCase) -> Result<Result<(), String>, String> {
+/// Runs `tessera verify ARGS CREDENTIAL` and judges the answer.
+fn wallet_verify(c: &WalletCase) -> Result<(), String> {
     let mut args: Vec<&str> = vec!["verify"];
     args.extend(c.args.iter().map(String::as_str));
     args.push(&c.credential);
@@ -1225,15 +1223,12 @@ fn wallet_verify(c: &WalletCase) -> Result<Result<(), String>, String> {
     let code = out.status.code().unwrap_or(-1);
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     let repro = format!("\n      reproduce: tessera {}", shell_words(&args));
-    if code == 2 && stderr.contains("not supported") {
-        return Err(stderr);
-    }
     if code == 2 {
-        return Ok(Err(format!("usage error (exit 2): {stderr}{repro}")));
+        return Err(format!("usage error (exit 2): {stderr}{repro}"));
     }
     let v: Value = match serde_json::from_slice(&out.stdout) {
         Ok(v) => v,
-        Err(e) => return Ok(Err(format!("stdout is not JSON ({e}), exit {code}{repro}"))),
+        Err(e) => return Err(format!("stdout is not JSON ({e}), exit {code}{repro}")),
     };
     let verdict = match &c.expect {
         WalletExpect::Valid {
@@ -1284,7 +1279,7 @@ fn wallet_verify(c: &WalletCase) -> Result<Result<(), String>, String> {
             }
         }
     };
-    Ok(verdict.map_err(|e| format!("{e}{repro}")))
+    verdict.map_err(|e| format!("{e}{repro}"))
 }
 
 fn shell_words(args: &[&str]) -> String {
@@ -1302,36 +1297,10 @@ fn shell_words(args: &[&str]) -> String {
         .join(" ")
 }
 
-/// The first case is the probe (explicit `--format`, valid credential): when
-/// the CLI says the format is not in this build, every case is skipped (the
-/// others, `auto` detection included, cannot mean anything yet). Otherwise
-/// each case runs; one naming another format not yet built is skipped alone.
 fn run_wallet_cases(title: &str, cases: &[WalletCase]) {
     let mut tally = Tally::new(title);
-    let mut absent: Option<String> = None;
-    for (i, c) in cases.iter().enumerate() {
-        if let Some(why) = &absent {
-            tally.skip(&c.name, why);
-            continue;
-        }
-        match wallet_verify(c) {
-            Ok(verdict) => tally.check(&c.name, verdict),
-            Err(why) => {
-                let why = format!("not in this build yet: {why}");
-                tally.skip(&c.name, &why);
-                if i == 0 {
-                    absent = Some(why);
-                }
-            }
-        }
-    }
-    if tally.passed == 0 && tally.failures.is_empty() {
-        loud(&format!(
-            "\n!!! INTEROP SKIPPED [{title}]: tessera verify does not support this format yet ({} cases waiting)\n{}\n",
-            tally.skips.len(),
-            tally.skips.first().map(|(c, r)| format!("{c}: {r}")).unwrap_or_default()
-        ));
-        return;
+    for c in cases {
+        tally.check(&c.name, wallet_verify(c));
     }
     tally.finish();
 }
@@ -1746,8 +1715,9 @@ fn node_crypto_portal_jwts_verify_in_tessera() {
 // Wallet formats: tessera -> peer
 // ---------------------------------------------------------------------------
 
-/// Runs node/wallet-verify.mjs on `cases` ({id, format, token, ...}).
-fn wallet_peer_verdicts(node: &Peer, dir: &TempDir, cases: &[Value]) -> Vec<Value> {
+/// Runs node/wallet-verify.mjs on `cases` ({id, format, token, ...}):
+/// (the peers' versions, one result per case).
+fn wallet_peer_run(node: &Peer, dir: &TempDir, cases: &[Value]) -> (Value, Vec<Value>) {
     let path = dir.write(
         "wallet-cases.json",
         &Value::Array(cases.to_vec()).to_string(),
@@ -1755,12 +1725,12 @@ fn wallet_peer_verdicts(node: &Peer, dir: &TempDir, cases: &[Value]) -> Vec<Valu
     let out = node.run("wallet-verify.mjs", &["--cases", &path]);
     let results = out["results"].as_array().unwrap().clone();
     assert_eq!(results.len(), cases.len());
-    results
+    (out["versions"].clone(), results)
 }
 
 /// The peers' wallet verifiers must accept what the peers themselves make and
-/// refuse bad variants; this keeps node/wallet-verify.mjs honest while
-/// `tessera issue` cannot make these formats yet.
+/// refuse bad variants: a verifier that accepts everything would make the
+/// tessera -> peer direction below prove nothing.
 #[test]
 fn wallet_peer_verifiers_self_check() {
     let Some(node) = Peer::node() else { return };
@@ -1838,7 +1808,7 @@ fn wallet_peer_verifiers_self_check() {
         ),
     ];
     let input: Vec<Value> = cases.iter().map(|(_, c)| c.clone()).collect();
-    let results = wallet_peer_verdicts(&node, &dir, &input);
+    let (_, results) = wallet_peer_run(&node, &dir, &input);
     let mut tally =
         Tally::new("peer wallet verifiers on peer-made credentials (harness self-check)");
     for ((accept, c), r) in cases.iter().zip(&results) {
@@ -1853,154 +1823,391 @@ fn wallet_peer_verifiers_self_check() {
     tally.finish();
 }
 
-/// The harness's guess at `tessera issue --format F` (contracts.md names the
-/// flag, not the rest). TODO: when the formats land, align these with
-/// `tessera issue --help`; an invocation the CLI refuses (exit 2) is
-/// reported as SKIPPED with its message, never as a pass.
-fn tessera_issue_wallet_args(format: &str, key: &str, body: &str) -> Vec<String> {
-    let mut a: Vec<&str> = vec!["issue", "--format", format, "--key", key];
-    match format {
-        "nwt" => a.extend([
+/// The key tessera's Portal JWTs vouch for (`--aud`, the `target_key`).
+const PORTAL_TARGET: &str = "4fa6fc4de4e8703062d3c630798ae5e6bcd8027a18753ae3e479ca1dc7f63fcb";
+/// secp256k1 `n - 1`: its point is `-G`, whose Y is odd. A Portal signer
+/// must normalise it (sign with `n - (n - 1) = 1`) so that the signature
+/// verifies against `02 || x`, x being G's x (formats.md §2).
+const ODD_Y_SECRET: &str = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140";
+const ODD_Y_X: &str = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+/// The user a thirdweb-format JWT is about.
+const THIRDWEB_USER: &str = "0x000000000000000000000000000000000000dEaD";
+
+/// A Nostr `Authorization` value whose event JSON `edit` changed after
+/// signing (id and sig kept). NWT is base64url, NIP-98 standard base64.
+fn tamper_nostr(auth: &str, url_safe: bool, edit: impl FnOnce(&mut Value)) -> String {
+    let b64 = auth
+        .strip_prefix("Nostr ")
+        .unwrap_or_else(|| panic!("not a `Nostr ` Authorization value: {auth}"));
+    let raw = tessera_core::encoding::b64_either_decode(b64.as_bytes()).unwrap();
+    let mut event: Value = serde_json::from_slice(&raw).unwrap();
+    edit(&mut event);
+    let json = serde_json::to_vec(&event).unwrap();
+    if url_safe {
+        format!("Nostr {}", b64url_encode(&json))
+    } else {
+        format!("Nostr {}", tessera_core::encoding::b64std_encode(&json))
+    }
+}
+
+/// The value of an event's first tag named `name`.
+fn set_tag(event: &mut Value, name: &str, value: &str) {
+    let tag = event["tags"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t[0] == name)
+        .unwrap_or_else(|| panic!("the event has no `{name}` tag"));
+    tag[1] = json!(value);
+}
+
+/// Keys from `tessera keygen --alg nostr|ethereum`, credentials from
+/// `tessera issue --format nwt|nip98|portal|thirdweb`, checked by the peers'
+/// own verifiers (node/wallet-verify.mjs): each valid credential must be
+/// accepted (signed by the generated key, with the claims tessera was asked
+/// for), and each negative control refused.
+#[test]
+fn tessera_wallet_credentials_verify_in_peers() {
+    let Some(node) = Peer::node() else { return };
+    let dir = TempDir::new("wallet-to-peer");
+    // (private key file, public key as `tessera keygen` wrote it to FILE.pub)
+    let keygen = |alg: &str, name: &str| {
+        let path = dir.path(name);
+        tessera_ok(&["keygen", "--alg", alg, "--out", &path]);
+        let public = std::fs::read_to_string(format!("{path}.pub")).unwrap();
+        (path, public.trim().to_owned())
+    };
+    let (nostr, x) = keygen("nostr", "me.nostr");
+    let (_, other_x) = keygen("nostr", "other.nostr");
+    let (eth, address) = keygen("ethereum", "me.eth");
+    let (_, other_address) = keygen("ethereum", "other.eth");
+    assert_eq!(x.len(), 64, "tessera keygen --alg nostr: {x}");
+    assert!(
+        address.starts_with("0x"),
+        "tessera keygen --alg ethereum: {address}"
+    );
+    let odd_y = dir.write("odd-y.nostr", ODD_Y_SECRET);
+    // nip98.validateEvent hashes JSON.stringify(body): keep the body in that form.
+    let body = dir.write("body.json", "{\"action\":\"transfer\",\"amount\":5}");
+    let other_body = dir.write(
+        "other-body.json",
+        "{\"action\":\"transfer\",\"amount\":500}",
+    );
+    let now = unix_now();
+    let now_s = now.to_string();
+    let old_s = (now - 7200).to_string();
+    let issue = |format: &str, key: &str, extra: &[&str]| {
+        let mut args = vec!["issue", "--format", format, "--key", key];
+        args.extend_from_slice(extra);
+        tessera_ok(&args).trim().to_owned()
+    };
+
+    // (None: accepted | Some(the peer check that must fail), case for wallet-verify.mjs)
+    let mut cases: Vec<(Option<&str>, Value)> = Vec::new();
+    let mut add =
+        |refused_by: Option<&'static str>, format: &str, what: &str, token: &str, fields: Value| {
+            let mut c = json!({
+                "id": format!("tessera->{format} {what}"),
+                "format": format, "token": token, "now": now,
+            });
+            for (k, v) in fields.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            cases.push((refused_by, c));
+        };
+
+    // NWT -> verifyEvent + isValidNostrWebToken / isNostrWebTokenActive /
+    // hasNostrWebTokenAudience, claims as applesauce parses them.
+    let other_aud = "https://other.example";
+    let nwt = issue(
+        "nwt",
+        &nostr,
+        &[
             "--aud",
             AUD,
             "--aud",
-            "https://other.example",
+            other_aud,
             "--ttl",
             "10m",
             "--claim",
             "role=admin",
-        ]),
-        "nip98" => a.extend(["--url", NIP98_URL, "--method", "POST", "--body-file", body]),
-        "portal" => a.extend([
-            "--aud",
-            "4fa6fc4de4e8703062d3c630798ae5e6bcd8027a18753ae3e479ca1dc7f63fcb",
-            "--ttl",
-            "1h",
-        ]),
-        "thirdweb" => a.extend([
+            "--now",
+            &now_s,
+        ],
+    );
+    let nwt_claims = json!({
+        "subject": x, "audiences": [AUD, other_aud], "expiration": now + 600,
+        "claims": { "role": ["admin"] },
+    });
+    add(
+        None,
+        "nwt",
+        "valid",
+        &nwt,
+        json!({"aud": AUD, "signer": x, "expect_claims": nwt_claims}),
+    );
+    add(
+        None,
+        "nwt",
+        "valid, second audience",
+        &nwt,
+        json!({"aud": other_aud, "signer": x}),
+    );
+    add(
+        Some("hasNostrWebTokenAudience"),
+        "nwt",
+        "other audience",
+        &nwt,
+        json!({"aud": OTHER_AUD, "signer": x}),
+    );
+    add(
+        Some("signer"),
+        "nwt",
+        "another signer expected",
+        &nwt,
+        json!({"aud": AUD, "signer": other_x}),
+    );
+    let expired = issue(
+        "nwt",
+        &nostr,
+        &["--aud", AUD, "--ttl", "1h", "--now", &old_s],
+    );
+    add(
+        Some("isNostrWebTokenActive"),
+        "nwt",
+        "expired",
+        &expired,
+        json!({"aud": AUD, "signer": x}),
+    );
+    let extended = tamper_nostr(&nwt, true, |e| {
+        set_tag(e, "exp", &(now + 365 * 86400).to_string())
+    });
+    add(
+        Some("verifyEvent"),
+        "nwt",
+        "exp changed after signing",
+        &extended,
+        json!({"aud": AUD, "signer": x}),
+    );
+
+    // NIP-98 -> nip98.validateEvent (signature, kind, created_at against the
+    // clock, u, method, payload hash).
+    let req = |url: &str, method: &str, body: Option<&str>| json!({"url": url, "method": method, "body_file": body, "signer": x});
+    let post = issue(
+        "nip98",
+        &nostr,
+        &["--url", NIP98_URL, "--method", "POST", "--body-file", &body],
+    );
+    add(
+        None,
+        "nip98",
+        "POST with payload hash",
+        &post,
+        req(NIP98_URL, "POST", Some(&body)),
+    );
+    add(
+        Some("validateEvent"),
+        "nip98",
+        "POST, other body",
+        &post,
+        req(NIP98_URL, "POST", Some(&other_body)),
+    );
+    let other_url = "https://api.example/v1/things?id=2";
+    add(
+        Some("validateEvent"),
+        "nip98",
+        "POST, other url",
+        &post,
+        req(other_url, "POST", Some(&body)),
+    );
+    add(
+        Some("validateEvent"),
+        "nip98",
+        "POST, other method",
+        &post,
+        req(NIP98_URL, "PUT", Some(&body)),
+    );
+    let get = issue("nip98", &nostr, &["--url", NIP98_URL, "--method", "GET"]);
+    add(None, "nip98", "GET", &get, req(NIP98_URL, "GET", None));
+    let mut by_other = req(NIP98_URL, "GET", None);
+    by_other["signer"] = json!(other_x);
+    add(
+        Some("signer"),
+        "nip98",
+        "GET, another signer expected",
+        &get,
+        by_other,
+    );
+    let stale_s = (now - 600).to_string();
+    let stale = issue(
+        "nip98",
+        &nostr,
+        &["--url", NIP98_URL, "--method", "GET", "--now", &stale_s],
+    );
+    add(
+        Some("validateEvent"),
+        "nip98",
+        "GET, 10 minutes old",
+        &stale,
+        req(NIP98_URL, "GET", None),
+    );
+    let moved = tamper_nostr(&get, false, |e| set_tag(e, "u", other_url));
+    add(
+        Some("validateEvent"),
+        "nip98",
+        "u changed after signing",
+        &moved,
+        req(other_url, "GET", None),
+    );
+
+    // Portal -> crypto.verify(sha256, header.payload, 02||x, r||s), header
+    // exactly {"alg":"ES256K"}, target_key.
+    let portal = issue(
+        "portal",
+        &nostr,
+        &["--aud", PORTAL_TARGET, "--ttl", "1h", "--now", &now_s],
+    );
+    let portal_claims = json!({"target_key": PORTAL_TARGET, "iat": now, "exp": now + 3600});
+    add(
+        None,
+        "portal",
+        "valid",
+        &portal,
+        json!({"signer": x, "aud": PORTAL_TARGET, "expect_claims": portal_claims}),
+    );
+    add(
+        Some("target_key"),
+        "portal",
+        "other target_key",
+        &portal,
+        json!({"signer": x, "aud": other_x}),
+    );
+    add(
+        Some("crypto_verify"),
+        "portal",
+        "another signer expected",
+        &portal,
+        json!({"signer": other_x, "aud": PORTAL_TARGET}),
+    );
+    add(
+        Some("crypto_verify"),
+        "portal",
+        "payload changed after signing",
+        &tamper(&portal),
+        json!({"signer": x, "aud": PORTAL_TARGET}),
+    );
+    let odd = issue("portal", &odd_y, &["--aud", PORTAL_TARGET, "--ttl", "1h"]);
+    add(
+        None,
+        "portal",
+        "odd-Y secret (n-1), normalised to even Y",
+        &odd,
+        json!({"signer": ODD_Y_X, "aud": PORTAL_TARGET}),
+    );
+
+    // thirdweb -> ethers.verifyMessage(payload JSON, signature) == iss.
+    let tw = issue(
+        "thirdweb",
+        &eth,
+        &[
             "--sub",
-            "0x000000000000000000000000000000000000dEaD",
+            THIRDWEB_USER,
             "--aud",
             DOMAIN,
             "--ttl",
             "1d",
-        ]),
-        _ => unreachable!(),
-    }
-    a.into_iter().map(str::to_owned).collect()
-}
+            "--claim",
+            "role=admin",
+            "--now",
+            &now_s,
+        ],
+    );
+    let tw_claims = json!({
+        "iss": address, "sub": THIRDWEB_USER, "aud": DOMAIN, "iat": now, "exp": now + 86400,
+        "ctx": { "role": "admin" },
+    });
+    add(
+        None,
+        "thirdweb",
+        "valid",
+        &tw,
+        json!({"aud": DOMAIN, "signer": address, "expect_claims": tw_claims}),
+    );
+    add(
+        Some("aud"),
+        "thirdweb",
+        "other aud",
+        &tw,
+        json!({"aud": "evil.example", "signer": address}),
+    );
+    add(
+        Some("signer"),
+        "thirdweb",
+        "another wallet expected",
+        &tw,
+        json!({"aud": DOMAIN, "signer": other_address}),
+    );
+    add(
+        Some("verifyMessage_is_iss"),
+        "thirdweb",
+        "payload changed after signing",
+        &tamper(&tw),
+        json!({"aud": DOMAIN, "signer": address}),
+    );
 
-#[test]
-fn tessera_wallet_credentials_verify_in_peers() {
-    let Some(node) = Peer::node() else { return };
-    let help = String::from_utf8_lossy(&tessera(&["issue", "--help"]).stdout).into_owned();
-    if !help.contains("--format") {
-        loud(
-            "\n!!! INTEROP SKIPPED [tessera -> applesauce/nostr-tools/node:crypto/ethers, wallet formats]: \
-             `tessera issue` has no --format in this build yet. TODO hook: when it lands these cases run \
-             (NWT -> verifyEvent + isValidNostrWebToken/isNostrWebTokenActive/hasNostrWebTokenAudience, \
-             NIP-98 -> nip98.validateEvent, Portal -> crypto.verify against 02||x, thirdweb -> ethers.verifyMessage).\n",
-        );
-        return;
-    }
-    let dir = TempDir::new("wallet-to-peer");
-    let key = dir.path("nostr.jwk");
-    tessera_ok(&["keygen", "--alg", "ES256K", "--out", &key]);
-    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
-    let x = tessera_core::encoding::hex_encode(&b64url_decode(s(&jwk, "x").as_bytes()).unwrap());
-    // nip98.validateEvent hashes JSON.stringify(body): keep the body in that form.
-    let body = dir.write("body.json", "{\"action\":\"transfer\",\"amount\":5}");
-    let now = unix_now();
-    let mut tally = Tally::new("tessera -> wallet peers");
-    let mut cases = Vec::new();
-    for format in ["nwt", "nip98", "portal", "thirdweb"] {
-        let args = tessera_issue_wallet_args(format, &key, &body);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = tessera(&refs);
-        if !out.status.success() {
-            tally.skip(
-                &format!("tessera->{format}"),
-                &format!(
-                    "`tessera {}` exit {:?}: {} (TODO: align tessera_issue_wallet_args)",
-                    shell_words(&refs),
-                    out.status.code(),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            );
-            continue;
+    let input: Vec<Value> = cases.iter().map(|(_, c)| c.clone()).collect();
+    let (versions, results) = wallet_peer_run(&node, &dir, &input);
+    let mut tally = Tally::new(&format!(
+        "tessera -> applesauce-common {} / nostr-tools {} / node:crypto {} / ethers {}, wallet formats",
+        s(&versions, "applesauce-common"),
+        s(&versions, "nostr-tools"),
+        s(&versions, "node"),
+        s(&versions, "ethers"),
+    ));
+    for ((refused_by, c), r) in cases.iter().zip(&results) {
+        assert_eq!(r["id"], c["id"]);
+        let verdict = match refused_by {
+            None if r["ok"] == true => Ok(()),
+            None => Err(format!("the peer refused tessera's credential: {r}")),
+            // Refused, and for the reason the case is about.
+            Some(check) if r["ok"] == false && r["checks"][*check] == false => Ok(()),
+            Some(check) => Err(format!(
+                "expected the peer to refuse it by `{check}` failing, got {r}"
+            )),
         }
-        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let base = json!({"format": format, "token": token, "signer": x, "now": now, "url": NIP98_URL, "method": "POST", "body_file": body});
-        let mut good = base.clone();
-        let mut bad = base.clone();
-        good["id"] = json!(format!("tessera->{format} valid"));
-        bad["id"] = json!(format!("tessera->{format} negative control"));
-        match format {
-            "nwt" => {
-                good["aud"] = json!(AUD);
-                bad["aud"] = json!(OTHER_AUD);
-            }
-            "nip98" => bad["url"] = json!("https://api.example/other"),
-            "portal" => {
-                good["aud"] =
-                    json!("4fa6fc4de4e8703062d3c630798ae5e6bcd8027a18753ae3e479ca1dc7f63fcb");
-                bad["token"] = json!(tamper(&token));
-            }
-            _ => {
-                good["aud"] = json!(DOMAIN);
-                bad["token"] = json!(tamper(&token));
-            }
-        }
-        cases.push((true, good));
-        cases.push((false, bad));
-    }
-    if !cases.is_empty() {
-        let input: Vec<Value> = cases.iter().map(|(_, c)| c.clone()).collect();
-        let results = wallet_peer_verdicts(&node, &dir, &input);
-        for ((accept, c), r) in cases.iter().zip(&results) {
-            let verdict = if (r["ok"] == true) == *accept {
-                Ok(())
-            } else {
-                Err(format!(
-                    "expected the peer to say ok={accept}, got {r}\n      token: {}",
-                    s(c, "token")
-                ))
-            };
-            tally.check(s(c, "id"), verdict);
-        }
-    }
-    if tally.passed == 0 && tally.failures.is_empty() {
-        loud(&format!(
-            "\n!!! INTEROP SKIPPED [tessera -> wallet peers]: {}\n",
-            skip_list(&tally)
-        ));
-        return;
+        .map_err(|why| format!("{why}\n      token: {}", s(c, "token")));
+        tally.check(s(c, "id"), verdict);
     }
     tally.finish();
 }
 
 // ---------------------------------------------------------------------------
 // Against the server: SIWE (ethers + siwe), NIP-98 (nostr-tools) and NWT
-// (applesauce) logins, then the access token in jose against the JWKS.
+// (applesauce) logins to the real `tessera serve`, then the access tokens in
+// jose against the server's JWKS.
 // ---------------------------------------------------------------------------
 
-fn skip_list(t: &Tally) -> String {
-    t.skips
-        .iter()
-        .map(|(c, r)| format!("{c}: {r}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
+/// A running `tessera serve`, killed (by its own handle) when dropped, also
+/// when the test panics.
 struct Server {
     child: std::process::Child,
+    /// The public URL: `http://127.0.0.1:<port>`.
     base: String,
+    log: PathBuf,
     _dir: TempDir,
+}
+
+impl Server {
+    /// The last lines the server logged, to explain a failure.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // Only the server this test started, by its own handle.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -2022,102 +2229,210 @@ fn http_get_status(addr: &str, path: &str) -> Option<u16> {
     buf.split(' ').nth(1)?.parse().ok()
 }
 
-fn start_server() -> Result<Server, String> {
+/// Starts the `tessera` binary's server on a free loopback port with a temp
+/// data directory, rate limiting off, and waits for `GET /healthz`.
+fn start_server() -> Server {
     let dir = TempDir::new("serve");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
+        .expect("a free loopback port")
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let base = format!("http://{addr}");
-    let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "serve",
-            "--listen",
-            &addr,
-            "--data-dir",
-            &dir.path("data"),
-            "--public-url",
-            &base,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start tessera serve: {e}"))?;
+    let log = dir.0.join("serve.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args(["serve", "--listen", &addr, "--data-dir", &dir.path("data")]);
+    // Only this test's configuration: no TESSERA_* from the environment.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TESSERA_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("TESSERA_RATE_LIMIT_PER_MINUTE", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file);
+    let child = cmd.spawn().expect("start tessera serve");
     let mut server = Server {
         child,
-        base,
+        base: format!("http://{addr}"),
+        log,
         _dir: dir,
     };
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         if http_get_status(&addr, "/healthz") == Some(200) {
-            return Ok(server);
+            return server;
         }
         if let Ok(Some(status)) = server.child.try_wait() {
-            return Err(format!("tessera serve exited early ({status})"));
+            panic!(
+                "tessera serve exited early ({status}):\n{}",
+                server.log_tail()
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    Err("tessera serve did not answer /healthz within 10 s".into())
+    panic!(
+        "tessera serve did not answer GET /healthz on {addr} within 30 s:\n{}",
+        server.log_tail()
+    );
+}
+
+/// `Ok` when `v[key]` is `want`.
+fn field_is(v: &Value, key: &str, want: &Value) -> Result<(), String> {
+    if &v[key] == want {
+        Ok(())
+    } else {
+        Err(format!("`{key}` is {}, expected {want} in {v}", v[key]))
+    }
+}
+
+/// An HTTP answer `{status, body}` that must be 401 with this error code.
+fn refused(answer: &Value, code: &str) -> Result<(), String> {
+    if answer["status"] == 401 && answer["body"]["error"] == code {
+        Ok(())
+    } else {
+        Err(format!("expected 401 `{code}`, got {answer}"))
+    }
+}
+
+/// Runs node/server-login.mjs for `method` and judges what it saw.
+fn server_login_cases(node: &Peer, server: &Server, method: &str, tally: &mut Tally) {
+    let base = server.base.as_str();
+    let out = node.run("server-login.mjs", &["--base", base, "--method", method]);
+    let want = json!(s(&out, "expected_subject"));
+    let login = &out["login"];
+    let access = &out["access"];
+    let negatives = &out["negatives"];
+    let case = |what: &str| format!("{method}: {what}");
+
+    if method == "siwe" {
+        let info = &out["info"]["body"];
+        tally.check(
+            "GET /v1/info names the public URL",
+            field_is(&out["info"], "status", &json!(200))
+                .and(field_is(info, "issuer", &json!(base)))
+                .and(field_is(info, "audience", &json!(base)))
+                .and(field_is(
+                    info,
+                    "jwks_uri",
+                    &json!(format!("{base}/.well-known/jwks.json")),
+                )),
+        );
+        let ch = &out["challenge"]["body"];
+        let host = base.trim_start_matches("http://");
+        let nonce_ok = ch["nonce"]
+            .as_str()
+            .is_some_and(|n| n.len() >= 8 && n.chars().all(|c| c.is_ascii_alphanumeric()));
+        tally.check(
+            &case("POST /v1/auth/challenge gives nonce, domain, uri, chain_id"),
+            field_is(&out["challenge"], "status", &json!(200))
+                .and(field_is(ch, "domain", &json!(host)))
+                .and(field_is(ch, "uri", &json!(base)))
+                .and(if ch["chain_id"].is_u64() && nonce_ok {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "nonce (EIP-4361: >= 8 alphanumerics) or chain_id unusable: {ch}"
+                    ))
+                }),
+        );
+        let parsed = &out["server_message"];
+        let fields = &parsed["fields"];
+        tally.check(
+            &case("the challenge's ready `message` parses with the siwe package"),
+            field_is(parsed, "ok", &json!(true))
+                .and(field_is(fields, "address", &want))
+                .and(field_is(fields, "nonce", &ch["nonce"]))
+                .and(field_is(fields, "domain", &ch["domain"]))
+                .and(field_is(fields, "uri", &ch["uri"]))
+                .and(field_is(fields, "chainId", &ch["chain_id"]))
+                .and(field_is(fields, "version", &json!("1"))),
+        );
+    }
+
+    let refresh_ok = login["body"]["refresh_token"]
+        .as_str()
+        .is_some_and(|t| t.len() >= 43);
+    tally.check(
+        &case("POST /v1/auth/login -> access + refresh token for the wallet"),
+        field_is(login, "status", &json!(200))
+            .and(field_is(&login["body"], "subject", &want))
+            .and(field_is(&login["body"], "token_type", &json!("Bearer")))
+            .and(if refresh_ok {
+                Ok(())
+            } else {
+                Err(format!("no usable refresh_token in {login}"))
+            }),
+    );
+    let amr = if method == "siwe" { "siwe" } else { "nostr" };
+    let payload = &access["payload"];
+    let has_amr = payload["amr"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|m| m == amr));
+    tally.check(
+        &case("access token verifies in jose (remote JWKS, iss = aud = public URL, typ at+jwt)"),
+        field_is(access, "ok", &json!(true))
+            .and(field_is(&access["header"], "typ", &json!("at+jwt")))
+            .and(field_is(payload, "sub", &want))
+            .and(field_is(payload, "iss", &json!(base)))
+            .and(if has_amr {
+                Ok(())
+            } else {
+                Err(format!("amr {} lacks {amr:?}", payload["amr"]))
+            }),
+    );
+    tally.check(
+        &case("GET /v1/auth/me with the access token"),
+        field_is(&out["me"], "status", &json!(200)).and(field_is(
+            &out["me"]["body"],
+            "subject",
+            &want,
+        )),
+    );
+    tally.check(
+        &case("jose refuses the access token for another audience"),
+        field_is(&negatives["jose_other_audience"], "ok", &json!(false)).and(field_is(
+            &negatives["jose_other_audience"],
+            "code",
+            &json!("ERR_JWT_CLAIM_VALIDATION_FAILED"),
+        )),
+    );
+    let expected: &[(&str, &str)] = match method {
+        "siwe" => &[
+            ("replayed_message", "nonce_mismatch"),
+            ("signed_by_other_wallet", "bad_signature"),
+        ],
+        "nip98" => &[
+            ("replayed_event", "replayed"),
+            ("other_url", "url_mismatch"),
+            ("other_method", "method_mismatch"),
+        ],
+        _ => &[("other_audience", "audience_mismatch")],
+    };
+    for (name, code) in expected {
+        tally.check(
+            &case(&format!("login refused: {}", name.replace('_', " "))),
+            refused(&negatives[*name], code),
+        );
+    }
 }
 
 #[test]
 fn real_clients_log_in_to_tessera_serve() {
     let Some(node) = Peer::node() else { return };
-    let server = match start_server() {
-        Ok(s) => s,
-        Err(why) => panic!("{why}"),
-    };
-    let mut tally = Tally::new("ethers+siwe / nostr-tools / applesauce -> tessera serve -> jose");
+    let server = start_server();
+    let mut tally =
+        Tally::new("ethers+siwe / nostr-tools / applesauce -> tessera serve -> jose (remote JWKS)");
     for method in ["siwe", "nip98", "nwt"] {
-        let out = node.run(
-            "server-login.mjs",
-            &["--base", &server.base, "--method", method],
-        );
-        let case = format!("{method} login, access token in jose (typ at+jwt, JWKS)");
-        if out["skipped"] == true {
-            tally.skip(&case, s(&out, "reason"));
-            continue;
-        }
-        let access = &out["access"];
-        let want = s(&out, "expected_subject");
-        let amr = if method == "siwe" { "siwe" } else { "nostr" };
-        let verdict = if access["ok"] != true {
-            Err(format!(
-                "login {} / access token refused by jose: {access}",
-                out["login"]
-            ))
-        } else if access["payload"]["sub"] != want {
-            Err(format!(
-                "access token sub {}, expected {want}",
-                access["payload"]["sub"]
-            ))
-        } else if !access["payload"]["amr"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|a| a == amr)
-        {
-            Err(format!(
-                "access token amr {}, expected to contain {amr}",
-                access["payload"]["amr"]
-            ))
-        } else if out["login"]["body"]["subject"] != want {
-            Err(format!(
-                "login subject {}, expected {want}",
-                out["login"]["body"]["subject"]
-            ))
-        } else {
-            Ok(())
-        };
-        tally.check(&case, verdict);
+        server_login_cases(&node, &server, method, &mut tally);
     }
-    if tally.passed == 0 && tally.failures.is_empty() {
+    if !tally.failures.is_empty() {
         loud(&format!(
-            "\n!!! INTEROP SKIPPED [real clients -> tessera serve]: the login routes are not in this build yet: {}\n",
-            skip_list(&tally)
+            "tessera serve log (last lines):\n{}",
+            server.log_tail()
         ));
-        return;
     }
     tally.finish();
+    drop(server);
 }

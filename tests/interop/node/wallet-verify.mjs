@@ -10,7 +10,10 @@
 //
 //   node wallet-verify.mjs --cases FILE
 //
-// FILE: [{id, format, token, aud, url, method, body_file, signer, now}].
+// FILE: [{id, format, token, aud, url, method, body_file, signer, now,
+// expect_claims}]. `signer`, when given, is the key the credential must be
+// signed by (x-only hex for Nostr formats, 0x address for thirdweb);
+// `expect_claims` ({name: value}) must be found as given in the claims.
 // Prints {peer, versions, results:[{id, ok, checks:{...}, claims?, error?}]}.
 import { readFileSync } from 'node:fs';
 import { verify as cryptoVerify } from 'node:crypto';
@@ -38,6 +41,7 @@ const check = {
       isNostrWebTokenActive: isNostrWebTokenActive(event, c.now ?? undefined),
       hasNostrWebTokenAudience: hasNostrWebTokenAudience(event, c.aud),
     };
+    if (c.signer) checks.signer = event.pubkey === c.signer;
     const claims = parseNostrWebTokenClaims(event);
     return { checks, claims, pubkey: event.pubkey };
   },
@@ -50,7 +54,9 @@ const check = {
     } catch (e) {
       validateEvent = e.message;
     }
-    return { checks: { validateEvent: validateEvent === true }, error: validateEvent === true ? undefined : validateEvent, pubkey: event.pubkey };
+    const checks = { validateEvent: validateEvent === true };
+    if (c.signer) checks.signer = event.pubkey === c.signer;
+    return { checks, error: validateEvent === true ? undefined : validateEvent, pubkey: event.pubkey };
   },
   portal(c) {
     const [h, p, s] = stripScheme(c.token).split('.');
@@ -70,6 +76,7 @@ const check = {
     const recovered = verifyMessage(json, sig);
     const checks = { verifyMessage_is_iss: recovered === getAddress(payload.iss) };
     if (c.aud) checks.aud = payload.aud === c.aud;
+    if (c.signer) checks.signer = recovered === getAddress(c.signer);
     return { checks, claims: payload, recovered };
   },
 };
@@ -78,6 +85,9 @@ const results = [];
 for (const c of cases) {
   try {
     const r = await check[c.format](c);
+    for (const [k, v] of Object.entries(c.expect_claims ?? {})) {
+      r.checks[`claim_${k}`] = JSON.stringify(r.claims?.[k]) === JSON.stringify(v);
+    }
     results.push({ id: c.id, ok: Object.values(r.checks).every((v) => v === true), ...r });
   } catch (e) {
     results.push({ id: c.id, ok: false, checks: {}, error: String(e?.message ?? e) });
