@@ -1,46 +1,73 @@
-//! Verification benchmarks (issue 3): per algorithm, in one criterion run,
+//! Verification benchmarks, all in one criterion run
+//! (`cargo bench -p tessera-bench --bench verify`, or `scripts/bench`,
+//! which also prints the summary table; see BENCHMARKS.md).
 //!
-//! - `tessera`: full verification, `tessera_core::jwt::verify` (size check,
-//!   strict base64url and JSON, header rules, key selection, signature,
-//!   typed claims, policy with `exp` required, system clock read each call);
-//! - `primitive`: the bare signature check the verifier makes,
-//!   `VerifyingKey::verify(signing_input, signature)`, with the token split
-//!   and decoded outside the timed loop;
+//! Per JWT algorithm, one group named after it:
+//!
+//! - `tessera`: full verification through the public API,
+//!   [`Verifier::verify_jwt`] with the cache disabled (the default): size
+//!   check, strict base64url and JSON, header rules, key selection, the
+//!   signature, typed claims, policy with `exp` required, the system clock
+//!   read on every call, and the `Arc<Identity>` it returns;
+//! - `primitive`: the bare signature check on the same signing input and
+//!   signature, straight from the backend: aws-lc-rs `hmac::verify` or
+//!   `ParsedPublicKey::verify_sig` (which hash the input), or for ES256K
+//!   SHA-256 then libsecp256k1's `verify_ecdsa`; the token is split and
+//!   decoded outside the timed loop, so `tessera / primitive - 1` is
+//!   tessera's whole overhead;
 //! - `jsonwebtoken`: `jsonwebtoken::decode` (aws-lc-rs backend), where the
 //!   algorithm is supported;
 //! - `jwt-simple`: `verify_token` (pure-Rust backend), where supported.
 //!
 //! One key per algorithm is generated with tessera, exported (PEM, or the
-//! raw secret for HMAC) and imported into tessera and each peer, so that all
-//! of them verify the very same token with the same claims. Every peer
-//! validates `exp` with a 60 s leeway, like tessera's default policy.
+//! raw secret for HMAC) and imported into tessera, the primitive and each
+//! peer, so that all of them verify the very same token with the same
+//! claims. Every peer validates `exp` with a 60 s leeway, like tessera's
+//! default policy, and deserializes the claims.
 //!
-//! Wallet credentials (issue 4), in the same run:
+//! Wallet credentials, in the same run:
 //!
-//! - `NWT`: tessera's full verification of an `Authorization: Nostr` NWT
+//! - `NWT`: [`Verifier::verify_nostr`] on an `Authorization: Nostr` NWT
 //!   (base64url, strict event parse, id recomputation, BIP-340, claims and
 //!   policy) against the `nostr` crate's `Event::from_json` + `Event::verify`
-//!   on the same event JSON (no base64, no claims); `primitive` is the bare
-//!   BIP-340 check over the id;
-//! - `NostrEvent`: `Event::verify` alone (id recomputation + BIP-340) on an
-//!   already parsed event, tessera's against the `nostr` crate's;
-//! - `Portal-ES256K`: `tessera_core::nostr::verify_portal` against
-//!   jwt-simple's ES256K `verify_token` with the same `02 || x` key;
-//!   `primitive` is tessera's low-S ES256K check;
-//! - `EIP-191`: `tessera_core::ethereum::eip191::recover` (hash, recovery,
-//!   address); `primitive` is libsecp256k1's `recover_ecdsa` on the digest.
+//!   on the same event JSON (no base64, no claims); `primitive` is BIP-340
+//!   `Verify` with libsecp256k1 (lifting the x-only key, then the signature
+//!   check over the stated id);
+//! - `NostrEvent`: like for like, `Event::from_json` + `Event::verify` (strict
+//!   parse, id recomputation, BIP-340), tessera's against the `nostr`
+//!   crate's; `primitive` as for `NWT`;
+//! - `Portal-ES256K`: [`Verifier::verify_portal`] (the signer's x-only key
+//!   trusted) against jwt-simple's ES256K `verify_token` with the same
+//!   `02 || x` key; `primitive` is SHA-256 + libsecp256k1 `verify_ecdsa`;
+//! - `EIP-191`: `ethereum::eip191::recover` on a SIWE-sized message (hash,
+//!   recovery, address); `primitive` is libsecp256k1's `recover_ecdsa` on
+//!   the precomputed digest (so the overhead includes both Keccak-256s);
+//! - `Thirdweb`: [`Verifier::verify_thirdweb`] (the admin trusted);
+//!   `primitive` as for EIP-191, on the payload's digest;
+//! - `SIWE`: `ethereum::verify_siwe_message` (strict EIP-4361 parse, domain,
+//!   nonce and time checks, re-serialisation, EIP-191 recovery, address
+//!   match); `primitive` as for EIP-191.
 //!
-//! Run with `scripts/bench`; a criterion filter narrows it, for example
+//! The verified-credential cache:
+//!
+//! - `Cache`: `hit` is [`Verifier::verify_jwt`] with the cache enabled on
+//!   the ES256 token it has already verified (hash, shard read lock, whole
+//!   text compare, time re-check against the clock); `signature` is the
+//!   bare ES256 signature check on the same token, for the ratio.
+//!
+//! A criterion filter narrows a run, for example
 //! `cargo bench -p tessera-bench --bench verify -- 'ES256K/'`.
 
+use aws_lc_rs::{hmac, signature as sig};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde::Deserialize;
 use std::hint::black_box;
 use std::time::Duration;
-use tessera_core::encoding::b64url_decode;
+use tessera_core::cache::CacheConfig;
+use tessera_core::encoding::{b64url_decode, hex_encode};
 use tessera_core::json::{Object, Value};
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::{jws, jwt, Algorithm, Clock, Policy, SystemClock};
+use tessera_core::keys::{parse_pem, KeySet, SigningKey, VerifyingKey};
+use tessera_core::{jws, jwt, Algorithm, FormatHint, Policy, Verifier};
 
 /// 2026-01-01T00:00:00Z.
 const IAT: i64 = 1_767_225_600;
@@ -83,12 +110,75 @@ fn claims() -> Object {
     c
 }
 
+/// The bare signature check, straight from the backend tessera uses.
+enum Primitive {
+    /// Boxed, as tessera holds it (a key is over a kilobyte).
+    Hmac(Box<hmac::Key>),
+    AwsLc(sig::ParsedPublicKey),
+    Secp256k1(secp256k1::PublicKey),
+}
+
+impl Primitive {
+    fn new(alg: Algorithm, public_pem: Option<&str>, secret: Option<&[u8]>) -> Primitive {
+        let der = || {
+            let pem = public_pem.expect("public PEM");
+            parse_pem(pem).expect("PEM").remove(0).der
+        };
+        let aws = |a: &'static dyn sig::VerificationAlgorithm| {
+            Primitive::AwsLc(sig::ParsedPublicKey::new(a, der()).expect("aws-lc-rs key"))
+        };
+        let mac = |a| Primitive::Hmac(Box::new(hmac::Key::new(a, secret.expect("HMAC secret"))));
+        match alg {
+            Algorithm::HS256 => mac(hmac::HMAC_SHA256),
+            Algorithm::HS384 => mac(hmac::HMAC_SHA384),
+            Algorithm::HS512 => mac(hmac::HMAC_SHA512),
+            Algorithm::RS256 => aws(&sig::RSA_PKCS1_2048_8192_SHA256),
+            Algorithm::RS384 => aws(&sig::RSA_PKCS1_2048_8192_SHA384),
+            Algorithm::RS512 => aws(&sig::RSA_PKCS1_2048_8192_SHA512),
+            Algorithm::PS256 => aws(&sig::RSA_PSS_2048_8192_SHA256),
+            Algorithm::PS384 => aws(&sig::RSA_PSS_2048_8192_SHA384),
+            Algorithm::PS512 => aws(&sig::RSA_PSS_2048_8192_SHA512),
+            Algorithm::ES256 => aws(&sig::ECDSA_P256_SHA256_FIXED),
+            Algorithm::ES384 => aws(&sig::ECDSA_P384_SHA384_FIXED),
+            Algorithm::ES512 => aws(&sig::ECDSA_P521_SHA512_FIXED),
+            Algorithm::EdDSA => aws(&sig::ED25519),
+            Algorithm::ES256K => {
+                // SubjectPublicKeyInfo: the uncompressed point is its last 65 bytes.
+                let der = der();
+                let point = &der[der.len() - 65..];
+                Primitive::Secp256k1(secp256k1::PublicKey::from_slice(point).expect("point"))
+            }
+        }
+    }
+
+    fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Primitive::Hmac(k) => hmac::verify(k, msg, signature).is_ok(),
+            Primitive::AwsLc(k) => k.verify_sig(msg, signature).is_ok(),
+            Primitive::Secp256k1(k) => es256k_primitive(k, msg, signature),
+        }
+    }
+}
+
+/// SHA-256 then libsecp256k1 ECDSA verification, as aws-lc-rs's `verify_sig`
+/// hashes then verifies.
+fn es256k_primitive(key: &secp256k1::PublicKey, msg: &[u8], signature: &[u8]) -> bool {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, msg);
+    let digest: [u8; 32] = digest.as_ref().try_into().expect("32 bytes");
+    let Ok(s) = secp256k1::ecdsa::Signature::from_compact(signature) else {
+        return false;
+    };
+    secp256k1::SECP256K1
+        .verify_ecdsa(secp256k1::Message::from_digest(digest), &s, key)
+        .is_ok()
+}
+
 /// One algorithm's key, token and pre-decoded signature.
 struct Case {
     alg: Algorithm,
     token: String,
     keys: KeySet,
-    key: VerifyingKey,
+    primitive: Primitive,
     signing_input: Vec<u8>,
     signature: Vec<u8>,
     /// SubjectPublicKeyInfo PEM (asymmetric algorithms).
@@ -122,10 +212,11 @@ impl Case {
         let decoded = jws::decode(&token, usize::MAX).expect("decodes");
         let signing_input = decoded.signing_input.to_vec();
         let signature = decoded.signature.clone();
+        let primitive = Primitive::new(alg, public_pem.as_deref(), secret.as_deref());
         Case {
             alg,
-            keys: KeySet::single(key.clone()),
-            key,
+            keys: KeySet::single(key),
+            primitive,
             signing_input,
             signature,
             public_pem,
@@ -223,34 +314,26 @@ fn jwt_simple_peer(c: &Case) -> Option<PeerVerify> {
 }
 
 fn bench_jwt(crit: &mut Criterion) {
-    let policy = Policy::default();
     for alg in Algorithm::ALL {
         let case = Case::new(alg);
-        let now = SystemClock.now();
-        jwt::verify(&case.token, &case.keys, &policy, now)
+        // The cache is off unless `with_cache` is called.
+        let verifier = Verifier::new(Policy::default(), case.keys.clone());
+        assert!(verifier.cache().is_none());
+        verifier
+            .verify_jwt(&case.token)
             .unwrap_or_else(|e| panic!("tessera rejects its own {alg} token: {e}"));
-        case.key
-            .verify(&case.signing_input, &case.signature)
-            .expect("primitive verifies");
+        assert!(
+            case.primitive.verify(&case.signing_input, &case.signature),
+            "the {alg} primitive verifies"
+        );
 
         let mut g = crit.benchmark_group(alg.name());
-        g.warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3))
-            .sample_size(30);
-
         g.bench_function("tessera", |b| {
-            b.iter(|| {
-                jwt::verify(
-                    black_box(&case.token),
-                    &case.keys,
-                    &policy,
-                    SystemClock.now(),
-                )
-            })
+            b.iter(|| verifier.verify_jwt(black_box(&case.token)))
         });
         g.bench_function("primitive", |b| {
             b.iter(|| {
-                case.key
+                case.primitive
                     .verify(black_box(&case.signing_input), black_box(&case.signature))
             })
         });
@@ -263,7 +346,37 @@ fn bench_jwt(crit: &mut Criterion) {
             g.bench_function(name, |b| b.iter(|| peer(black_box(&case.token))));
         }
         g.finish();
+
+        if alg == Algorithm::ES256 {
+            bench_cache(crit, &case);
+        }
     }
+}
+
+/// Issue 8: a hit in the verified-credential cache against the signature
+/// check it saves.
+fn bench_cache(crit: &mut Criterion, case: &Case) {
+    let verifier =
+        Verifier::new(Policy::default(), case.keys.clone()).with_cache(CacheConfig::default());
+    let first = verifier.verify_jwt(&case.token).expect("verifies");
+    assert_eq!(verifier.cache().map(|c| c.len()), Some(1));
+    let again = verifier.verify_jwt(&case.token).expect("hit");
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "the second call hits"
+    );
+
+    let mut g = crit.benchmark_group("Cache");
+    g.bench_function("hit", |b| {
+        b.iter(|| verifier.verify_jwt(black_box(&case.token)))
+    });
+    g.bench_function("signature", |b| {
+        b.iter(|| {
+            case.primitive
+                .verify(black_box(&case.signing_input), black_box(&case.signature))
+        })
+    });
+    g.finish();
 }
 
 /// Portal's payload, as jwt-simple deserializes it (`exp`/`nbf`/`iat` are
@@ -274,23 +387,8 @@ struct PortalCustom {
     target_key: String,
 }
 
-fn group<'a>(
-    crit: &'a mut Criterion,
-    name: &str,
-) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
-    let mut g = crit.benchmark_group(name);
-    g.warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
-    g
-}
-
 fn bench_nostr(crit: &mut Criterion) {
-    use tessera_core::nostr::{
-        issue_nwt, nwt_authorization, verify_authorization_event, Event, Nip98Options,
-        NostrSecretKey, NwtClaims,
-    };
-    let policy = Policy::default();
+    use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
     let secret = NostrSecretKey::generate();
     let claims = NwtClaims {
         aud: vec!["https://api.example.com".to_owned()],
@@ -308,51 +406,61 @@ fn bench_nostr(crit: &mut Criterion) {
         .expect("`Nostr ` scheme")
         .to_owned();
     let json = event.to_json();
-    let options = Nip98Options::default();
-    let nwt = |now| verify_authorization_event(&credential, &policy, &[], None, &options, now);
-    nwt(SystemClock.now()).expect("tessera verifies its NWT");
-    let peer = ::nostr::event::Event::from_json(json.as_bytes()).expect("nostr parses the event");
-    peer.verify().expect("nostr verifies the event");
-    let parsed = Event::from_json(json.as_bytes()).expect("tessera parses the event");
+    let verifier = Verifier::new(Policy::default(), KeySet::new());
+    let nwt = |c: &str| verifier.verify_nostr(c, None, FormatHint::Nwt);
+    nwt(&credential).expect("tessera verifies its NWT");
+    let peer = || {
+        ::nostr::event::Event::from_json(black_box(json.as_bytes()))
+            .map_err(|e| e.to_string())
+            .and_then(|e| e.verify().map_err(|e| e.to_string()))
+    };
+    peer().expect("nostr verifies the event");
+    let own = || Event::from_json(black_box(json.as_bytes())).and_then(|e| e.verify());
+    own().expect("tessera verifies the event");
 
-    let mut g = group(crit, "NWT");
-    g.bench_function("tessera", |b| b.iter(|| nwt(black_box(SystemClock.now()))));
+    // BIP-340 `Verify(pk, m, sig)` as specified: lifting the x-only key
+    // (a field square root) and the signature check, on the stated id.
+    let (pk, id, sig) = (*event.pubkey.as_bytes(), event.id, event.sig);
+    let schnorr = |pk: &[u8; 32], id: &[u8; 32], sig: &[u8; 64]| {
+        secp256k1::XOnlyPublicKey::from_byte_array(*pk).is_ok_and(|key| {
+            let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
+            secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
+        })
+    };
+    assert!(schnorr(&pk, &id, &sig));
+
+    let mut g = crit.benchmark_group("NWT");
+    g.bench_function("tessera", |b| b.iter(|| nwt(black_box(&credential))));
     g.bench_function("primitive", |b| {
-        b.iter(|| {
-            parsed
-                .pubkey
-                .verify_schnorr(black_box(&parsed.id), black_box(&parsed.sig))
-        })
+        b.iter(|| schnorr(black_box(&pk), black_box(&id), black_box(&sig)))
     });
-    g.bench_function("nostr", |b| {
-        b.iter(|| {
-            ::nostr::event::Event::from_json(black_box(json.as_bytes()))
-                .map_err(|e| e.to_string())
-                .and_then(|e| e.verify().map_err(|e| e.to_string()))
-        })
-    });
+    g.bench_function("nostr", |b| b.iter(peer));
     g.finish();
 
-    let mut g = group(crit, "NostrEvent");
-    g.bench_function("tessera", |b| b.iter(|| black_box(&parsed).verify()));
-    g.bench_function("nostr", |b| b.iter(|| black_box(&peer).verify()));
+    // Like for like: parse the event JSON and verify it (id, signature).
+    let mut g = crit.benchmark_group("NostrEvent");
+    g.bench_function("tessera", |b| b.iter(own));
+    g.bench_function("primitive", |b| {
+        b.iter(|| schnorr(black_box(&pk), black_box(&id), black_box(&sig)))
+    });
+    g.bench_function("nostr", |b| b.iter(peer));
     g.finish();
 }
 
 fn bench_portal(crit: &mut Criterion) {
     use jwt_simple::prelude::{ECDSAP256kPublicKeyLike, ES256kPublicKey, VerificationOptions};
-    use tessera_core::jws::secp::es256k_verify;
-    use tessera_core::nostr::{issue_portal, verify_portal, NostrSecretKey};
-    let policy = Policy::default();
+    use tessera_core::nostr::{issue_portal, NostrSecretKey};
     let signer = NostrSecretKey::generate();
     let target = NostrSecretKey::generate().public_key();
     let token = issue_portal(&signer, &target, IAT, EXP - IAT).expect("Portal JWT");
     let signer = signer.public_key();
-    verify_portal(&token, &signer, &policy, SystemClock.now()).expect("tessera verifies");
+    let verifier = Verifier::new(Policy::default(), KeySet::new()).with_nostr_keys(vec![signer]);
+    verifier.verify_portal(&token).expect("tessera verifies");
 
     let decoded = jws::decode(&token, usize::MAX).expect("decodes");
     let (signing_input, signature) = (decoded.signing_input.to_vec(), decoded.signature.clone());
     let point = signer.even_y_point();
+    assert!(es256k_primitive(&point, &signing_input, &signature));
 
     let mut compressed = vec![0x02];
     compressed.extend_from_slice(signer.as_bytes());
@@ -368,44 +476,125 @@ fn bench_portal(crit: &mut Criterion) {
     };
     peer_verify(&token).expect("jwt-simple verifies the Portal JWT");
 
-    let mut g = group(crit, "Portal-ES256K");
+    let mut g = crit.benchmark_group("Portal-ES256K");
     g.bench_function("tessera", |b| {
-        b.iter(|| verify_portal(black_box(&token), &signer, &policy, SystemClock.now()))
+        b.iter(|| verifier.verify_portal(black_box(&token)))
     });
     g.bench_function("primitive", |b| {
-        b.iter(|| es256k_verify(&point, black_box(&signing_input), black_box(&signature)))
+        b.iter(|| es256k_primitive(&point, black_box(&signing_input), black_box(&signature)))
     });
     g.bench_function("jwt-simple", |b| b.iter(|| peer_verify(black_box(&token))));
     g.finish();
 }
 
-fn bench_eip191(crit: &mut Criterion) {
+/// libsecp256k1's public-key recovery from a 65-byte `r||s||v` signature
+/// over a precomputed digest: the curve operation every EIP-191 check makes.
+fn recover_primitive(
+    digest: [u8; 32],
+    sig65: &[u8],
+) -> impl Fn([u8; 32]) -> Option<secp256k1::PublicKey> {
     use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
-    use secp256k1::{Message, SECP256K1};
-    use tessera_core::ethereum::{eip191, EthereumSecretKey};
-    let secret = EthereumSecretKey::generate();
-    let message = "api.example.com wants you to sign in with your Ethereum account:\n\
-        0x0000000000000000000000000000000000000000\n\nSign in to the API.\n\n\
-        URI: https://api.example.com/login\nVersion: 1\nChain ID: 1\n\
-        Nonce: 32891756abcdef01\nIssued At: 2026-01-01T00:00:00Z";
-    let sig = eip191::sign(&secret, message.as_bytes());
-    assert_eq!(
-        eip191::recover(message.as_bytes(), &sig).expect("recovers"),
-        secret.address()
-    );
-    let digest = eip191::personal_sign_hash(message.as_bytes());
-    let recid = RecoveryId::try_from(i32::from(sig[64] - 27)).expect("v");
-    let rsig = RecoverableSignature::from_compact(&sig[..64], recid).expect("signature");
+    let recid = RecoveryId::try_from(i32::from(sig65[64] % 27)).expect("v");
+    let rsig = RecoverableSignature::from_compact(&sig65[..64], recid).expect("signature");
+    assert!(secp256k1::SECP256K1
+        .recover_ecdsa(secp256k1::Message::from_digest(digest), &rsig)
+        .is_ok());
+    move |d| {
+        secp256k1::SECP256K1
+            .recover_ecdsa(secp256k1::Message::from_digest(d), &rsig)
+            .ok()
+    }
+}
 
-    let mut g = group(crit, "EIP-191");
+fn bench_ethereum(crit: &mut Criterion) {
+    use tessera_core::ethereum::siwe::{self, SiweExpectations, SiweMessage};
+    use tessera_core::ethereum::{
+        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, Rfc3339Time, ThirdwebClaims,
+    };
+    let secret = EthereumSecretKey::generate();
+    let address = secret.address();
+    let (domain, nonce) = ("api.example.com", "32891756abcdef01");
+    let message = SiweMessage::builder(
+        domain,
+        address,
+        "https://api.example.com/login",
+        1,
+        nonce,
+        Rfc3339Time::from_unix(IAT).expect("time"),
+    )
+    .statement("Sign in to the API.")
+    .expiration_time(Rfc3339Time::from_unix(EXP).expect("time"))
+    .build()
+    .expect("SIWE message");
+    let text = message.to_string();
+
+    // EIP-191 personal_sign recovery, on the SIWE text.
+    let sig = eip191::sign(&secret, text.as_bytes());
+    assert_eq!(
+        eip191::recover(text.as_bytes(), &sig).expect("recovers"),
+        address
+    );
+    let digest = eip191::personal_sign_hash(text.as_bytes());
+    let recover = recover_primitive(digest, &sig);
+    let mut g = crit.benchmark_group("EIP-191");
     g.bench_function("tessera", |b| {
-        b.iter(|| eip191::recover(black_box(message.as_bytes()), black_box(&sig)))
+        b.iter(|| eip191::recover(black_box(text.as_bytes()), black_box(&sig)))
     });
-    g.bench_function("primitive", |b| {
-        b.iter(|| SECP256K1.recover_ecdsa(Message::from_digest(black_box(digest)), &rsig))
+    g.bench_function("primitive", |b| b.iter(|| recover(black_box(digest))));
+    g.finish();
+
+    // SIWE: parse, expectations, re-serialisation, recovery, address match.
+    let sig_hex = format!("0x{}", hex_encode(&siwe::sign(&message, &secret)));
+    let now = tessera_core::SystemClock;
+    let siwe_verify = |t: &str, s: &str| {
+        use tessera_core::Clock;
+        verify_siwe_message(t, s, &SiweExpectations::new(domain, nonce, now.now()))
+    };
+    siwe_verify(&text, &sig_hex).expect("tessera verifies its SIWE message");
+    let mut g = crit.benchmark_group("SIWE");
+    g.bench_function("tessera", |b| {
+        b.iter(|| siwe_verify(black_box(&text), black_box(&sig_hex)))
     });
+    g.bench_function("primitive", |b| b.iter(|| recover(black_box(digest))));
+    g.finish();
+
+    // thirdweb-format JWT: EIP-191 by the admin over the payload bytes.
+    let claims = ThirdwebClaims {
+        ttl: EXP - IAT,
+        ..ThirdwebClaims::new(address.to_checksum(), domain)
+    };
+    let token = issue_thirdweb(&secret, &claims, IAT).expect("thirdweb JWT");
+    let verifier = Verifier::new(Policy::default(), KeySet::new()).with_eth_admins(vec![address]);
+    verifier.verify_thirdweb(&token).expect("tessera verifies");
+    let payload = b64url_decode(token.split('.').nth(1).expect("payload").as_bytes())
+        .expect("base64url payload");
+    let sig_segment = b64url_decode(token.rsplit('.').next().expect("sig").as_bytes())
+        .expect("base64url signature");
+    let sig_text = std::str::from_utf8(&sig_segment).expect("ASCII");
+    let sig = eip191::parse_signature_hex(sig_text).expect("0x + hex");
+    let digest = eip191::personal_sign_hash(&payload);
+    let recover = recover_primitive(digest, &sig);
+    let mut g = crit.benchmark_group("Thirdweb");
+    g.bench_function("tessera", |b| {
+        b.iter(|| verifier.verify_thirdweb(black_box(&token)))
+    });
+    g.bench_function("primitive", |b| b.iter(|| recover(black_box(digest))));
     g.finish();
 }
 
-criterion_group!(benches, bench_jwt, bench_nostr, bench_portal, bench_eip191);
+/// Short runs (the machine is shared; a full run takes a few minutes).
+/// Command-line options (`--warm-up-time`, `--measurement-time`, …) still
+/// override these.
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_jwt, bench_nostr, bench_portal, bench_ethereum
+}
 criterion_main!(benches);

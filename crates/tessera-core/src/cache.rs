@@ -5,18 +5,24 @@
 //! - only credentials that passed full verification are inserted, so a flood
 //!   of garbage can never evict anything: it never gets in;
 //! - the entry is found by a hash but matched by the *whole credential
-//!   text*, so no two different credentials can share an entry;
+//!   text* and the format it was verified as, so no two different
+//!   credentials (nor one text read as two formats) can share an entry;
 //! - time is re-checked on every hit with the verifier's policy and clock,
 //!   so a hit never returns what a full verification would refuse at that
 //!   instant (revocation is the session layer's job and is checked after the
 //!   verifier, hit or miss);
 //! - memory is bounded by entries and by bytes (credential text plus a fixed
-//!   per-entry estimate); when full, expired entries go first, then
-//!   arbitrary ones of the same shard.
+//!   per-entry estimate); when a shard is full it is cut down to 7/8 of its
+//!   bounds (so the scan is paid once per many inserts): expired entries go
+//!   first, then entries that were never looked up again, and only then
+//!   arbitrary ones. A flood of distinct credentials each used once (even
+//!   valid ones: anyone can sign an NWT with a key of their own) therefore
+//!   only evicts its own kind, never the entries in real use.
 
-use crate::identity::Identity;
+use crate::identity::{Format, Identity};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 const SHARDS: usize = 16;
@@ -44,6 +50,14 @@ impl Default for CacheConfig {
 struct Entry {
     credential: Box<str>,
     identity: Arc<Identity>,
+    /// Looked up at least once since it was inserted.
+    used: AtomicBool,
+}
+
+impl Entry {
+    fn cost(&self) -> usize {
+        self.credential.len() + ENTRY_OVERHEAD
+    }
 }
 
 #[derive(Default)]
@@ -79,37 +93,48 @@ impl VerifiedCache {
         }
     }
 
-    fn locate(&self, credential: &str) -> (u64, &RwLock<Shard>) {
-        let h = self.hasher.hash_one(credential);
+    /// The bounds this cache was made with.
+    pub fn config(&self) -> CacheConfig {
+        self.config
+    }
+
+    fn locate(&self, credential: &str, format: Format) -> (u64, &RwLock<Shard>) {
+        let h = self.hasher.hash_one((credential, format));
         (h, &self.shards[(h as usize) % SHARDS])
     }
 
-    /// The identity cached for exactly this credential text.
-    pub fn get(&self, credential: &str) -> Option<Arc<Identity>> {
-        let (h, shard) = self.locate(credential);
+    /// The identity cached for exactly this credential text, verified as
+    /// `format`.
+    pub fn get(&self, credential: &str, format: Format) -> Option<Arc<Identity>> {
+        let (h, shard) = self.locate(credential, format);
         let guard = shard.read().ok()?;
-        guard
+        let entry = guard
             .map
             .get(&h)?
             .iter()
-            .find(|e| &*e.credential == credential)
-            .map(|e| Arc::clone(&e.identity))
+            .find(|e| e.identity.format == format && &*e.credential == credential)?;
+        if !entry.used.load(Ordering::Relaxed) {
+            entry.used.store(true, Ordering::Relaxed);
+        }
+        Some(Arc::clone(&entry.identity))
     }
 
-    /// Remembers a credential that has just passed full verification.
+    /// Remembers a credential that has just passed full verification (as
+    /// `identity.format`).
     pub fn insert(&self, credential: &str, identity: Arc<Identity>, now: i64) {
+        let format = identity.format;
         let cost = credential.len() + ENTRY_OVERHEAD;
         let per_shard_entries = (self.config.max_entries / SHARDS).max(1);
-        let per_shard_bytes = (self.config.max_bytes / SHARDS).max(cost);
+        let per_shard_bytes = self.config.max_bytes / SHARDS;
         if self.config.max_entries == 0 || cost > per_shard_bytes {
             return;
         }
-        let (h, shard) = self.locate(credential);
+        let (h, shard) = self.locate(credential, format);
         let Ok(mut s) = shard.write() else { return };
-        if s.map
-            .get(&h)
-            .is_some_and(|v| v.iter().any(|e| &*e.credential == credential))
-        {
+        if s.map.get(&h).is_some_and(|v| {
+            v.iter()
+                .any(|e| e.identity.format == format && &*e.credential == credential)
+        }) {
             return;
         }
         if s.entries + 1 > per_shard_entries || s.bytes + cost > per_shard_bytes {
@@ -120,6 +145,7 @@ impl VerifiedCache {
         s.map.entry(h).or_default().push(Entry {
             credential: credential.into(),
             identity,
+            used: AtomicBool::new(false),
         });
     }
 
@@ -156,36 +182,41 @@ impl VerifiedCache {
     }
 }
 
+/// Cuts a full shard down to 7/8 of its bounds, with room for `incoming`
+/// bytes: every expired entry goes, then entries never looked up since they
+/// were inserted, then arbitrary ones (`HashMap` order is randomized per
+/// process).
 fn evict(s: &mut Shard, now: i64, max_entries: usize, max_bytes: usize, incoming: usize) {
-    let fits = |s: &Shard| s.entries < max_entries && s.bytes + incoming <= max_bytes;
-    // Expired entries first.
-    let mut freed_entries = 0;
-    let mut freed_bytes = 0;
-    s.map.retain(|_, bucket| {
-        bucket.retain(|e| {
-            let dead = e.identity.expires_at.is_some_and(|exp| exp <= now);
-            if dead {
-                freed_entries += 1;
-                freed_bytes += e.credential.len() + ENTRY_OVERHEAD;
-            }
-            !dead
-        });
-        !bucket.is_empty()
-    });
-    s.entries -= freed_entries;
-    s.bytes -= freed_bytes;
-    // Then arbitrary entries (HashMap order is randomized per process).
-    while !fits(s) {
-        let Some(&h) = s.map.keys().next() else { break };
-        if let Some(bucket) = s.map.get_mut(&h) {
-            if let Some(e) = bucket.pop() {
-                s.entries -= 1;
-                s.bytes -= e.credential.len() + ENTRY_OVERHEAD;
-            }
-            if bucket.is_empty() {
-                s.map.remove(&h);
-            }
+    let low_entries = (max_entries - max_entries / 8).max(1);
+    let low_bytes = (max_bytes - max_bytes / 8).max(incoming);
+    let low_enough =
+        |entries: usize, bytes: usize| entries < low_entries && bytes + incoming <= low_bytes;
+    type Doomed<'a> = &'a dyn Fn(&Entry) -> bool;
+    let rounds: [(bool, Doomed); 3] = [
+        (true, &|e| {
+            e.identity.expires_at.is_some_and(|exp| exp <= now)
+        }),
+        (false, &|e| !e.used.load(Ordering::Relaxed)),
+        (false, &|_| true),
+    ];
+    for (all, doomed) in rounds {
+        if !all && low_enough(s.entries, s.bytes) {
+            return;
         }
+        let (mut entries, mut bytes) = (s.entries, s.bytes);
+        s.map.retain(|_, bucket| {
+            bucket.retain(|e| {
+                let go = (all || !low_enough(entries, bytes)) && doomed(e);
+                if go {
+                    entries -= 1;
+                    bytes -= e.cost();
+                }
+                !go
+            });
+            !bucket.is_empty()
+        });
+        s.entries = entries;
+        s.bytes = bytes;
     }
 }
 
@@ -215,9 +246,79 @@ mod tests {
     fn exact_match_only() {
         let c = VerifiedCache::new(CacheConfig::default());
         c.insert("a.b.c", id("alice", 100), 0);
-        assert_eq!(c.get("a.b.c").unwrap().subject, "alice");
-        assert!(c.get("a.b.d").is_none());
-        assert!(c.get("a.b.c ").is_none());
+        assert_eq!(c.get("a.b.c", Format::Jwt).unwrap().subject, "alice");
+        assert!(c.get("a.b.d", Format::Jwt).is_none());
+        assert!(c.get("a.b.c ", Format::Jwt).is_none());
+        // The same text verified as another format is another credential.
+        assert!(c.get("a.b.c", Format::Portal).is_none());
+        assert!(c.get("a.b.c", Format::Thirdweb).is_none());
+    }
+
+    #[test]
+    fn one_text_as_two_formats_is_two_entries() {
+        let c = VerifiedCache::new(CacheConfig::default());
+        c.insert("a.b.c", id("alice", 100), 0);
+        let mut portal = (*id("npub-owner", 100)).clone();
+        portal.format = Format::Portal;
+        c.insert("a.b.c", Arc::new(portal), 0);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get("a.b.c", Format::Jwt).unwrap().subject, "alice");
+        assert_eq!(
+            c.get("a.b.c", Format::Portal).unwrap().subject,
+            "npub-owner"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_one_time_credentials_does_not_evict_those_in_use() {
+        let config = CacheConfig {
+            max_entries: 1_600,
+            max_bytes: usize::MAX,
+        };
+        let c = VerifiedCache::new(config);
+        // 400 credentials in real use: inserted, then looked up again.
+        let useful: Vec<String> = (0..400).map(|i| format!("useful-{i}")).collect();
+        for u in &useful {
+            c.insert(u, id("user", 1_000), 0);
+            assert!(c.get(u, Format::Jwt).is_some());
+        }
+        // 100 000 distinct credentials, each seen once (25x the capacity).
+        for i in 0..100_000 {
+            c.insert(&format!("flood-{i}"), id("attacker", 1_000), 0);
+        }
+        assert!(c.len() <= config.max_entries, "{}", c.len());
+        let kept = useful
+            .iter()
+            .filter(|u| c.get(u, Format::Jwt).is_some())
+            .count();
+        assert_eq!(kept, useful.len(), "the flood evicted credentials in use");
+        // The newest of the flood still get in (the cache keeps working).
+        assert!(c.get("flood-99999", Format::Jwt).is_some());
+    }
+
+    #[test]
+    fn when_everything_is_in_use_the_cache_still_takes_new_entries() {
+        let c = VerifiedCache::new(CacheConfig {
+            max_entries: 160,
+            max_bytes: usize::MAX,
+        });
+        for i in 0..1_000 {
+            let t = format!("t-{i}");
+            c.insert(&t, id("x", 1_000), 0);
+            assert!(c.get(&t, Format::Jwt).is_some(), "{t} was not kept");
+        }
+        assert!(c.len() <= 160, "{}", c.len());
+    }
+
+    #[test]
+    fn a_credential_larger_than_a_shard_is_not_kept() {
+        let c = VerifiedCache::new(CacheConfig {
+            max_entries: 100,
+            max_bytes: 16 * 1024,
+        });
+        c.insert(&"x".repeat(2_000), id("x", 1_000), 0);
+        assert!(c.is_empty());
+        assert_eq!(c.bytes(), 0);
     }
 
     #[test]
@@ -251,6 +352,7 @@ mod tests {
                 vec![Entry {
                     credential: text.into(),
                     identity: id("x", exp),
+                    used: AtomicBool::new(true),
                 }],
             );
         }

@@ -235,7 +235,11 @@ impl FromIterator<(String, Value)> for Object {
 
 /// Parses one JSON document strictly.
 pub fn parse(input: &[u8]) -> Result<Value> {
-    let mut p = Parser { s: input, pos: 0 };
+    let mut p = Parser {
+        s: input,
+        text: std::str::from_utf8(input).ok(),
+        pos: 0,
+    };
     p.skip_ws();
     let v = p.value(0)?;
     p.skip_ws();
@@ -255,6 +259,10 @@ pub fn parse_object(input: &[u8]) -> Result<Object> {
 
 struct Parser<'a> {
     s: &'a [u8],
+    /// `s` as text when it is valid UTF-8 (the usual case): a string without
+    /// escapes is then a slice of it, already validated. Otherwise each
+    /// string is validated on its own, for a precise error.
+    text: Option<&'a str>,
     pos: usize,
 }
 
@@ -297,7 +305,10 @@ impl Parser<'_> {
             return Err(Error::malformed("JSON nested too deeply"));
         }
         self.pos += 1; // '{'
-        let mut members: Vec<(String, Value)> = Vec::new();
+
+        // Most objects tessera reads (JOSE headers, claim sets, events) have
+        // at most 8 members: one allocation, no regrowth.
+        let mut members: Vec<(String, Value)> = Vec::with_capacity(8);
         let mut index: Option<HashSet<String>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
@@ -337,7 +348,12 @@ impl Parser<'_> {
             }
             self.pos += 1;
             self.skip_ws();
-            let v = self.value(depth)?;
+            // Scalars directly (the common case), containers recursively.
+            let v = match self.peek() {
+                Some(b'"') => Value::String(self.string()?),
+                Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
+                _ => self.value(depth)?,
+            };
             members.push((name, v));
             self.skip_ws();
             match self.peek() {
@@ -399,23 +415,29 @@ impl Parser<'_> {
     fn string(&mut self) -> Result<String> {
         self.pos += 1; // opening quote
         let start = self.pos;
-        // Fast path: no escapes.
-        loop {
-            match self.peek() {
-                None => return Err(Error::malformed("unterminated JSON string")),
-                Some(b'"') => {
-                    let raw = &self.s[start..self.pos];
-                    self.pos += 1;
-                    return std::str::from_utf8(raw)
-                        .map(str::to_owned)
-                        .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
+        // Fast path: no escapes. Find the first byte that ends the run.
+        let rest = self.s.get(start..).unwrap_or_default();
+        let Some(n) = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        else {
+            return Err(Error::malformed("unterminated JSON string"));
+        };
+        self.pos = start + n;
+        match rest[n] {
+            b'"' => {
+                self.pos += 1;
+                // `start` and `start + n` sit next to ASCII bytes: both are
+                // character boundaries of a valid text.
+                if let Some(s) = self.text.and_then(|t| t.get(start..start + n)) {
+                    return Ok(s.to_owned());
                 }
-                Some(b'\\') => break,
-                Some(c) if c < 0x20 => {
-                    return Err(Error::malformed("control character in JSON string"))
-                }
-                Some(_) => self.pos += 1,
+                return std::str::from_utf8(&rest[..n])
+                    .map(str::to_owned)
+                    .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
             }
+            b'\\' => {}
+            _ => return Err(Error::malformed("control character in JSON string")),
         }
         let mut buf: Vec<u8> = self.s[start..self.pos].to_vec();
         loop {
@@ -479,13 +501,25 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Result<Number> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        // The integer part's value, accumulated as it is scanned (None once
+        // it leaves the i64 range): the common case needs no second pass.
+        let mut int: Option<i64> = Some(0);
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
-                while let Some(b'0'..=b'9') = self.peek() {
+                while let Some(d @ b'0'..=b'9') = self.peek() {
+                    let d = i64::from(d - b'0');
+                    int = int.and_then(|i| i.checked_mul(10)).and_then(|i| {
+                        if negative {
+                            i.checked_sub(d)
+                        } else {
+                            i.checked_add(d)
+                        }
+                    });
                     self.pos += 1;
                 }
             }
@@ -517,14 +551,14 @@ impl Parser<'_> {
                 return Err(Error::malformed("invalid JSON number"));
             }
         }
-        // Only ASCII digits, signs, '.', 'e' were consumed.
-        let text = std::str::from_utf8(&self.s[start..self.pos])
-            .map_err(|_| Error::malformed("invalid JSON number"))?;
         if is_int {
-            if let Ok(i) = text.parse::<i64>() {
+            if let Some(i) = int {
                 return Ok(Number::Int(i));
             }
         }
+        // Only ASCII digits, signs, '.', 'e' were consumed.
+        let text = std::str::from_utf8(&self.s[start..self.pos])
+            .map_err(|_| Error::malformed("invalid JSON number"))?;
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Number::Float(f)),
             _ => Err(Error::malformed("JSON number out of range")),

@@ -24,8 +24,8 @@ pub struct Claims {
     pub all: Object,
 }
 
-fn string_claim(o: &Object, name: &str) -> Result<Option<String>> {
-    match o.get(name) {
+fn string_claim(value: Option<&Value>, name: &str) -> Result<Option<String>> {
+    match value {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(Error::with_message(
@@ -35,8 +35,28 @@ fn string_claim(o: &Object, name: &str) -> Result<Option<String>> {
     }
 }
 
-fn time_claim(o: &Object, name: &str) -> Result<Option<i64>> {
-    o.get(name).map(|v| numeric_date(name, v)).transpose()
+fn time_claim(value: Option<&Value>, name: &str) -> Result<Option<i64>> {
+    value.map(|v| numeric_date(name, v)).transpose()
+}
+
+/// The registered claims of `all`, found in one pass over its members:
+/// `[aud, iss, sub, exp, nbf, iat, jti]`.
+fn registered(all: &Object) -> [Option<&Value>; 7] {
+    let mut found = [None; 7];
+    for (name, value) in all.iter() {
+        let slot = match name {
+            "aud" => 0,
+            "iss" => 1,
+            "sub" => 2,
+            "exp" => 3,
+            "nbf" => 4,
+            "iat" => 5,
+            "jti" => 6,
+            _ => continue,
+        };
+        found[slot] = Some(value);
+    }
+    found
 }
 
 impl Claims {
@@ -49,7 +69,9 @@ impl Claims {
                 format!("JWT payload: {}", e.message()),
             )
         })?;
-        let aud = match all.get("aud") {
+        // Typed in a fixed order (the first invalid claim is the one reported).
+        let [aud, iss, sub, exp, nbf, iat, jti] = registered(&all);
+        let aud = match aud {
             None => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(items)) => items
@@ -68,16 +90,20 @@ impl Claims {
                 ))
             }
         };
+        let iss = string_claim(iss, "iss")?;
+        let sub = string_claim(sub, "sub")?;
+        let times = TimeClaims {
+            exp: time_claim(exp, "exp")?,
+            nbf: time_claim(nbf, "nbf")?,
+            iat: time_claim(iat, "iat")?,
+        };
+        let jti = string_claim(jti, "jti")?;
         Ok(Claims {
-            iss: string_claim(&all, "iss")?,
-            sub: string_claim(&all, "sub")?,
+            iss,
+            sub,
             aud,
-            times: TimeClaims {
-                exp: time_claim(&all, "exp")?,
-                nbf: time_claim(&all, "nbf")?,
-                iat: time_claim(&all, "iat")?,
-            },
-            jti: string_claim(&all, "jti")?,
+            times,
+            jti,
             all,
         })
     }
@@ -133,7 +159,7 @@ pub fn verify(token: &str, keys: &KeySet, policy: &Policy, now: i64) -> Result<I
     Ok(Identity {
         format: Format::Jwt,
         alg: jws.header.alg.name().to_owned(),
-        subject: claims.sub.clone().unwrap_or_default(),
+        subject: claims.sub.unwrap_or_default(),
         issuer: claims.iss,
         audience: claims.aud,
         expires_at: claims.times.exp,

@@ -10,10 +10,10 @@ use crate::ethereum::Address;
 use crate::identity::{Format, Identity};
 use crate::jwt;
 use crate::keys::KeySet;
-use crate::nostr::portal::PORTAL_HEADER;
+use crate::nostr::portal::{verify_portal_with_point, PORTAL_HEADER};
 use crate::nostr::{
-    decode_authorization_event, verify_nip98_with, verify_nwt, verify_portal, HttpRequest,
-    Nip98Options, NostrPublicKey, NIP98_KIND, NWT_KIND,
+    decode_authorization_event, verify_nip98_with, verify_nwt, HttpRequest, Nip98Options,
+    NostrPublicKey, NIP98_KIND, NWT_KIND,
 };
 use crate::policy::{Policy, TimeClaims};
 use std::sync::Arc;
@@ -49,6 +49,8 @@ pub struct Verifier {
     clock: Arc<dyn Clock>,
     cache: Option<Arc<VerifiedCache>>,
     nostr_keys: Arc<Vec<NostrPublicKey>>,
+    /// `nostr_keys[i].even_y_point()`, computed once (Portal JWTs).
+    nostr_points: Arc<Vec<secp256k1::PublicKey>>,
     eth_admins: Arc<Vec<Address>>,
     nip98: Nip98Options,
 }
@@ -72,6 +74,7 @@ impl Verifier {
             clock: Arc::new(SystemClock),
             cache: None,
             nostr_keys: Arc::new(Vec::new()),
+            nostr_points: Arc::new(Vec::new()),
             eth_admins: Arc::new(Vec::new()),
             nip98: Nip98Options::default(),
         }
@@ -81,12 +84,15 @@ impl Verifier {
     /// accepted NWT/NIP-98 signers. Empty: any Nostr signer is accepted as
     /// itself (never for someone else).
     pub fn with_nostr_keys(mut self, keys: Vec<NostrPublicKey>) -> Self {
+        self.detach_cache();
+        self.nostr_points = Arc::new(keys.iter().map(NostrPublicKey::even_y_point).collect());
         self.nostr_keys = Arc::new(keys);
         self
     }
 
     /// Trusted thirdweb admin addresses.
     pub fn with_eth_admins(mut self, admins: Vec<Address>) -> Self {
+        self.detach_cache();
         self.eth_admins = Arc::new(admins);
         self
     }
@@ -106,6 +112,15 @@ impl Verifier {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Gives this verifier an empty cache of its own (same bounds) when its
+    /// trusted keys change: a clone that trusts other keys must not answer
+    /// from what the original verified.
+    fn detach_cache(&mut self) {
+        if let Some(cache) = &self.cache {
+            self.cache = Some(Arc::new(VerifiedCache::new(cache.config())));
+        }
     }
 
     /// Enables the verified-credential cache.
@@ -134,9 +149,10 @@ impl Verifier {
         self.clock.now()
     }
 
-    /// A cached identity for `credential`, if its time window still holds now.
-    fn cached(&self, credential: &str, now: i64) -> Option<Arc<Identity>> {
-        let id = self.cache.as_ref()?.get(credential)?;
+    /// A cached identity for `credential` verified as `format`, if its time
+    /// window still holds now.
+    fn cached(&self, credential: &str, format: Format, now: i64) -> Option<Arc<Identity>> {
+        let id = self.cache.as_ref()?.get(credential, format)?;
         let times = TimeClaims {
             exp: id.expires_at,
             nbf: id.not_before,
@@ -156,7 +172,7 @@ impl Verifier {
     /// Verifies a compact JWT.
     pub fn verify_jwt(&self, token: &str) -> Result<Arc<Identity>> {
         let now = self.clock.now();
-        if let Some(id) = self.cached(token, now) {
+        if let Some(id) = self.cached(token, Format::Jwt, now) {
             return Ok(id);
         }
         let id = jwt::verify(token, &self.keys, &self.policy, now)?;
@@ -168,7 +184,7 @@ impl Verifier {
     /// Verifies a Portal wallet JWT against the trusted Nostr keys.
     pub fn verify_portal(&self, token: &str) -> Result<Arc<Identity>> {
         let now = self.clock.now();
-        if let Some(id) = self.cached(token, now) {
+        if let Some(id) = self.cached(token, Format::Portal, now) {
             return Ok(id);
         }
         if self.nostr_keys.is_empty() {
@@ -178,8 +194,8 @@ impl Verifier {
             ));
         }
         let mut last = Error::new(ErrorCode::UnknownKey, "no Nostr key matched");
-        for key in self.nostr_keys.iter() {
-            match verify_portal(token, key, &self.policy, now) {
+        for (key, point) in self.nostr_keys.iter().zip(self.nostr_points.iter()) {
+            match verify_portal_with_point(token, key, point, &self.policy, now) {
                 Ok(id) => return Ok(self.remember(token, id, now)),
                 // Only a signature failure means "try the next key".
                 Err(e) if e.code() == ErrorCode::BadSignature => last = e,
@@ -192,7 +208,7 @@ impl Verifier {
     /// Verifies a thirdweb-format JWT against the trusted admin addresses.
     pub fn verify_thirdweb(&self, token: &str) -> Result<Arc<Identity>> {
         let now = self.clock.now();
-        if let Some(id) = self.cached(token, now) {
+        if let Some(id) = self.cached(token, Format::Thirdweb, now) {
             return Ok(id);
         }
         let id = verify_thirdweb(token, &self.eth_admins, &self.policy, now)?;
@@ -210,7 +226,7 @@ impl Verifier {
     ) -> Result<Arc<Identity>> {
         let now = self.clock.now();
         if expect != FormatHint::Nip98 {
-            if let Some(id) = self.cached(credential, now) {
+            if let Some(id) = self.cached(credential, Format::Nwt, now) {
                 return Ok(id);
             }
         }
@@ -372,6 +388,38 @@ mod tests {
         // A different credential never shares the valid one's entry.
         v.verify_jwt(&t).unwrap();
         assert!(v.verify_jwt(&forged).is_err());
+    }
+
+    #[test]
+    fn a_cached_portal_token_is_not_a_cached_jwt() {
+        use crate::nostr::{issue_portal, NostrSecretKey};
+        let signer = NostrSecretKey::generate();
+        let target = NostrSecretKey::generate().public_key();
+        let t = issue_portal(&signer, &target, 1_000, 3_600).unwrap();
+        let v = Verifier::new(Policy::default(), KeySet::new())
+            .with_nostr_keys(vec![signer.public_key()])
+            .with_clock(Arc::new(FixedClock(1_100)))
+            .with_cache(CacheConfig::default());
+        assert_eq!(v.verify_portal(&t).unwrap().format, Format::Portal);
+        assert_eq!(v.cache().unwrap().len(), 1);
+        // As a standard JWT the same text has no key here: a full
+        // verification refuses it, and so must the cache.
+        let full = jwt::verify(&t, &KeySet::new(), &Policy::default(), 1_100).unwrap_err();
+        let via_cache = v.verify_jwt(&t).unwrap_err();
+        assert_eq!(via_cache.code(), full.code());
+        assert_eq!(via_cache.code(), ErrorCode::UnknownKey);
+        // A clone that trusts other keys does not answer from the original's
+        // cache.
+        let other = v
+            .clone()
+            .with_nostr_keys(vec![NostrSecretKey::generate().public_key()]);
+        assert_eq!(other.cache().unwrap().len(), 0);
+        assert_eq!(
+            other.verify_portal(&t).unwrap_err().code(),
+            ErrorCode::BadSignature
+        );
+        // Plain clones still share it.
+        assert_eq!(v.clone().cache().unwrap().len(), 1);
     }
 
     #[test]

@@ -110,12 +110,11 @@ pub fn decode(token: &str, max_size: usize) -> Result<UnverifiedJws<'_>> {
         ));
     }
     let bytes = token.as_bytes();
-    let mut dots = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b'.')
-        .map(|(i, _)| i);
-    let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
+    // `str::find(char)` and `contains` search with memchr.
+    let d1 = token.find('.');
+    let d2 = d1.and_then(|d1| token[d1 + 1..].find('.').map(|i| d1 + 1 + i));
+    let third = d2.filter(|&d2| token[d2 + 1..].contains('.'));
+    let (Some(d1), Some(d2), None) = (d1, d2, third) else {
         return Err(Error::malformed(
             "a compact JWS has exactly three base64url parts separated by '.'",
         ));
@@ -147,7 +146,7 @@ impl UnverifiedJws<'_> {
             ));
         }
         let mut last = Error::new(ErrorCode::UnknownKey, "no key matched");
-        for key in keys.candidates(alg, self.header.kid.as_deref())? {
+        for key in keys.candidates_iter(alg, self.header.kid.as_deref())? {
             match key.verify(self.signing_input, &self.signature) {
                 Ok(()) => return Ok(key),
                 Err(e) => last = e,

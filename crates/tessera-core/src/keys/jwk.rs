@@ -241,36 +241,43 @@ impl KeySet {
 
     /// The candidate keys for a token with header `alg` and optional `kid`.
     pub fn candidates(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<&VerifyingKey>> {
+        self.candidates_iter(alg, kid).map(Iterator::collect)
+    }
+
+    /// As [`KeySet::candidates`], without collecting (the verification hot
+    /// path): the same checks and errors, then the matching keys in order.
+    pub(crate) fn candidates_iter<'a, 'b>(
+        &'a self,
+        alg: Algorithm,
+        kid: Option<&'b str>,
+    ) -> Result<impl Iterator<Item = &'a VerifyingKey> + use<'a, 'b>> {
         if self.keys.is_empty() {
             return Err(Error::new(ErrorCode::UnknownKey, "no keys are configured"));
         }
+        let named = move |k: &&VerifyingKey| kid.is_none() || k.kid() == kid;
         if let Some(kid) = kid {
-            let named: Vec<&VerifyingKey> =
-                self.keys.iter().filter(|k| k.kid() == Some(kid)).collect();
-            if named.is_empty() {
+            if !self.keys.iter().any(|k| k.kid() == Some(kid)) {
                 return Err(Error::new(
                     ErrorCode::UnknownKey,
                     "no configured key has the token's `kid`",
                 ));
             }
-            let pinned: Vec<&VerifyingKey> =
-                named.into_iter().filter(|k| k.algorithm() == alg).collect();
-            if pinned.is_empty() {
-                return Err(Error::with_message(
+        }
+        let matches = move |k: &&VerifyingKey| named(k) && k.algorithm() == alg;
+        if !self.keys.iter().any(|k| matches(&k)) {
+            return Err(if kid.is_some() {
+                Error::with_message(
                     ErrorCode::AlgorithmNotAllowed,
                     format!("the key named by `kid` is not pinned to the header's {alg}"),
-                ));
-            }
-            return Ok(pinned);
+                )
+            } else {
+                Error::with_message(
+                    ErrorCode::AlgorithmNotAllowed,
+                    format!("no configured key is pinned to {alg}"),
+                )
+            });
         }
-        let found: Vec<&VerifyingKey> = self.keys.iter().filter(|k| k.algorithm() == alg).collect();
-        if found.is_empty() {
-            return Err(Error::with_message(
-                ErrorCode::AlgorithmNotAllowed,
-                format!("no configured key is pinned to {alg}"),
-            ));
-        }
-        Ok(found)
+        Ok(self.keys.iter().filter(matches))
     }
 
     /// The public JWK Set of this key set (secrets are never included).

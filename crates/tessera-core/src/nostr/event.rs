@@ -74,7 +74,7 @@ impl Event {
     /// Parses an event from its JSON text, strictly (see the module docs).
     /// Does not verify it. The caller bounds the input size.
     pub fn from_json(input: &[u8]) -> Result<Event> {
-        let o = json::parse_object(input).map_err(|e| {
+        let mut o = json::parse_object(input).map_err(|e| {
             Error::with_message(
                 ErrorCode::Malformed,
                 format!("Nostr event: {}", e.message()),
@@ -110,26 +110,29 @@ impl Event {
                 ))
             }
         };
-        let content = member(&o, "content")?
-            .as_str()
-            .ok_or(Error::malformed("`content` must be a string"))?
-            .to_owned();
-        let tags = member(&o, "tags")?
-            .as_array()
-            .ok_or(Error::malformed(
+        // The parsed document is dropped afterwards: its strings move into
+        // the event instead of being copied.
+        member(&o, "content")?;
+        let Some(Value::String(content)) = o.remove("content") else {
+            return Err(Error::malformed("`content` must be a string"));
+        };
+        member(&o, "tags")?;
+        let Some(Value::Array(tags)) = o.remove("tags") else {
+            return Err(Error::malformed(
                 "`tags` must be an array of arrays of strings",
-            ))?
-            .iter()
-            .map(|tag| {
-                tag.as_array()
-                    .ok_or(Error::malformed("each tag must be an array of strings"))?
-                    .iter()
-                    .map(|el| {
-                        el.as_str()
-                            .map(str::to_owned)
-                            .ok_or(Error::malformed("every tag element must be a string"))
+            ));
+        };
+        let tags = tags
+            .into_iter()
+            .map(|tag| match tag {
+                Value::Array(els) => els
+                    .into_iter()
+                    .map(|el| match el {
+                        Value::String(s) => Ok(s),
+                        _ => Err(Error::malformed("every tag element must be a string")),
                     })
-                    .collect::<Result<Vec<String>>>()
+                    .collect::<Result<Vec<String>>>(),
+                _ => Err(Error::malformed("each tag must be an array of strings")),
             })
             .collect::<Result<Vec<Vec<String>>>>()?;
         Ok(Event {
@@ -301,14 +304,17 @@ pub fn serialize_for_id(
     tags: &[Vec<String>],
     content: &str,
 ) -> String {
-    let mut out = String::with_capacity(128 + content.len());
+    use std::fmt::Write as _;
+    // Room for everything unless strings need escapes: one allocation.
+    let tags_len: usize = tags
+        .iter()
+        .map(|t| 3 + t.iter().map(|e| e.len() + 3).sum::<usize>())
+        .sum();
+    let mut out = String::with_capacity(128 + tags_len + content.len());
     out.push_str("[0,\"");
     out.push_str(&pubkey.to_hex());
-    out.push_str("\",");
-    out.push_str(&created_at.to_string());
-    out.push(',');
-    out.push_str(&kind.to_string());
-    out.push(',');
+    // Writing to a String cannot fail.
+    let _ = write!(out, "\",{created_at},{kind},");
     write_tags(tags, &mut out);
     out.push(',');
     json::write_string(content, &mut out);

@@ -132,6 +132,20 @@ pub fn verify_portal(
     policy: &Policy,
     now: i64,
 ) -> Result<Identity> {
+    verify_portal_with_point(token, signer, &signer.even_y_point(), policy, now)
+}
+
+/// As [`verify_portal`], with `point` = `signer.even_y_point()` computed
+/// once by the caller (lifting an x-only key costs a square root, about a
+/// tenth of the signature check; the [`crate::Verifier`] keeps the points of
+/// its trusted keys).
+pub(crate) fn verify_portal_with_point(
+    token: &str,
+    signer: &NostrPublicKey,
+    point: &secp256k1::PublicKey,
+    policy: &Policy,
+    now: i64,
+) -> Result<Identity> {
     let [header, payload, signature] = split_compact(token, policy)?;
     check_header(header)?;
     if !policy.allows_algorithm(Algorithm::ES256K) {
@@ -142,7 +156,7 @@ pub fn verify_portal(
     }
     let sig = b64url_decode(signature.as_bytes())?;
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    es256k_verify(&signer.even_y_point(), signing_input.as_bytes(), &sig)?;
+    es256k_verify(point, signing_input.as_bytes(), &sig)?;
     let claims = PortalClaims::parse(&b64url_decode(payload.as_bytes())?)?;
     policy.check_times(&claims.times, now)?;
     let target = claims.target_key.to_hex();

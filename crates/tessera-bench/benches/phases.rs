@@ -1,0 +1,149 @@
+//! Where tessera's verification time goes, phase by phase, for one HS256
+//! JWT, one NWT and one Portal JWT (diagnostics for BENCHMARKS.md; not part
+//! of the summary table). `cargo bench -p tessera-bench --bench phases`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use std::time::Duration;
+use tessera_core::json::Object;
+use tessera_core::jwt::Claims;
+use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, SystemClock, Verifier};
+
+const IAT: i64 = 1_767_225_600;
+const EXP: i64 = 4_102_444_800;
+
+fn hs256(crit: &mut Criterion) {
+    let secret = [7u8; 32];
+    let sk = SigningKey::hmac(Algorithm::HS256, &secret).expect("key");
+    let mut c = Object::new();
+    c.insert("sub", "user-1234".into());
+    c.insert("iat", IAT.into());
+    c.insert("exp", EXP.into());
+    c.insert("role", "admin".into());
+    c.insert("scope", "read write".into());
+    c.insert("tenant", 42i64.into());
+    c.insert("email", "user@example.com".into());
+    let mut h = Object::new();
+    h.insert("typ", "JWT".into());
+    let token = jwt::sign(&sk, &h, &c).expect("sign");
+    let keys = KeySet::single(VerifyingKey::hmac(Algorithm::HS256, &secret).expect("key"));
+    let policy = Policy::default();
+    let verifier = Verifier::new(policy.clone(), keys.clone());
+    let decoded = jws::decode(&token, usize::MAX).expect("decode");
+    let claims = Claims::parse(&decoded.payload).expect("claims");
+    let now = SystemClock.now();
+
+    let mut g = crit.benchmark_group("Phases-HS256");
+    g.bench_function("verifier", |b| {
+        b.iter(|| verifier.verify_jwt(black_box(&token)))
+    });
+    g.bench_function("jwt_verify", |b| {
+        b.iter(|| jwt::verify(black_box(&token), &keys, &policy, now))
+    });
+    g.bench_function("jws_decode", |b| {
+        b.iter(|| jws::decode(black_box(&token), policy.max_token_size))
+    });
+    g.bench_function("signature", |b| {
+        b.iter(|| black_box(&decoded).verify(&keys, &policy))
+    });
+    g.bench_function("claims_parse", |b| {
+        b.iter(|| Claims::parse(black_box(&decoded.payload)))
+    });
+    g.bench_function("claims_validate", |b| {
+        b.iter(|| black_box(&claims).validate(&policy, now))
+    });
+    g.bench_function("clock", |b| b.iter(|| SystemClock.now()));
+    g.finish();
+}
+
+fn nwt(crit: &mut Criterion) {
+    use tessera_core::nostr::{
+        decode_authorization_event, issue_nwt, nwt_authorization, verify_nwt, NostrSecretKey,
+        NwtClaimSet, NwtClaims,
+    };
+    let secret = NostrSecretKey::generate();
+    let claims = NwtClaims {
+        aud: vec!["https://api.example.com".to_owned()],
+        exp: Some(EXP),
+        custom: vec![
+            ("role".to_owned(), "admin".to_owned()),
+            ("scope".to_owned(), "read write".to_owned()),
+        ],
+        ..NwtClaims::default()
+    };
+    let event = issue_nwt(&secret, &claims, "Sign in to api.example.com", IAT).expect("NWT");
+    let authorization = nwt_authorization(&event);
+    let credential = authorization
+        .strip_prefix("Nostr ")
+        .expect("scheme")
+        .to_owned();
+    let policy = Policy::default();
+    let verifier = Verifier::new(policy.clone(), KeySet::new());
+    let now = SystemClock.now();
+    let json = event.to_json();
+
+    let mut g = crit.benchmark_group("Phases-NWT");
+    g.bench_function("verifier", |b| {
+        b.iter(|| verifier.verify_nostr(black_box(&credential), None, FormatHint::Nwt))
+    });
+    g.bench_function("decode_event", |b| {
+        b.iter(|| decode_authorization_event(black_box(&credential), &policy))
+    });
+    g.bench_function("event_from_json", |b| {
+        b.iter(|| tessera_core::nostr::Event::from_json(black_box(json.as_bytes())))
+    });
+    g.bench_function("json_parse", |b| {
+        b.iter(|| tessera_core::json::parse(black_box(json.as_bytes())))
+    });
+    g.bench_function("event_verify", |b| b.iter(|| black_box(&event).verify()));
+    g.bench_function("verify_nwt", |b| {
+        b.iter(|| verify_nwt(black_box(&event), &policy, &[], now))
+    });
+    g.bench_function("claim_set", |b| {
+        b.iter(|| NwtClaimSet::from_tags(black_box(&event.tags)))
+    });
+    g.bench_function("serialize_for_id", |b| {
+        b.iter(|| black_box(&event).serialize_for_id())
+    });
+    g.bench_function("nostr_from_json", |b| {
+        b.iter(|| {
+            ::nostr::event::Event::from_json(black_box(json.as_bytes()))
+                .map(drop)
+                .map_err(drop)
+        })
+    });
+    g.finish();
+}
+
+fn portal(crit: &mut Criterion) {
+    use tessera_core::nostr::{issue_portal, verify_portal, NostrSecretKey};
+    let signer = NostrSecretKey::generate();
+    let target = NostrSecretKey::generate().public_key();
+    let token = issue_portal(&signer, &target, IAT, EXP - IAT).expect("Portal JWT");
+    let signer = signer.public_key();
+    let policy = Policy::default();
+    let now = SystemClock.now();
+    let mut g = crit.benchmark_group("Phases-Portal");
+    g.bench_function("verify_portal", |b| {
+        b.iter(|| verify_portal(black_box(&token), &signer, &policy, now))
+    });
+    g.bench_function("even_y_point", |b| {
+        b.iter(|| black_box(&signer).even_y_point())
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(20)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = hs256, nwt, portal
+}
+criterion_main!(benches);
