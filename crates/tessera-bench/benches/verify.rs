@@ -33,6 +33,10 @@
 //!   on the same event JSON (no base64, no claims); `primitive` is BIP-340
 //!   `Verify` with libsecp256k1 (lifting the x-only key, then the signature
 //!   check over the stated id);
+//!   `tessera-first-key` is the same without the verifier's memo of lifted
+//!   signer keys (a signer's first NWT: the free function
+//!   `nostr::verify_authorization_event`, which keeps nothing); `tessera`
+//!   sees the same signer again, as a service does;
 //! - `NostrEvent`: like for like, `Event::from_json` + `Event::verify` (strict
 //!   parse, id recomputation, BIP-340), tessera's against the `nostr`
 //!   crate's; `primitive` as for `NWT`;
@@ -67,7 +71,7 @@ use tessera_core::cache::CacheConfig;
 use tessera_core::encoding::{b64url_decode, hex_encode};
 use tessera_core::json::{Object, Value};
 use tessera_core::keys::{parse_pem, KeySet, SigningKey, VerifyingKey};
-use tessera_core::{jws, jwt, Algorithm, FormatHint, Policy, Verifier};
+use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, Verifier};
 
 /// 2026-01-01T00:00:00Z.
 const IAT: i64 = 1_767_225_600;
@@ -244,9 +248,18 @@ fn jsonwebtoken_peer(c: &Case) -> Option<PeerVerify> {
     let rsa = |c: &Case| K::from_rsa_pem(c.pem().as_bytes()).expect("jsonwebtoken RSA PEM");
     let ec = |c: &Case| K::from_ec_pem(c.pem().as_bytes()).expect("jsonwebtoken EC PEM");
     let (alg, key) = match c.alg {
-        Algorithm::HS256 => (A::HS256, K::from_secret(c.secret())),
-        Algorithm::HS384 => (A::HS384, K::from_secret(c.secret())),
-        Algorithm::HS512 => (A::HS512, K::from_secret(c.secret())),
+        Algorithm::HS256 => (
+            A::HS256,
+            K::from_secret(c.secret()).expect("jsonwebtoken HMAC key"),
+        ),
+        Algorithm::HS384 => (
+            A::HS384,
+            K::from_secret(c.secret()).expect("jsonwebtoken HMAC key"),
+        ),
+        Algorithm::HS512 => (
+            A::HS512,
+            K::from_secret(c.secret()).expect("jsonwebtoken HMAC key"),
+        ),
         Algorithm::RS256 => (A::RS256, rsa(c)),
         Algorithm::RS384 => (A::RS384, rsa(c)),
         Algorithm::RS512 => (A::RS512, rsa(c)),
@@ -429,8 +442,26 @@ fn bench_nostr(crit: &mut Criterion) {
     };
     assert!(schnorr(&pk, &id, &sig));
 
+    // The same verification without the verifier's memo of lifted keys:
+    // what a signer's first NWT costs (the free function keeps nothing).
+    let policy = Policy::default();
+    let cold = |c: &str| {
+        tessera_core::nostr::verify_authorization_event(
+            c,
+            &policy,
+            &[],
+            None,
+            &tessera_core::nostr::Nip98Options::default(),
+            tessera_core::SystemClock.now(),
+        )
+    };
+    cold(&credential).expect("tessera verifies its NWT without the memo");
+
     let mut g = crit.benchmark_group("NWT");
     g.bench_function("tessera", |b| b.iter(|| nwt(black_box(&credential))));
+    g.bench_function("tessera-first-key", |b| {
+        b.iter(|| cold(black_box(&credential)))
+    });
     g.bench_function("primitive", |b| {
         b.iter(|| schnorr(black_box(&pk), black_box(&id), black_box(&sig)))
     });

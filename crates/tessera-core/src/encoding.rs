@@ -25,7 +25,55 @@ const fn decode_table(alphabet: &[u8; 64]) -> [u8; 256] {
 static URL_TABLE: [u8; 256] = decode_table(URL_ALPHABET);
 static STD_TABLE: [u8; 256] = decode_table(STD_ALPHABET);
 
-fn decode_unpadded(input: &[u8], table: &[u8; 256], out: &mut Vec<u8>) -> Result<()> {
+/// Marks an invalid character in the shifted tables: above every 24-bit
+/// value a quantum can take.
+const SHIFTED_INVALID: u32 = 0xff00_0000;
+
+/// For each of the four positions of a quantum, the character's 6 bits
+/// already shifted into place (or `SHIFTED_INVALID`): a quantum is then four
+/// loads and three ORs, and one test of the accumulated high byte at the end
+/// finds any invalid character.
+const fn shifted_tables(table: &[u8; 256]) -> [[u32; 256]; 4] {
+    let mut t = [[SHIFTED_INVALID; 256]; 4];
+    let mut c = 0;
+    while c < 256 {
+        let v = table[c];
+        if v != INVALID {
+            let v = v as u32;
+            t[0][c] = v << 18;
+            t[1][c] = v << 12;
+            t[2][c] = v << 6;
+            t[3][c] = v;
+        }
+        c += 1;
+    }
+    t
+}
+
+static URL_SHIFTED: [[u32; 256]; 4] = shifted_tables(&URL_TABLE);
+static STD_SHIFTED: [[u32; 256]; 4] = shifted_tables(&STD_TABLE);
+
+/// Decodes `input` onto the end of `out`; on error `out` is left as it was.
+fn decode_unpadded(
+    input: &[u8],
+    table: &[u8; 256],
+    shifted: &[[u32; 256]; 4],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let before = out.len();
+    let r = decode_unpadded_onto(input, table, shifted, out);
+    if r.is_err() {
+        out.truncate(before);
+    }
+    r
+}
+
+fn decode_unpadded_onto(
+    input: &[u8],
+    table: &[u8; 256],
+    shifted: &[[u32; 256]; 4],
+    out: &mut Vec<u8>,
+) -> Result<()> {
     if input.len() % 4 == 1 {
         return Err(Error::malformed("base64 length is impossible"));
     }
@@ -33,22 +81,33 @@ fn decode_unpadded(input: &[u8], table: &[u8; 256], out: &mut Vec<u8>) -> Result
     // Whole quanta are written into zeroed room, then the tail is pushed.
     let start = out.len();
     out.resize(start + input.len() / 4 * 3, 0);
-    let mut chunks = input.chunks_exact(4);
-    // Invalid characters map to 0xff: OR-ing every value shows one at the end.
-    let mut seen = 0u8;
-    for (chunk, o) in (&mut chunks).zip(out[start..].chunks_exact_mut(3)) {
-        let a = table[chunk[0] as usize];
-        let b = table[chunk[1] as usize];
-        let c = table[chunk[2] as usize];
-        let d = table[chunk[3] as usize];
-        seen |= a | b | c | d;
-        let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
-        o[0] = (n >> 16) as u8;
-        o[1] = (n >> 8) as u8;
-        o[2] = n as u8;
+    let mut seen = 0u32;
+    let quad = |q: &[u8]| {
+        shifted[0][q[0] as usize]
+            | shifted[1][q[1] as usize]
+            | shifted[2][q[2] as usize]
+            | shifted[3][q[3] as usize]
+    };
+    // Two quanta per step (8 characters to 6 bytes), then at most one more.
+    let whole = input.len() / 4 * 4;
+    let mut pairs = input[..whole].chunks_exact(8);
+    let mut outs = out[start..].chunks_exact_mut(6);
+    for (q, o) in (&mut pairs).zip(&mut outs) {
+        let n = quad(&q[..4]);
+        let m = quad(&q[4..]);
+        seen |= n | m;
+        let joined = (u64::from(n) << 24) | u64::from(m);
+        o.copy_from_slice(&joined.to_be_bytes()[2..]);
     }
-    if seen > 63 {
-        out.truncate(start);
+    let last = pairs.remainder();
+    if last.len() == 4 {
+        let n = quad(last);
+        seen |= n;
+        let room = outs.into_remainder();
+        room.copy_from_slice(&n.to_be_bytes()[1..]);
+    }
+    let chunks = input.chunks_exact(4);
+    if seen & SHIFTED_INVALID != 0 {
         return Err(Error::malformed("invalid base64 character"));
     }
     let rest = chunks.remainder();
@@ -85,13 +144,13 @@ fn decode_unpadded(input: &[u8], table: &[u8; 256], out: &mut Vec<u8>) -> Result
 /// Decodes canonical unpadded base64url.
 pub fn b64url_decode(input: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    decode_unpadded(input, &URL_TABLE, &mut out)?;
+    decode_unpadded(input, &URL_TABLE, &URL_SHIFTED, &mut out)?;
     Ok(out)
 }
 
 /// Decodes canonical unpadded base64url, appending to `out`.
 pub fn b64url_decode_into(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    decode_unpadded(input, &URL_TABLE, out)
+    decode_unpadded(input, &URL_TABLE, &URL_SHIFTED, out)
 }
 
 /// Decodes canonical standard base64 with the padding RFC 4648 requires.
@@ -110,7 +169,7 @@ pub fn b64std_decode(input: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::malformed("wrong base64 padding"));
     }
     let mut out = Vec::new();
-    decode_unpadded(body, &STD_TABLE, &mut out)?;
+    decode_unpadded(body, &STD_TABLE, &STD_SHIFTED, &mut out)?;
     Ok(out)
 }
 
@@ -237,6 +296,34 @@ pub fn hex_decode_lower_array<const N: usize>(input: &str) -> Result<[u8; N]> {
 mod tests {
     use super::*;
     use crate::ErrorCode;
+
+    #[test]
+    fn every_length_round_trips_and_every_position_checks_its_character() {
+        // Lengths 0..100 cover the 8-character steps, a trailing whole
+        // quantum and both partial tails.
+        for len in 0..100usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let url = b64url_encode(&bytes);
+            assert_eq!(b64url_decode(url.as_bytes()).unwrap(), bytes, "{url}");
+            let std = b64std_encode(&bytes);
+            assert_eq!(b64std_decode(std.as_bytes()).unwrap(), bytes, "{std}");
+            // Appending keeps what was there.
+            let mut out = vec![9u8];
+            b64url_decode_into(url.as_bytes(), &mut out).unwrap();
+            assert_eq!(out[0], 9);
+            assert_eq!(&out[1..], &bytes[..]);
+            // A character of neither alphabet, at every position.
+            for pos in 0..url.len() {
+                let mut bad = url.clone().into_bytes();
+                bad[pos] = b'*';
+                let e = b64url_decode(&bad).unwrap_err();
+                assert_eq!(e.code(), ErrorCode::Malformed, "len {len} pos {pos}");
+                let mut out = vec![1u8, 2];
+                assert!(b64url_decode_into(&bad, &mut out).is_err());
+                assert_eq!(out, [1, 2], "a failed decode leaves `out` as it was");
+            }
+        }
+    }
 
     #[test]
     fn base64url_round_trip() {

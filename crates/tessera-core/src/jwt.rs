@@ -127,10 +127,11 @@ impl Claims {
 
 fn normalize_typ(t: &str) -> &str {
     // RFC 7515 §4.1.9: "application/" may be omitted; compare case-insensitively.
-    if t.len() > 12 && t[..12].eq_ignore_ascii_case("application/") {
-        &t[12..]
-    } else {
-        t
+    // `get` rather than `t[..12]`: byte 12 may fall inside a multi-byte
+    // character of an unverified header (`"applicationΞ"` panicked).
+    match t.get(..12) {
+        Some(prefix) if t.len() > 12 && prefix.eq_ignore_ascii_case("application/") => &t[12..],
+        _ => t,
     }
 }
 
@@ -151,7 +152,18 @@ pub fn check_typ(header: &Header, policy: &Policy) -> Result<()> {
 /// Verifies a compact JWT completely: size, strict decoding, header rules,
 /// key selection and signature, then claims, at `now`.
 pub fn verify(token: &str, keys: &KeySet, policy: &Policy, now: i64) -> Result<Identity> {
-    let jws = jws::decode(token, policy.max_token_size)?;
+    verify_with(token, keys, policy, now, None)
+}
+
+/// As [`verify`], with the verifier's header memo.
+pub(crate) fn verify_with(
+    token: &str,
+    keys: &KeySet,
+    policy: &Policy,
+    now: i64,
+    memo: Option<&jws::HeaderMemo>,
+) -> Result<Identity> {
+    let jws = jws::decode_with(token, policy.max_token_size, memo)?;
     check_typ(&jws.header, policy)?;
     let key = jws.verify(keys, policy)?;
     let claims = Claims::parse(&jws.payload)?;

@@ -8,12 +8,13 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::ethereum::thirdweb::{verify_thirdweb, THIRDWEB_HEADER};
 use crate::ethereum::Address;
 use crate::identity::{Format, Identity};
+use crate::jws::HeaderMemo;
 use crate::jwt;
 use crate::keys::KeySet;
 use crate::nostr::portal::{verify_portal_with_point, PORTAL_HEADER};
 use crate::nostr::{
-    decode_authorization_event, verify_nip98_with, verify_nwt, HttpRequest, Nip98Options,
-    NostrPublicKey, NIP98_KIND, NWT_KIND,
+    decode_authorization_event_with, verify_nip98_with, verify_nwt, HttpRequest, KeyMemo,
+    Nip98Options, NostrPublicKey, NIP98_KIND, NWT_KIND,
 };
 use crate::policy::{Policy, TimeClaims};
 use std::sync::Arc;
@@ -39,6 +40,13 @@ pub enum FormatHint {
     Nip98,
 }
 
+/// Nostr signer keys the verifier remembers having lifted (32 bytes and a
+/// 64-byte point each: about 100 bytes, so 4096 keys cost under 1 MiB).
+const KEY_MEMO_CAPACITY: usize = 4096;
+/// Distinct JOSE headers the verifier remembers (a deployment has a few:
+/// one per signing key and algorithm).
+const HEADER_MEMO_CAPACITY: usize = 64;
+
 /// Verifies credentials against one policy, one key set and one clock.
 ///
 /// Cloning is cheap and clones share the verified-credential cache.
@@ -53,6 +61,11 @@ pub struct Verifier {
     nostr_points: Arc<Vec<secp256k1::PublicKey>>,
     eth_admins: Arc<Vec<Address>>,
     nip98: Nip98Options,
+    /// Nostr signer keys already lifted to points (pure memoization,
+    /// shared by clones).
+    key_memo: Arc<KeyMemo>,
+    /// JOSE headers already validated (pure memoization, shared by clones).
+    header_memo: Arc<HeaderMemo>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -77,6 +90,8 @@ impl Verifier {
             nostr_points: Arc::new(Vec::new()),
             eth_admins: Arc::new(Vec::new()),
             nip98: Nip98Options::default(),
+            key_memo: Arc::new(KeyMemo::new(KEY_MEMO_CAPACITY)),
+            header_memo: Arc::new(HeaderMemo::new(HEADER_MEMO_CAPACITY)),
         }
     }
 
@@ -175,7 +190,13 @@ impl Verifier {
         if let Some(id) = self.cached(token, Format::Jwt, now) {
             return Ok(id);
         }
-        let id = jwt::verify(token, &self.keys, &self.policy, now)?;
+        let id = jwt::verify_with(
+            token,
+            &self.keys,
+            &self.policy,
+            now,
+            Some(&self.header_memo),
+        )?;
         Ok(self.remember(token, id, now))
     }
 }
@@ -230,7 +251,8 @@ impl Verifier {
                 return Ok(id);
             }
         }
-        let event = decode_authorization_event(credential, &self.policy)?;
+        let event =
+            decode_authorization_event_with(credential, &self.policy, |b| self.key_memo.lift(b))?;
         let wrong = |want: u16| {
             Error::with_message(
                 ErrorCode::WrongKind,
@@ -388,6 +410,43 @@ mod tests {
         // A different credential never shares the valid one's entry.
         v.verify_jwt(&t).unwrap();
         assert!(v.verify_jwt(&forged).is_err());
+    }
+
+    #[test]
+    fn the_header_memo_decides_nothing() {
+        use crate::encoding::b64url_encode;
+        let (good, keys) = signed(1_000);
+        let v = Verifier::new(Policy::default(), keys.clone()).with_clock(Arc::new(FixedClock(0)));
+        assert_eq!(v.verify_jwt(&good).unwrap().subject, "alice");
+        assert_eq!(v.header_memo.len(), 1);
+        // Same header text, another payload, the old signature: refused as
+        // a full verification refuses it.
+        let (h, rest) = good.split_once('.').unwrap();
+        let sig = rest.rsplit_once('.').unwrap().1;
+        let forged = format!(
+            "{h}.{}.{sig}",
+            b64url_encode(br#"{"sub":"mallory","exp":1000}"#)
+        );
+        let full = jwt::verify(&forged, &keys, &Policy::default(), 0).unwrap_err();
+        assert_eq!(full.code(), ErrorCode::BadSignature);
+        assert_eq!(v.verify_jwt(&forged).unwrap_err().code(), full.code());
+        // A header that fails is refused each time with its own code and
+        // never remembered.
+        let crit = b64url_encode(br#"{"alg":"HS256","crit":["exp"]}"#);
+        let with_crit = format!("{crit}.{}", rest);
+        for _ in 0..2 {
+            assert_eq!(
+                v.verify_jwt(&with_crit).unwrap_err().code(),
+                ErrorCode::CritUnsupported
+            );
+        }
+        assert_eq!(v.header_memo.len(), 1);
+        // Distinct valid headers: bounded.
+        for i in 0..200 {
+            let h = b64url_encode(format!(r#"{{"alg":"HS256","kid":"k{i}"}}"#).as_bytes());
+            let _ = v.verify_jwt(&format!("{h}.{rest}"));
+            assert!(v.header_memo.len() <= HEADER_MEMO_CAPACITY);
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Object, Value};
 use crate::keys::{KeySet, SigningKey, VerifyingKey};
 use crate::policy::Policy;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Header parameters that name a key *source*. tessera never fetches or
 /// trusts a key from a token (RFC 8725 §3.10); they are ignored.
@@ -87,8 +89,8 @@ fn opt_string(o: &Object, name: &str) -> Result<Option<String>> {
 /// A decoded compact JWS whose signature has not been checked yet.
 #[derive(Debug, Clone)]
 pub struct UnverifiedJws<'a> {
-    /// The validated header.
-    pub header: Header,
+    /// The validated header (shared with the verifier's [`HeaderMemo`]).
+    pub header: Arc<Header>,
     /// `header.payload` as received: the bytes the signature covers.
     pub signing_input: &'a [u8],
     /// The decoded payload.
@@ -100,6 +102,71 @@ pub struct UnverifiedJws<'a> {
 /// Splits and decodes a compact JWS strictly. The size limit is checked
 /// before anything else.
 pub fn decode(token: &str, max_size: usize) -> Result<UnverifiedJws<'_>> {
+    decode_with(token, max_size, None)
+}
+
+/// Headers longer than this (as base64url text) are parsed every time.
+const MEMO_MAX_HEADER: usize = 256;
+
+/// A bounded memo of validated JOSE headers, by their exact base64url text.
+///
+/// A service sees the same few headers (`{"alg":"RS256","typ":"JWT","kid":..}`)
+/// on every token; decoding and validating one costs about as much as the
+/// rest of the token's parsing. This is pure memoization: an entry is what
+/// [`Header::parse`] returned for exactly that text, so it decides nothing
+/// (the signature, key choice and every check still run). Only headers that
+/// passed are kept, at most `capacity` of them of at most 256 characters;
+/// when full the memo is emptied and starts again.
+#[derive(Debug)]
+pub struct HeaderMemo {
+    capacity: usize,
+    map: RwLock<HashMap<Box<[u8]>, Arc<Header>>>,
+}
+
+impl HeaderMemo {
+    /// An empty memo of at most `capacity` headers.
+    pub fn new(capacity: usize) -> Self {
+        HeaderMemo {
+            capacity,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn header(&self, text: &[u8]) -> Result<Arc<Header>> {
+        if text.len() > MEMO_MAX_HEADER || self.capacity == 0 {
+            return Ok(Arc::new(Header::parse(&b64url_decode(text)?)?));
+        }
+        if let Some(h) = self.map.read().ok().and_then(|m| m.get(text).cloned()) {
+            return Ok(h);
+        }
+        let header = Arc::new(Header::parse(&b64url_decode(text)?)?);
+        if let Ok(mut m) = self.map.write() {
+            if m.len() >= self.capacity {
+                m.clear();
+            }
+            m.insert(text.into(), Arc::clone(&header));
+        }
+        Ok(header)
+    }
+
+    /// Headers held.
+    pub fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether no header is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// As [`decode`], taking the header from `memo` when it has seen the same
+/// header text before.
+pub fn decode_with<'t>(
+    token: &'t str,
+    max_size: usize,
+    memo: Option<&HeaderMemo>,
+) -> Result<UnverifiedJws<'t>> {
     if token.len() > max_size {
         return Err(Error::with_message(
             ErrorCode::TokenTooLarge,
@@ -123,7 +190,10 @@ pub fn decode(token: &str, max_size: usize) -> Result<UnverifiedJws<'_>> {
     if h.is_empty() {
         return Err(Error::malformed("the JWS header is empty"));
     }
-    let header = Header::parse(&b64url_decode(h)?)?;
+    let header = match memo {
+        Some(memo) => memo.header(h)?,
+        None => Arc::new(Header::parse(&b64url_decode(h)?)?),
+    };
     let payload = b64url_decode(p)?;
     let signature = b64url_decode(s)?;
     Ok(UnverifiedJws {

@@ -6,4 +6,4 @@ pub mod secp;
 
 pub(crate) use alg::truncate;
 pub use alg::{Algorithm, Curve, KeyFamily};
-pub use compact::{decode, sign, Header, UnverifiedJws};
+pub use compact::{decode, decode_with, sign, Header, HeaderMemo, UnverifiedJws};

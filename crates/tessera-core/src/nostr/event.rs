@@ -74,6 +74,16 @@ impl Event {
     /// Parses an event from its JSON text, strictly (see the module docs).
     /// Does not verify it. The caller bounds the input size.
     pub fn from_json(input: &[u8]) -> Result<Event> {
+        Self::from_json_with(input, NostrPublicKey::from_bytes)
+    }
+
+    /// As [`Event::from_json`], reading `pubkey` with `lift` (which must
+    /// behave as [`NostrPublicKey::from_bytes`]; the verifier passes its
+    /// [`super::keys::KeyMemo`]).
+    pub fn from_json_with(
+        input: &[u8],
+        lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
+    ) -> Result<Event> {
         let mut o = json::parse_object(input).map_err(|e| {
             Error::with_message(
                 ErrorCode::Malformed,
@@ -91,7 +101,7 @@ impl Event {
         }
         let id = hex_member::<32>(&o, "id")?;
         let pubkey_bytes = hex_member::<32>(&o, "pubkey")?;
-        let pubkey = NostrPublicKey::from_bytes(pubkey_bytes)?;
+        let pubkey = lift(pubkey_bytes)?;
         let sig = hex_member::<64>(&o, "sig")?;
         let created_at = match member(&o, "created_at")? {
             Value::Number(Number::Int(t)) if *t >= 0 => *t,
@@ -330,6 +340,16 @@ pub fn serialize_for_id(
 /// base64url without padding, nostr-tools writes NIP-98 events in padded
 /// standard base64.
 pub fn decode_authorization_event(credential: &str, policy: &Policy) -> Result<Event> {
+    decode_authorization_event_with(credential, policy, NostrPublicKey::from_bytes)
+}
+
+/// As [`decode_authorization_event`], reading the signer's key with `lift`
+/// (see [`Event::from_json_with`]).
+pub fn decode_authorization_event_with(
+    credential: &str,
+    policy: &Policy,
+    lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
+) -> Result<Event> {
     if credential.len() > policy.max_token_size {
         return Err(Error::with_message(
             ErrorCode::TokenTooLarge,
@@ -341,7 +361,7 @@ pub fn decode_authorization_event(credential: &str, policy: &Policy) -> Result<E
         ));
     }
     let bytes = b64_either_decode(credential.as_bytes())?;
-    Event::from_json(&bytes)
+    Event::from_json_with(&bytes, lift)
 }
 
 #[cfg(test)]

@@ -121,6 +121,67 @@ pub fn verify_bip340(pubkey: &[u8], msg: &[u8], sig: &[u8]) -> Result<()> {
     key.verify_schnorr(msg, sig)
 }
 
+/// A bounded memo of x-only keys already lifted to curve points.
+///
+/// Reading a BIP-340 public key takes a field square root (about a tenth
+/// of the signature check); a client sends many events with one key, so
+/// the [`crate::Verifier`] remembers the keys it has read. This is pure
+/// memoization: the entry for 32 bytes is exactly what
+/// [`NostrPublicKey::from_bytes`] returns for them, whoever signed what, so
+/// it carries no trust. Only valid points are kept; when `capacity` keys
+/// are held the memo is emptied and starts again (a flood of distinct keys
+/// costs each of them the square root, nothing more).
+pub struct KeyMemo {
+    capacity: usize,
+    map: std::sync::RwLock<std::collections::HashMap<[u8; 32], NostrPublicKey>>,
+}
+
+impl KeyMemo {
+    /// An empty memo of at most `capacity` keys (0 remembers nothing).
+    pub fn new(capacity: usize) -> Self {
+        KeyMemo {
+            capacity,
+            map: std::sync::RwLock::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// As [`NostrPublicKey::from_bytes`], remembering the result.
+    pub fn lift(&self, bytes: [u8; 32]) -> Result<NostrPublicKey> {
+        if let Some(key) = self.map.read().ok().and_then(|m| m.get(&bytes).copied()) {
+            return Ok(key);
+        }
+        let key = NostrPublicKey::from_bytes(bytes)?;
+        if self.capacity > 0 {
+            if let Ok(mut m) = self.map.write() {
+                if m.len() >= self.capacity {
+                    m.clear();
+                }
+                m.insert(bytes, key);
+            }
+        }
+        Ok(key)
+    }
+
+    /// Keys held.
+    pub fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for KeyMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyMemo")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
 /// A Nostr secret key. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct NostrSecretKey {
@@ -232,6 +293,36 @@ impl fmt::Debug for NostrSecretKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_memo_answers_as_from_bytes_and_stays_bounded() {
+        let memo = KeyMemo::new(8);
+        let keys: Vec<NostrPublicKey> = (0..20)
+            .map(|_| NostrSecretKey::generate().public_key())
+            .collect();
+        for k in &keys {
+            assert_eq!(memo.lift(*k.as_bytes()).unwrap(), *k);
+            // Again, from the memo when it is still there.
+            assert_eq!(memo.lift(*k.as_bytes()).unwrap(), *k);
+            assert!(memo.len() <= 8, "{}", memo.len());
+        }
+        // Not an x coordinate on the curve (x = 5 has no point): refused
+        // every time, never remembered.
+        let mut not_on_curve = [0u8; 32];
+        not_on_curve[31] = 5;
+        let before = memo.len();
+        for _ in 0..3 {
+            assert_eq!(
+                memo.lift(not_on_curve).unwrap_err().code(),
+                NostrPublicKey::from_bytes(not_on_curve).unwrap_err().code()
+            );
+        }
+        assert_eq!(memo.len(), before);
+        // Capacity 0 remembers nothing.
+        let off = KeyMemo::new(0);
+        assert_eq!(off.lift(*keys[0].as_bytes()).unwrap(), keys[0]);
+        assert!(off.is_empty());
+    }
 
     // NIP-19's own examples.
     const NPUB: &str = "npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg";

@@ -12,8 +12,8 @@ pub mod nip98;
 pub mod nwt;
 pub mod portal;
 
-pub use event::{decode_authorization_event, Event};
-pub use keys::{verify_bip340, NostrPublicKey, NostrSecretKey};
+pub use event::{decode_authorization_event, decode_authorization_event_with, Event};
+pub use keys::{verify_bip340, KeyMemo, NostrPublicKey, NostrSecretKey};
 pub use nip98::{
     issue_nip98, nip98_authorization, verify_nip98, verify_nip98_with, HttpRequest, Nip98Options,
     NIP98_KIND,

@@ -1,0 +1,150 @@
+//! Runs one verification N times, for instruction counts that do not
+//! depend on what else the machine is doing:
+//!
+//! ```sh
+//! cargo build --profile bench -p tessera-bench --example instructions
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     --toggle-collect='*measured*' \
+//!     target/release/examples/instructions hs256 1000
+//! ```
+//!
+//! Only the timed loop is counted; divide by N. Operations: `hs256`, `hs256-primitive`, `rs256`,
+//! `rs256-primitive`, `nwt`, `nostr-event`, `nostr-peer`, `schnorr`.
+
+use std::hint::black_box;
+use tessera_core::json::Object;
+use tessera_core::keys::{KeySet, SigningKey};
+use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
+use tessera_core::{jws, jwt, Algorithm, FormatHint, Policy, Verifier};
+
+const IAT: i64 = 1_767_225_600;
+const EXP: i64 = 4_102_444_800;
+
+/// The same key in every process (RSA key generation costs a varying
+/// number of instructions): kept in the temporary directory.
+fn signing_key(alg: Algorithm) -> SigningKey {
+    if alg.is_hmac() {
+        return SigningKey::hmac(alg, &[7u8; 64]).expect("HMAC key");
+    }
+    let path = std::env::temp_dir().join(format!("tessera-instructions-{}.pem", alg.name()));
+    if let Ok(pem) = std::fs::read_to_string(&path) {
+        return SigningKey::from_pem(&pem, Some(alg)).expect("stored key");
+    }
+    let sk = SigningKey::generate(alg).expect("key");
+    std::fs::write(&path, sk.to_pkcs8_pem().expect("PEM")).expect("store the key");
+    sk
+}
+
+fn jwt_case(alg: Algorithm) -> (String, KeySet) {
+    let sk = signing_key(alg);
+    let mut c = Object::new();
+    c.insert("sub", "user-1234".into());
+    c.insert("iat", IAT.into());
+    c.insert("exp", EXP.into());
+    c.insert("role", "admin".into());
+    c.insert("scope", "read write".into());
+    c.insert("tenant", 42i64.into());
+    c.insert("email", "user@example.com".into());
+    let mut h = Object::new();
+    h.insert("typ", "JWT".into());
+    let token = jwt::sign(&sk, &h, &c).expect("sign");
+    let keys = KeySet::single(sk.verifying_key().expect("public key"));
+    (token, keys)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let op = args.next().unwrap_or_else(|| "hs256".into());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000);
+    let mut run: Box<dyn FnMut() -> bool> = match op.as_str() {
+        "hs256" | "rs256" | "hs256-primitive" | "rs256-primitive" => {
+            let alg = if op.starts_with("hs") {
+                Algorithm::HS256
+            } else {
+                Algorithm::RS256
+            };
+            let (token, keys) = jwt_case(alg);
+            if op.ends_with("-primitive") {
+                let d = jws::decode(&token, usize::MAX).expect("decode");
+                let (input, sig) = (d.signing_input.to_vec(), d.signature.clone());
+                let key = keys.candidates(alg, None).expect("key")[0].clone();
+                Box::new(move || key.verify(black_box(&input), black_box(&sig)).is_ok())
+            } else {
+                let v = Verifier::new(Policy::default(), keys);
+                Box::new(move || v.verify_jwt(black_box(&token)).is_ok())
+            }
+        }
+        "nwt" | "nostr-event" | "nostr-peer" | "schnorr" => {
+            // One event for every process (BIP-340 signing draws fresh
+            // auxiliary randomness, and the verification cost depends a
+            // little on the signature): kept in the temporary directory.
+            let path = std::env::temp_dir().join("tessera-instructions-nwt.json");
+            let event = match std::fs::read(&path) {
+                Ok(json) => Event::from_json(&json).expect("stored event"),
+                Err(_) => {
+                    let secret = NostrSecretKey::generate();
+                    let claims = NwtClaims {
+                        aud: vec!["https://api.example.com".to_owned()],
+                        exp: Some(EXP),
+                        custom: vec![
+                            ("role".to_owned(), "admin".to_owned()),
+                            ("scope".to_owned(), "read write".to_owned()),
+                        ],
+                        ..NwtClaims::default()
+                    };
+                    let event = issue_nwt(&secret, &claims, "Sign in to api.example.com", IAT)
+                        .expect("NWT");
+                    std::fs::write(&path, event.to_json()).expect("store the event");
+                    event
+                }
+            };
+            let auth = nwt_authorization(&event);
+            let credential = auth.strip_prefix("Nostr ").expect("scheme").to_owned();
+            let json = event.to_json();
+            match op.as_str() {
+                "nwt" => {
+                    let v = Verifier::new(Policy::default(), KeySet::new());
+                    Box::new(move || {
+                        v.verify_nostr(black_box(&credential), None, FormatHint::Nwt)
+                            .is_ok()
+                    })
+                }
+                "nostr-event" => Box::new(move || {
+                    Event::from_json(black_box(json.as_bytes()))
+                        .and_then(|e| e.verify())
+                        .is_ok()
+                }),
+                "nostr-peer" => Box::new(move || {
+                    ::nostr::event::Event::from_json(black_box(json.as_bytes()))
+                        .is_ok_and(|e| e.verify().is_ok())
+                }),
+                _ => {
+                    let (pk, id, sig) = (*event.pubkey.as_bytes(), event.id, event.sig);
+                    Box::new(move || {
+                        secp256k1::XOnlyPublicKey::from_byte_array(black_box(pk)).is_ok_and(|key| {
+                            let sig = secp256k1::schnorr::Signature::from_byte_array(sig);
+                            secp256k1::SECP256K1.verify_schnorr(&sig, &id, &key).is_ok()
+                        })
+                    })
+                }
+            }
+        }
+        other => {
+            eprintln!("unknown operation {other}");
+            std::process::exit(2);
+        }
+    };
+    let ok = measured(&mut run, n);
+    assert_eq!(ok, n, "every verification must succeed");
+}
+
+/// The loop alone: `valgrind --tool=callgrind --toggle-collect='*measured*'`
+/// counts only this.
+#[inline(never)]
+fn measured(run: &mut dyn FnMut() -> bool, n: usize) -> usize {
+    let mut ok = 0usize;
+    for _ in 0..n {
+        ok += usize::from(run());
+    }
+    ok
+}
