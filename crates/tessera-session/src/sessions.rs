@@ -7,6 +7,7 @@ use crate::tokens::{
     new_nonce, new_refresh_token, random_id, refresh_hash, sign_access_token, AccessClaims,
     ACCESS_TOKEN_TYP,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tessera_core::cache::CacheConfig;
 use tessera_core::encoding::hex_encode;
@@ -117,7 +118,12 @@ pub struct Sessions {
     signer: RwLock<Arc<Signer>>,
     server_nostr: NostrPublicKey,
     revocations: Arc<RevocationCache>,
-    reload: tokio::sync::Mutex<()>,
+    /// Held while the picture is reloaded; holds whether the last reload
+    /// could not reach the store.
+    reload: tokio::sync::Mutex<bool>,
+    /// Reloads finished (successful or not), to tell whether one ran while
+    /// a check waited for `reload`.
+    reloads: AtomicU64,
     listener: tokio::task::JoinHandle<()>,
 }
 
@@ -188,7 +194,8 @@ impl Sessions {
             signer: RwLock::new(signer),
             server_nostr,
             revocations,
-            reload: tokio::sync::Mutex::new(()),
+            reload: tokio::sync::Mutex::new(false),
+            reloads: AtomicU64::new(0),
             listener,
         }
     }
@@ -576,12 +583,29 @@ impl Sessions {
         subject: &str,
         ver: u64,
     ) -> Result<Result<(), Revoked>, SessionError> {
+        let seen = self.reloads.load(Ordering::Acquire);
         {
-            let _guard = self.reload.lock().await;
+            let mut last_unreachable = self.reload.lock().await;
             if let Some(v) = self.revocations.check(jti, sid, subject, ver) {
                 return Ok(v);
             }
-            if self.reload_revocations().await? {
+            // A reload ran while this check waited, and could not reach the
+            // store: fail closed now. Trying again would make every queued
+            // check wait out its own store timeout, one after the other (with
+            // the store down, the n-th concurrent check answered after n
+            // timeouts).
+            if *last_unreachable && self.reloads.load(Ordering::Acquire) != seen {
+                return Err(SessionError::new(
+                    SessionErrorKind::Unavailable,
+                    "unavailable",
+                    "the session store cannot be reached; try again shortly",
+                ));
+            }
+            let reloaded = self.reload_revocations().await;
+            *last_unreachable =
+                matches!(&reloaded, Err(e) if e.kind() == SessionErrorKind::Unavailable);
+            self.reloads.fetch_add(1, Ordering::Release);
+            if reloaded? {
                 if let Some(v) = self.revocations.check(jti, sid, subject, ver) {
                     return Ok(v);
                 }

@@ -745,6 +745,9 @@ async fn cross_instance_revocation_within_one_second_redis() {
 struct Switchable {
     inner: Arc<dyn Store>,
     down: AtomicBool,
+    /// While down, the revocation snapshot fails only after this many
+    /// milliseconds (a store that times out instead of refusing at once).
+    slow_ms: AtomicI64,
     calls: AtomicI64,
     tx: tokio::sync::broadcast::Sender<Invalidation>,
 }
@@ -762,6 +765,7 @@ impl Switchable {
         Arc::new(Switchable {
             inner,
             down: AtomicBool::new(false),
+            slow_ms: AtomicI64::new(0),
             calls: AtomicI64::new(0),
             tx,
         })
@@ -852,6 +856,10 @@ impl Store for Switchable {
         now: i64,
         limit: usize,
     ) -> Result<RevocationSnapshot, StoreError> {
+        let slow = self.slow_ms.load(Ordering::SeqCst);
+        if slow > 0 && self.down.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(slow as u64)).await;
+        }
         self.gate()?;
         self.inner.revocation_snapshot(now, limit).await
     }
@@ -942,5 +950,48 @@ async fn check_is_free_when_warm_and_fails_closed_when_the_store_is_away() {
             .expect_err("x")
             .code(),
         "revoked"
+    );
+}
+
+/// With the store timing out, concurrent checks do not queue up behind one
+/// another's reload attempts: the n-th would otherwise answer after n
+/// timeouts (found by crates/tessera-cli/tests/faults.rs on PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checks_fail_closed_within_one_store_timeout() {
+    let b = Backend::new(Kind::Sqlite).expect("sqlite");
+    let store = Switchable::new(b.open().await);
+    let signer = Arc::new(SigningKey::generate(Algorithm::EdDSA).expect("keygen"));
+    let clock = Arc::new(TestClock(AtomicI64::new(base())));
+    let r = Arc::new(rig_on(
+        store.clone(),
+        clock,
+        signer,
+        NostrSecretKey::generate(),
+    ));
+    let pair = siwe_login(&r, &EthereumSecretKey::generate()).await;
+    r.sessions
+        .check_access(&pair.access_token)
+        .await
+        .expect("warm");
+    store.slow_ms.store(300, Ordering::SeqCst);
+    store.set_down(true);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = Instant::now();
+    let checks: Vec<_> = (0..10)
+        .map(|_| {
+            let (r, token) = (Arc::clone(&r), pair.access_token.clone());
+            tokio::spawn(async move { r.sessions.check_access(&token).await.map(|_| ()) })
+        })
+        .collect();
+    for check in checks {
+        let e = check.await.expect("task").expect_err("fail closed");
+        assert_eq!(e.kind(), SessionErrorKind::Unavailable, "{e}");
+    }
+    // One timeout for the reload in flight, at most one more for a check
+    // that arrived after it; never ten.
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "10 concurrent checks took {:?} with a 300 ms store timeout",
+        start.elapsed()
     );
 }
