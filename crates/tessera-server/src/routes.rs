@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 use tessera_core::encoding::hex_encode;
@@ -488,25 +488,64 @@ struct SeenRequest {
     method: String,
 }
 
-fn identity_json(id: &Identity, method: &str) -> Value {
-    let mut v = json!({
-        "subject": id.subject,
-        "format": id.format.as_str(),
-        "method": method,
-        "issuer": id.issuer,
-        "audience": id.audience,
-        "expires_at": id.expires_at,
-        "issued_at": id.issued_at,
-    });
+/// The identity as the JSON body of `/v1/auth/me` and `/v1/verify`:
+/// `subject`, `format`, `method`, `issuer`, `audience`, `expires_at`,
+/// `issued_at`, and for tessera's access tokens `session_id` and `amr`.
+/// Written straight to text (this is on every forward-auth request; a
+/// `serde_json::Value` tree cost more than the session check itself).
+fn identity_body(id: &Identity, method: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(256 + id.subject.len());
+    out.push_str("{\"subject\":");
+    tessera_core::json::write_string(&id.subject, &mut out);
+    out.push_str(",\"format\":");
+    tessera_core::json::write_string(id.format.as_str(), &mut out);
+    out.push_str(",\"method\":");
+    tessera_core::json::write_string(method, &mut out);
+    out.push_str(",\"issuer\":");
+    match &id.issuer {
+        Some(iss) => tessera_core::json::write_string(iss, &mut out),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"audience\":[");
+    for (i, aud) in id.audience.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        tessera_core::json::write_string(aud, &mut out);
+    }
+    out.push(']');
+    for (name, t) in [("expires_at", id.expires_at), ("issued_at", id.issued_at)] {
+        // Writing to a String cannot fail.
+        let _ = match t {
+            Some(t) => write!(out, ",\"{name}\":{t}"),
+            None => write!(out, ",\"{name}\":null"),
+        };
+    }
     if id.format == Format::Jwt {
         if let Some(sid) = id.claims.get("sid").and_then(|s| s.as_str()) {
-            v["session_id"] = json!(sid);
+            out.push_str(",\"session_id\":");
+            tessera_core::json::write_string(sid, &mut out);
         }
         if let Some(amr) = id.claims.get("amr") {
-            v["amr"] = amr.to_serde();
+            out.push_str(",\"amr\":");
+            out.push_str(&amr.to_json());
         }
     }
-    v
+    out.push('}');
+    out
+}
+
+/// A JSON response from text already serialised.
+fn json_text(body: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Verifies whatever credential a request carries: a tessera access token
@@ -515,13 +554,15 @@ fn identity_json(id: &Identity, method: &str) -> Value {
 async fn identify(
     state: &Shared,
     headers: &HeaderMap,
-    seen: &SeenRequest,
+    seen: impl FnOnce() -> SeenRequest,
 ) -> Result<(Arc<Identity>, &'static str), ApiError> {
     let start = Instant::now();
     let auth = authorization(headers, state.config.max_authorization_bytes)?;
     let result: Result<(Arc<Identity>, &'static str), SessionError> = async {
         if let Some(a) = auth {
             if a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr ") {
+                // Only a Nostr credential is bound to the request.
+                let seen = seen();
                 let id = state.sessions.verify_nostr_for(a, &seen.url, &seen.method, b"")?;
                 if id.format == Format::Nip98 {
                     state.sessions.remember_once(&id).await?;
@@ -568,12 +609,12 @@ async fn identify(
 
 /// `GET /v1/auth/me`: the caller's identity.
 pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let seen = SeenRequest {
+    let seen = || SeenRequest {
         url: format!("{}/v1/auth/me", state.config.public_url()),
         method: "GET".into(),
     };
-    let (id, method) = identify(&state, &headers, &seen).await?;
-    Ok(Json(identity_json(&id, method)).into_response())
+    let (id, method) = identify(&state, &headers, seen).await?;
+    Ok(json_text(identity_body(&id, method)))
 }
 
 /// The original request behind a forward-auth call: `X-Original-URL`
@@ -613,9 +654,8 @@ fn forwarded_request(state: &Shared, headers: &HeaderMap) -> SeenRequest {
 
 /// `GET /v1/verify` (any method): forward-auth for gateways.
 pub async fn verify(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let seen = forwarded_request(&state, &headers);
-    let (id, method) = identify(&state, &headers, &seen).await?;
-    let mut resp = Json(identity_json(&id, method)).into_response();
+    let (id, method) = identify(&state, &headers, || forwarded_request(&state, &headers)).await?;
+    let mut resp = json_text(identity_body(&id, method));
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id.subject) {
         h.insert("x-auth-subject", v);
@@ -905,4 +945,84 @@ pub async fn portal_verify(
 pub fn log_tag(secret: &str) -> String {
     let h = tessera_core::sha::sha256(secret.as_bytes());
     hex_encode(&h[..4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::json::{Object, Value as CoreValue};
+
+    fn identity(format: Format, issuer: Option<&str>, audience: &[&str]) -> Identity {
+        let mut claims = Object::new();
+        claims.insert("sid", "s-1".into());
+        claims.insert("amr", CoreValue::Array(vec!["nostr".into(), "x\"y".into()]));
+        Identity {
+            format,
+            alg: "ES256".into(),
+            issuer: issuer.map(str::to_owned),
+            subject: "quote \" backslash \\ newline \n tab \t nul \u{0} é ✓ \u{2028}".into(),
+            audience: audience.iter().map(|a| (*a).to_owned()).collect(),
+            expires_at: Some(1_796_155_461),
+            not_before: None,
+            issued_at: None,
+            id: None,
+            kid: None,
+            claims,
+        }
+    }
+
+    #[test]
+    fn the_identity_body_is_the_documented_json_whatever_the_strings_hold() {
+        let id = identity(
+            Format::Jwt,
+            Some("https://iss.example/\"x\""),
+            &["a", "b\\c"],
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&identity_body(&id, "access_token")).expect("the body is JSON");
+        assert_eq!(
+            body,
+            json!({
+                "subject": id.subject,
+                "format": "jwt",
+                "method": "access_token",
+                "issuer": "https://iss.example/\"x\"",
+                "audience": ["a", "b\\c"],
+                "expires_at": 1_796_155_461,
+                "issued_at": null,
+                "session_id": "s-1",
+                "amr": ["nostr", "x\"y"],
+            })
+        );
+        // The members come in the documented order.
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "subject",
+                "format",
+                "method",
+                "issuer",
+                "audience",
+                "expires_at",
+                "issued_at",
+                "session_id",
+                "amr"
+            ]
+        );
+        // Only tessera's access tokens (JWT) carry session_id and amr; no
+        // issuer is null, no audience an empty array.
+        let nwt = identity(Format::Nwt, None, &[]);
+        let body: serde_json::Value =
+            serde_json::from_str(&identity_body(&nwt, "nwt")).expect("JSON");
+        assert_eq!(body["issuer"], serde_json::Value::Null);
+        assert_eq!(body["audience"], json!([]));
+        assert!(body.get("session_id").is_none() && body.get("amr").is_none());
+        assert_eq!(body["method"], "nwt");
+    }
 }
