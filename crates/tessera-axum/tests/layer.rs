@@ -123,6 +123,7 @@ async fn session_mode_checks_revocation() {
         grace: 10,
         leeway: 60,
         nonce_ttl: 300,
+        verify_cache: Default::default(),
     };
     let server = NostrSecretKey::generate();
     let sessions = Arc::new(Sessions::new(

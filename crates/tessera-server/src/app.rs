@@ -63,6 +63,10 @@ impl AppState {
             grace: config.refresh_reuse_grace_seconds,
             leeway: config.leeway_seconds,
             nonce_ttl: config.nonce_ttl_seconds,
+            verify_cache: tessera_core::cache::CacheConfig {
+                max_entries: config.verify_cache_entries,
+                max_bytes: config.verify_cache_bytes,
+            },
         };
         let now = clock.now();
         let life = config.access_ttl_seconds + config.leeway_seconds;

@@ -61,6 +61,11 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Mark cookies `Secure` (default true; turn off only for plain-HTTP local development).
     pub cookie_secure: bool,
+    /// Most access tokens kept in the verified-credential cache (0 turns it off).
+    pub verify_cache_entries: usize,
+    /// Most bytes the verified-credential cache holds (token text plus a
+    /// fixed per-entry estimate).
+    pub verify_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -83,6 +88,8 @@ impl Default for Config {
             rate_limit_per_minute: 60,
             trust_forwarded_for: false,
             cookie_secure: true,
+            verify_cache_entries: 100_000,
+            verify_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -151,6 +158,8 @@ impl Config {
                 "RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = parse_env(&name, &value)?,
                 "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = parse_env(&name, &value)?,
                 "COOKIE_SECURE" => self.cookie_secure = parse_env(&name, &value)?,
+                "VERIFY_CACHE_ENTRIES" => self.verify_cache_entries = parse_env(&name, &value)?,
+                "VERIFY_CACHE_BYTES" => self.verify_cache_bytes = parse_env(&name, &value)?,
                 // Test-only and unrelated TESSERA_* variables are not config keys.
                 _ => {}
             }
@@ -283,10 +292,25 @@ mod tests {
                     "redis://127.0.0.1:6379".to_owned(),
                 ),
                 ("OTHER".to_owned(), "x".to_owned()),
+                ("TESSERA_VERIFY_CACHE_ENTRIES".to_owned(), "0".to_owned()),
+                (
+                    "TESSERA_VERIFY_CACHE_BYTES".to_owned(),
+                    "1048576".to_owned(),
+                ),
             ]
             .into_iter(),
         )
         .unwrap();
+        assert_eq!(c.verify_cache_entries, 0);
+        assert_eq!(c.verify_cache_bytes, 1 << 20);
+        assert_eq!(
+            Config::default().verify_cache_entries,
+            tessera_core::cache::CacheConfig::default().max_entries
+        );
+        assert!(c
+            .clone()
+            .apply_env([("TESSERA_VERIFY_CACHE_BYTES".into(), "lots".into())].into_iter())
+            .is_err());
         assert_eq!(c.refresh_ttl_seconds, 60);
         assert_eq!(c.store_url(), "redis://127.0.0.1:6379");
         let bad =

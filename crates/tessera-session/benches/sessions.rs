@@ -31,6 +31,7 @@ fn config() -> SessionConfig {
         grace: 0,
         leeway: 60,
         nonce_ttl: 300,
+        verify_cache: Default::default(),
     }
 }
 

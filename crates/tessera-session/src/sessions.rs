@@ -56,6 +56,8 @@ pub struct SessionConfig {
     pub leeway: i64,
     /// Life of a challenge nonce, seconds.
     pub nonce_ttl: i64,
+    /// Bounds of the verified-credential cache of access tokens.
+    pub verify_cache: CacheConfig,
 }
 
 /// A SIWE challenge.
@@ -789,7 +791,7 @@ fn access_verifier(config: &SessionConfig, keys: KeySet, clock: &Arc<dyn Clock>)
     };
     Verifier::new(policy, keys)
         .with_clock(Arc::clone(clock))
-        .with_cache(CacheConfig::default())
+        .with_cache(config.verify_cache)
 }
 
 /// Follows the store's invalidation feed into the in-process picture.
