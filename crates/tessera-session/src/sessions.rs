@@ -120,6 +120,10 @@ pub struct Sessions {
     signer: RwLock<Arc<Signer>>,
     server_nostr: NostrPublicKey,
     revocations: Arc<RevocationCache>,
+    /// Verifies `Nostr` credentials (NWT, NIP-98): built once, so that its
+    /// cache (NWTs; NIP-98 events are never cached) and its memo of signer
+    /// keys last across requests.
+    nostr: Verifier,
     /// Held while the picture is reloaded; holds whether the last reload
     /// could not reach the store.
     reload: tokio::sync::Mutex<bool>,
@@ -189,6 +193,7 @@ impl Sessions {
             verifier: access_verifier(&config, verify_keys, &clock),
             key: signer,
         });
+        let nostr = nostr_verifier(&config, &clock);
         Sessions {
             config,
             store,
@@ -196,6 +201,7 @@ impl Sessions {
             signer: RwLock::new(signer),
             server_nostr,
             revocations,
+            nostr,
             reload: tokio::sync::Mutex::new(false),
             reloads: AtomicU64::new(0),
             listener,
@@ -326,6 +332,11 @@ impl Sessions {
         self.issue_pair(&identity.subject, "nostr").await
     }
 
+    /// The verifier of `Nostr` credentials (one for the life of `self`).
+    pub fn nostr_verifier(&self) -> &Verifier {
+        &self.nostr
+    }
+
     /// Verifies a `Nostr` credential (NWT for this server, or NIP-98 bound
     /// to `url`/`method`/`body`) without the replay guard.
     pub fn verify_nostr_for(
@@ -340,8 +351,7 @@ impl Sessions {
             method,
             body: Some(body),
         };
-        let verifier = self.nostr_verifier();
-        let id = verifier.verify_authorization(
+        let id = self.nostr.verify_authorization(
             authorization,
             Some(&request),
             FormatHint::Auto,
@@ -357,15 +367,6 @@ impl Sessions {
             ));
         }
         Ok(id)
-    }
-
-    fn nostr_verifier(&self) -> Verifier {
-        let policy = Policy {
-            audiences: self.config.nwt_audiences.clone(),
-            leeway: self.config.leeway,
-            ..Policy::default()
-        };
-        Verifier::new(policy, KeySet::new()).with_clock(Arc::clone(&self.clock))
     }
 
     /// The replay guard: refuses (`replayed`) a credential id seen before
@@ -778,6 +779,18 @@ impl Sessions {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
     }
+}
+
+/// The verifier of `Nostr` credentials: NWTs must name this server.
+fn nostr_verifier(config: &SessionConfig, clock: &Arc<dyn Clock>) -> Verifier {
+    let policy = Policy {
+        audiences: config.nwt_audiences.clone(),
+        leeway: config.leeway,
+        ..Policy::default()
+    };
+    Verifier::new(policy, KeySet::new())
+        .with_clock(Arc::clone(clock))
+        .with_cache(config.verify_cache)
 }
 
 fn access_verifier(config: &SessionConfig, keys: KeySet, clock: &Arc<dyn Clock>) -> Verifier {

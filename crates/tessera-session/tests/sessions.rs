@@ -403,6 +403,21 @@ async fn nostr_logins_nip98_and_nwt_once_each(b: &Backend) {
         .await
         .expect_err("nwt replay");
     assert_eq!(e.code(), "replayed");
+    // The NWT was verified once and then answered from the Nostr verifier's
+    // cache (the replay guard still refused it); NIP-98 events are never
+    // cached. A cached NWT still expires on time.
+    let cached = || r.sessions.nostr_verifier().cache().map(|c| c.len());
+    assert_eq!(cached(), Some(1));
+    r.sessions
+        .verify_nostr_for(&auth, &login_url, "POST", b"")
+        .expect("a valid NWT verifies again");
+    r.clock.0.store(now + 300 + 61, Ordering::SeqCst);
+    let e = r
+        .sessions
+        .verify_nostr_for(&auth, &login_url, "POST", b"")
+        .expect_err("expired");
+    assert_eq!(e.code(), "expired");
+    r.clock.0.store(now, Ordering::SeqCst);
     let elsewhere = NwtClaims {
         aud: vec!["https://other.example".into()],
         ttl: Some(300),
