@@ -8,7 +8,11 @@
 //!     target/release/examples/instructions hs256 1000
 //! ```
 //!
-//! Only the timed loop is counted; divide by N. Operations: `hs256`, `hs256-primitive`, `rs256`,
+//! Only the timed loop is counted; divide by N.
+//!
+//! `instructions paired RS256 ES256 ...` instead times full verification
+//! against the bare signature check in alternating blocks and prints the
+//! median overhead (see BENCHMARKS.md). Operations: `hs256`, `hs256-primitive`, `rs256`,
 //! `rs256-primitive`, `nwt`, `nostr-event`, `nostr-peer`, `schnorr`.
 
 use std::hint::black_box;
@@ -52,9 +56,63 @@ fn jwt_case(alg: Algorithm) -> (String, KeySet) {
     (token, keys)
 }
 
+/// `paired ALG...`: full verification and the bare signature check timed
+/// in alternating blocks, so that a machine whose speed drifts (a shared
+/// VM) slows both alike; prints the median of the per-round ratios.
+fn paired(algs: &[String]) {
+    use std::time::Instant;
+    const ROUNDS: usize = 301;
+    println!("| alg | tessera | primitive | overhead (median of {ROUNDS} paired rounds) |");
+    println!("|---|---|---|---|");
+    for name in algs {
+        let alg = Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .unwrap_or_else(|| panic!("unknown algorithm {name}"));
+        let (token, keys) = jwt_case(alg);
+        let v = Verifier::new(Policy::default(), keys.clone());
+        let d = jws::decode(&token, usize::MAX).expect("decode");
+        let (input, sig) = (d.signing_input.to_vec(), d.signature.clone());
+        let key = keys.candidates(alg, None).expect("key")[0].clone();
+        // About 2 ms of work per block.
+        let t = Instant::now();
+        v.verify_jwt(&token).expect("verifies");
+        let block = (2_000_000 / t.elapsed().as_nanos().max(1) as usize).clamp(4, 4_000);
+        let (mut ratios, mut full, mut bare) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let t0 = Instant::now();
+            for _ in 0..block {
+                black_box(v.verify_jwt(black_box(&token)).is_ok());
+            }
+            let t1 = Instant::now();
+            for _ in 0..block {
+                black_box(key.verify(black_box(&input), black_box(&sig)).is_ok());
+            }
+            let t2 = Instant::now();
+            let (a, b) = ((t1 - t0).as_nanos() as f64, (t2 - t1).as_nanos() as f64);
+            ratios.push(a / b);
+            full.push(a / block as f64);
+            bare.push(b / block as f64);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "| {name} | {:.2} µs | {:.2} µs | {:+.1}% |",
+            median(&mut full) / 1e3,
+            median(&mut bare) / 1e3,
+            (median(&mut ratios) - 1.0) * 100.0
+        );
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let op = args.next().unwrap_or_else(|| "hs256".into());
+    if op == "paired" {
+        return paired(&args.collect::<Vec<_>>());
+    }
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000);
     let mut run: Box<dyn FnMut() -> bool> = match op.as_str() {
         "hs256" | "rs256" | "hs256-primitive" | "rs256-primitive" => {
