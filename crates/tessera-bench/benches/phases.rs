@@ -10,20 +10,12 @@ use tessera_core::jwt::Claims;
 use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
 use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, SystemClock, Verifier};
 
-const IAT: i64 = 1_767_225_600;
-const EXP: i64 = 4_102_444_800;
+use tessera_bench::{jwt_claims, nwt_credential, nwt_event, EXP, IAT};
 
 fn hs256(crit: &mut Criterion) {
     let secret = [7u8; 32];
     let sk = SigningKey::hmac(Algorithm::HS256, &secret).expect("key");
-    let mut c = Object::new();
-    c.insert("sub", "user-1234".into());
-    c.insert("iat", IAT.into());
-    c.insert("exp", EXP.into());
-    c.insert("role", "admin".into());
-    c.insert("scope", "read write".into());
-    c.insert("tenant", 42i64.into());
-    c.insert("email", "user@example.com".into());
+    let c = jwt_claims();
     let mut h = Object::new();
     h.insert("typ", "JWT".into());
     let token = jwt::sign(&sk, &h, &c).expect("sign");
@@ -59,25 +51,10 @@ fn hs256(crit: &mut Criterion) {
 
 fn nwt(crit: &mut Criterion) {
     use tessera_core::nostr::{
-        decode_authorization_event, issue_nwt, nwt_authorization, verify_nwt, NostrSecretKey,
-        NwtClaimSet, NwtClaims,
+        decode_authorization_event, verify_nwt, NostrSecretKey, NwtClaimSet,
     };
-    let secret = NostrSecretKey::generate();
-    let claims = NwtClaims {
-        aud: vec!["https://api.example.com".to_owned()],
-        exp: Some(EXP),
-        custom: vec![
-            ("role".to_owned(), "admin".to_owned()),
-            ("scope".to_owned(), "read write".to_owned()),
-        ],
-        ..NwtClaims::default()
-    };
-    let event = issue_nwt(&secret, &claims, "Sign in to api.example.com", IAT).expect("NWT");
-    let authorization = nwt_authorization(&event);
-    let credential = authorization
-        .strip_prefix("Nostr ")
-        .expect("scheme")
-        .to_owned();
+    let event = nwt_event(&NostrSecretKey::generate());
+    let credential = nwt_credential(&event);
     let policy = Policy::default();
     let verifier = Verifier::new(policy.clone(), KeySet::new());
     let now = SystemClock.now();

@@ -73,10 +73,7 @@ use tessera_core::json::{Object, Value};
 use tessera_core::keys::{parse_pem, KeySet, SigningKey, VerifyingKey};
 use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, Verifier};
 
-/// 2026-01-01T00:00:00Z.
-const IAT: i64 = 1_767_225_600;
-/// 2100-01-01T00:00:00Z: far in the future, so every run verifies.
-const EXP: i64 = 4_102_444_800;
+use tessera_bench::{jwt_claims as claims, nwt_credential, nwt_event, EXP, IAT};
 
 /// The claims every token carries, as the peers deserialize them. The
 /// fields are read by serde only.
@@ -100,18 +97,6 @@ struct CustomClaims {
     scope: String,
     tenant: u64,
     email: String,
-}
-
-fn claims() -> Object {
-    let mut c = Object::new();
-    c.insert("sub", "user-1234".into());
-    c.insert("iat", IAT.into());
-    c.insert("exp", EXP.into());
-    c.insert("role", "admin".into());
-    c.insert("scope", "read write".into());
-    c.insert("tenant", 42i64.into());
-    c.insert("email", "user@example.com".into());
-    c
 }
 
 /// The bare signature check, straight from the backend tessera uses.
@@ -401,23 +386,9 @@ struct PortalCustom {
 }
 
 fn bench_nostr(crit: &mut Criterion) {
-    use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
-    let secret = NostrSecretKey::generate();
-    let claims = NwtClaims {
-        aud: vec!["https://api.example.com".to_owned()],
-        exp: Some(EXP),
-        custom: vec![
-            ("role".to_owned(), "admin".to_owned()),
-            ("scope".to_owned(), "read write".to_owned()),
-        ],
-        ..NwtClaims::default()
-    };
-    let event = issue_nwt(&secret, &claims, "Sign in to api.example.com", IAT).expect("NWT");
-    let authorization = nwt_authorization(&event);
-    let credential = authorization
-        .strip_prefix("Nostr ")
-        .expect("`Nostr ` scheme")
-        .to_owned();
+    use tessera_core::nostr::{Event, NostrSecretKey};
+    let event = nwt_event(&NostrSecretKey::generate());
+    let credential = nwt_credential(&event);
     let json = event.to_json();
     let verifier = Verifier::new(Policy::default(), KeySet::new());
     let nwt = |c: &str| verifier.verify_nostr(c, None, FormatHint::Nwt);

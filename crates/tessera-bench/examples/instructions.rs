@@ -18,11 +18,10 @@
 use std::hint::black_box;
 use tessera_core::json::Object;
 use tessera_core::keys::{KeySet, SigningKey};
-use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
+use tessera_core::nostr::{Event, NostrSecretKey};
 use tessera_core::{jws, jwt, Algorithm, FormatHint, Policy, Verifier};
 
-const IAT: i64 = 1_767_225_600;
-const EXP: i64 = 4_102_444_800;
+use tessera_bench::{jwt_claims, nwt_credential, nwt_event};
 
 /// The same key in every process (RSA key generation costs a varying
 /// number of instructions): kept in the temporary directory.
@@ -41,14 +40,7 @@ fn signing_key(alg: Algorithm) -> SigningKey {
 
 fn jwt_case(alg: Algorithm) -> (String, KeySet) {
     let sk = signing_key(alg);
-    let mut c = Object::new();
-    c.insert("sub", "user-1234".into());
-    c.insert("iat", IAT.into());
-    c.insert("exp", EXP.into());
-    c.insert("role", "admin".into());
-    c.insert("scope", "read write".into());
-    c.insert("tenant", 42i64.into());
-    c.insert("email", "user@example.com".into());
+    let c = jwt_claims();
     let mut h = Object::new();
     h.insert("typ", "JWT".into());
     let token = jwt::sign(&sk, &h, &c).expect("sign");
@@ -140,24 +132,12 @@ fn main() {
             let event = match std::fs::read(&path) {
                 Ok(json) => Event::from_json(&json).expect("stored event"),
                 Err(_) => {
-                    let secret = NostrSecretKey::generate();
-                    let claims = NwtClaims {
-                        aud: vec!["https://api.example.com".to_owned()],
-                        exp: Some(EXP),
-                        custom: vec![
-                            ("role".to_owned(), "admin".to_owned()),
-                            ("scope".to_owned(), "read write".to_owned()),
-                        ],
-                        ..NwtClaims::default()
-                    };
-                    let event = issue_nwt(&secret, &claims, "Sign in to api.example.com", IAT)
-                        .expect("NWT");
+                    let event = nwt_event(&NostrSecretKey::generate());
                     std::fs::write(&path, event.to_json()).expect("store the event");
                     event
                 }
             };
-            let auth = nwt_authorization(&event);
-            let credential = auth.strip_prefix("Nostr ").expect("scheme").to_owned();
+            let credential = nwt_credential(&event);
             let json = event.to_json();
             match op.as_str() {
                 "nwt" => {
