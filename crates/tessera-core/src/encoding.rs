@@ -22,9 +22,6 @@ const fn decode_table(alphabet: &[u8; 64]) -> [u8; 256] {
     table
 }
 
-static URL_TABLE: [u8; 256] = decode_table(URL_ALPHABET);
-static STD_TABLE: [u8; 256] = decode_table(STD_ALPHABET);
-
 /// Marks an invalid character in the shifted tables: above every 24-bit
 /// value a quantum can take.
 const SHIFTED_INVALID: u32 = 0xff00_0000;
@@ -50,30 +47,36 @@ const fn shifted_tables(table: &[u8; 256]) -> [[u32; 256]; 4] {
     t
 }
 
-static URL_SHIFTED: [[u32; 256]; 4] = shifted_tables(&URL_TABLE);
-static STD_SHIFTED: [[u32; 256]; 4] = shifted_tables(&STD_TABLE);
+/// One alphabet's decoding tables: per character (the tail) and per
+/// character and position (whole quanta).
+struct Tables {
+    table: [u8; 256],
+    shifted: [[u32; 256]; 4],
+}
+
+const fn tables(alphabet: &[u8; 64]) -> Tables {
+    let table = decode_table(alphabet);
+    Tables {
+        table,
+        shifted: shifted_tables(&table),
+    }
+}
+
+static URL: Tables = tables(URL_ALPHABET);
+static STD: Tables = tables(STD_ALPHABET);
 
 /// Decodes `input` onto the end of `out`; on error `out` is left as it was.
-fn decode_unpadded(
-    input: &[u8],
-    table: &[u8; 256],
-    shifted: &[[u32; 256]; 4],
-    out: &mut Vec<u8>,
-) -> Result<()> {
+fn decode_unpadded(input: &[u8], tables: &Tables, out: &mut Vec<u8>) -> Result<()> {
     let before = out.len();
-    let r = decode_unpadded_onto(input, table, shifted, out);
+    let r = decode_unpadded_onto(input, tables, out);
     if r.is_err() {
         out.truncate(before);
     }
     r
 }
 
-fn decode_unpadded_onto(
-    input: &[u8],
-    table: &[u8; 256],
-    shifted: &[[u32; 256]; 4],
-    out: &mut Vec<u8>,
-) -> Result<()> {
+fn decode_unpadded_onto(input: &[u8], tables: &Tables, out: &mut Vec<u8>) -> Result<()> {
+    let Tables { table, shifted } = tables;
     if input.len() % 4 == 1 {
         return Err(Error::malformed("base64 length is impossible"));
     }
@@ -106,11 +109,10 @@ fn decode_unpadded_onto(
         let room = outs.into_remainder();
         room.copy_from_slice(&n.to_be_bytes()[1..]);
     }
-    let chunks = input.chunks_exact(4);
     if seen & SHIFTED_INVALID != 0 {
         return Err(Error::malformed("invalid base64 character"));
     }
-    let rest = chunks.remainder();
+    let rest = &input[whole..];
     let mut vals = [0u8; 3];
     for (i, &ch) in rest.iter().enumerate() {
         let v = table[ch as usize];
@@ -144,13 +146,13 @@ fn decode_unpadded_onto(
 /// Decodes canonical unpadded base64url.
 pub fn b64url_decode(input: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    decode_unpadded(input, &URL_TABLE, &URL_SHIFTED, &mut out)?;
+    decode_unpadded(input, &URL, &mut out)?;
     Ok(out)
 }
 
 /// Decodes canonical unpadded base64url, appending to `out`.
 pub fn b64url_decode_into(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    decode_unpadded(input, &URL_TABLE, &URL_SHIFTED, out)
+    decode_unpadded(input, &URL, out)
 }
 
 /// Decodes canonical standard base64 with the padding RFC 4648 requires.
@@ -169,7 +171,7 @@ pub fn b64std_decode(input: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::malformed("wrong base64 padding"));
     }
     let mut out = Vec::new();
-    decode_unpadded(body, &STD_TABLE, &STD_SHIFTED, &mut out)?;
+    decode_unpadded(body, &STD, &mut out)?;
     Ok(out)
 }
 

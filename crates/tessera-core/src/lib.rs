@@ -19,6 +19,7 @@ pub mod json;
 pub mod jws;
 pub mod jwt;
 pub mod keys;
+mod memo;
 pub mod nostr;
 pub mod policy;
 pub mod sha;

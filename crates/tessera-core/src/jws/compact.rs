@@ -6,8 +6,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Object, Value};
 use crate::keys::{KeySet, SigningKey, VerifyingKey};
 use crate::policy::Policy;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// Header parameters that name a key *source*. tessera never fetches or
 /// trusts a key from a token (RFC 8725 §3.10); they are ignored.
@@ -117,46 +116,39 @@ const MEMO_MAX_HEADER: usize = 256;
 /// (the signature, key choice and every check still run). Only headers that
 /// passed are kept, at most `capacity` of them of at most 256 characters;
 /// when full the memo is emptied and starts again.
-#[derive(Debug)]
-pub struct HeaderMemo {
-    capacity: usize,
-    map: RwLock<HashMap<Box<[u8]>, Arc<Header>>>,
-}
+pub struct HeaderMemo(crate::memo::Memo<Vec<u8>, Arc<Header>>);
 
 impl HeaderMemo {
     /// An empty memo of at most `capacity` headers.
     pub fn new(capacity: usize) -> Self {
-        HeaderMemo {
-            capacity,
-            map: RwLock::new(HashMap::new()),
-        }
+        HeaderMemo(crate::memo::Memo::new(capacity))
     }
 
     fn header(&self, text: &[u8]) -> Result<Arc<Header>> {
-        if text.len() > MEMO_MAX_HEADER || self.capacity == 0 {
-            return Ok(Arc::new(Header::parse(&b64url_decode(text)?)?));
+        let parse = || Ok(Arc::new(Header::parse(&b64url_decode(text)?)?));
+        if text.len() > MEMO_MAX_HEADER {
+            return parse();
         }
-        if let Some(h) = self.map.read().ok().and_then(|m| m.get(text).cloned()) {
-            return Ok(h);
-        }
-        let header = Arc::new(Header::parse(&b64url_decode(text)?)?);
-        if let Ok(mut m) = self.map.write() {
-            if m.len() >= self.capacity {
-                m.clear();
-            }
-            m.insert(text.into(), Arc::clone(&header));
-        }
-        Ok(header)
+        self.0.get_or_compute(text, parse)
     }
 
     /// Headers held.
     pub fn len(&self) -> usize {
-        self.map.read().map(|m| m.len()).unwrap_or(0)
+        self.0.len()
     }
 
     /// Whether no header is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for HeaderMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderMemo")
+            .field("capacity", &self.0.capacity())
+            .field("len", &self.len())
+            .finish()
     }
 }
 

@@ -131,40 +131,23 @@ pub fn verify_bip340(pubkey: &[u8], msg: &[u8], sig: &[u8]) -> Result<()> {
 /// it carries no trust. Only valid points are kept; when `capacity` keys
 /// are held the memo is emptied and starts again (a flood of distinct keys
 /// costs each of them the square root, nothing more).
-pub struct KeyMemo {
-    capacity: usize,
-    map: std::sync::RwLock<std::collections::HashMap<[u8; 32], NostrPublicKey>>,
-}
+pub struct KeyMemo(crate::memo::Memo<[u8; 32], NostrPublicKey>);
 
 impl KeyMemo {
     /// An empty memo of at most `capacity` keys (0 remembers nothing).
     pub fn new(capacity: usize) -> Self {
-        KeyMemo {
-            capacity,
-            map: std::sync::RwLock::new(std::collections::HashMap::new()),
-        }
+        KeyMemo(crate::memo::Memo::new(capacity))
     }
 
     /// As [`NostrPublicKey::from_bytes`], remembering the result.
     pub fn lift(&self, bytes: [u8; 32]) -> Result<NostrPublicKey> {
-        if let Some(key) = self.map.read().ok().and_then(|m| m.get(&bytes).copied()) {
-            return Ok(key);
-        }
-        let key = NostrPublicKey::from_bytes(bytes)?;
-        if self.capacity > 0 {
-            if let Ok(mut m) = self.map.write() {
-                if m.len() >= self.capacity {
-                    m.clear();
-                }
-                m.insert(bytes, key);
-            }
-        }
-        Ok(key)
+        self.0
+            .get_or_compute(&bytes, || NostrPublicKey::from_bytes(bytes))
     }
 
     /// Keys held.
     pub fn len(&self) -> usize {
-        self.map.read().map(|m| m.len()).unwrap_or(0)
+        self.0.len()
     }
 
     /// Whether no key is held.
@@ -176,7 +159,7 @@ impl KeyMemo {
 impl fmt::Debug for KeyMemo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyMemo")
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.0.capacity())
             .field("len", &self.len())
             .finish()
     }
