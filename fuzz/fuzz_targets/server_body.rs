@@ -92,7 +92,7 @@ fuzz_target!(|data: &[u8]| {
     let router = {
         let mut g = h.router.lock().unwrap_or_else(|p| p.into_inner());
         g.1 += 1;
-        if g.1 % REBUILD_EVERY == 0 {
+        if g.1.is_multiple_of(REBUILD_EVERY) {
             g.0 = build(&h.rt, &h.dir);
         }
         g.0.clone()

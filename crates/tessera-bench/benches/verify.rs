@@ -73,21 +73,7 @@ use tessera_core::json::{Object, Value};
 use tessera_core::keys::{parse_pem, KeySet, SigningKey, VerifyingKey};
 use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, Verifier};
 
-use tessera_bench::{jwt_claims as claims, nwt_credential, nwt_event, EXP, IAT};
-
-/// The claims every token carries, as the peers deserialize them. The
-/// fields are read by serde only.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct PeerClaims {
-    sub: String,
-    iat: u64,
-    exp: u64,
-    role: String,
-    scope: String,
-    tenant: u64,
-    email: String,
-}
+use tessera_bench::{jwt_claims as claims, nwt_credential, nwt_event, PeerClaims, EXP, IAT};
 
 /// The custom (non-registered) claims, for jwt-simple's `JWTClaims<_>`.
 #[derive(Debug, Deserialize)]

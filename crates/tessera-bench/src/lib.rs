@@ -26,6 +26,20 @@ pub fn jwt_claims() -> Object {
     c
 }
 
+/// The claims of [`jwt_claims`], as the peer crates deserialize them. The
+/// fields are read by serde only.
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)]
+pub struct PeerClaims {
+    sub: String,
+    iat: u64,
+    exp: u64,
+    role: String,
+    scope: String,
+    tenant: u64,
+    email: String,
+}
+
 /// The benchmarked NWT's claims: one audience, `exp`, two custom claims.
 pub fn nwt_claims() -> NwtClaims {
     NwtClaims {

@@ -11,7 +11,9 @@
 //! - `sigkill_and_restart_on_sqlite_under_load`: the server itself is
 //!   killed with SIGKILL under load and restarted on its data directory;
 //! - `memory_bounded_under_garbage_credentials`: 100 000 distinct garbage
-//!   credentials against `/v1/verify`, with the server's peak RSS.
+//!   credentials against `/v1/verify`, with the server's peak RSS;
+//! - `pipelined_answers_are_not_held_back`: two pipelined requests are
+//!   answered without waiting for a delayed ACK (TCP_NODELAY).
 //!
 //! The load threads keep a model of what the server acknowledged (sessions,
 //! their live and spent refresh tokens, ended sessions, revoked access
@@ -2036,4 +2038,76 @@ fn memory_bounded_under_garbage_credentials() {
         "peak RSS grew by {growth} KiB over {total} garbage requests (bound {RSS_GROWTH_BOUND_KIB} KiB)"
     );
     assert_eq!(status_of(server.addr, "/healthz"), Some(200));
+}
+
+// ------------------------------------------------- pipelined requests
+
+/// Two requests written at once on one connection (HTTP/1.1 pipelining)
+/// are answered at once. Without TCP_NODELAY on the server's sockets the
+/// second answer waited for the client's delayed ACK: about 40 ms per
+/// round on Linux, every round. The median of 20 rounds must stay far
+/// below that.
+#[test]
+fn pipelined_answers_are_not_held_back() {
+    let _one = serial();
+    let dir = std::env::temp_dir().join(format!("tessera-pipeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("test directory");
+    let server = Tessera::start(&dir, None);
+    let mut conn = TcpStream::connect(server.addr).expect("connect");
+    conn.set_nodelay(true).expect("client TCP_NODELAY");
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    let one = b"GET /healthz HTTP/1.1\r\nHost: tessera\r\n\r\n";
+    let mut rounds = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        conn.write_all(&[&one[..], &one[..]].concat())
+            .expect("write two requests");
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Each answer is a head and a Content-Length body.
+        while complete_answers(&got) < 2 {
+            let n = conn.read(&mut chunk).expect("read the answers");
+            assert!(n > 0, "the server closed the connection");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(complete_answers(&got), 2, "exactly two answers");
+        rounds.push(started.elapsed());
+    }
+    rounds.sort();
+    let median = rounds[rounds.len() / 2];
+    report(&format!(
+        "LOAD pipelined: rounds=20 median_ms={:.2} max_ms={:.2}",
+        median.as_secs_f64() * 1e3,
+        rounds[rounds.len() - 1].as_secs_f64() * 1e3
+    ));
+    assert!(
+        median < Duration::from_millis(20),
+        "two pipelined answers took {median:?} (median of 20 rounds): the second one waits for a delayed ACK"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// How many complete `200` answers with a `Content-Length` body `buf` holds.
+fn complete_answers(mut buf: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        assert!(
+            head.starts_with("http/1.1 200"),
+            "unexpected answer: {head}"
+        );
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a Content-Length");
+        if buf.len() < end + 4 + length {
+            break;
+        }
+        buf = &buf[end + 4 + length..];
+        n += 1;
+    }
+    n
 }

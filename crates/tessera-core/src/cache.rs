@@ -67,6 +67,10 @@ struct Shard {
     bytes: usize,
 }
 
+/// Where a credential is filed: the keyed hash of its text and format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(u64);
+
 /// A bounded map from credential text to its verified identity.
 pub struct VerifiedCache {
     config: CacheConfig,
@@ -98,16 +102,31 @@ impl VerifiedCache {
         self.config
     }
 
-    fn locate(&self, credential: &str, format: Format) -> (u64, &RwLock<Shard>) {
-        let h = self.hasher.hash_one((credential, format));
-        (h, &self.shards[(h as usize) % SHARDS])
+    fn slot(&self, credential: &str, format: Format) -> Slot {
+        Slot(self.hasher.hash_one((credential, format)))
+    }
+
+    fn shard(&self, slot: Slot) -> &RwLock<Shard> {
+        &self.shards[(slot.0 as usize) % SHARDS]
     }
 
     /// The identity cached for exactly this credential text, verified as
     /// `format`.
     pub fn get(&self, credential: &str, format: Format) -> Option<Arc<Identity>> {
-        let (h, shard) = self.locate(credential, format);
-        let guard = shard.read().ok()?;
+        self.lookup(credential, format).0
+    }
+
+    /// As [`VerifiedCache::get`], also returning where the credential
+    /// belongs, so that the insert after a miss does not hash the
+    /// credential text a second time ([`VerifiedCache::insert_at`]).
+    pub fn lookup(&self, credential: &str, format: Format) -> (Option<Arc<Identity>>, Slot) {
+        let slot = self.slot(credential, format);
+        (self.get_at(slot, credential, format), slot)
+    }
+
+    fn get_at(&self, slot: Slot, credential: &str, format: Format) -> Option<Arc<Identity>> {
+        let h = slot.0;
+        let guard = self.shard(slot).read().ok()?;
         let entry = guard
             .map
             .get(&h)?
@@ -122,6 +141,15 @@ impl VerifiedCache {
     /// Remembers a credential that has just passed full verification (as
     /// `identity.format`).
     pub fn insert(&self, credential: &str, identity: Arc<Identity>, now: i64) {
+        let slot = self.slot(credential, identity.format);
+        self.insert_at(slot, credential, identity, now);
+    }
+
+    /// As [`VerifiedCache::insert`], with the [`Slot`] a
+    /// [`VerifiedCache::lookup`] of the same credential and format returned.
+    /// (A slot from another credential only files the entry where no lookup
+    /// finds it: entries are matched by their whole text, never by slot.)
+    pub fn insert_at(&self, slot: Slot, credential: &str, identity: Arc<Identity>, now: i64) {
         let format = identity.format;
         let cost = credential.len() + ENTRY_OVERHEAD;
         let per_shard_entries = (self.config.max_entries / SHARDS).max(1);
@@ -129,8 +157,10 @@ impl VerifiedCache {
         if self.config.max_entries == 0 || cost > per_shard_bytes {
             return;
         }
-        let (h, shard) = self.locate(credential, format);
-        let Ok(mut s) = shard.write() else { return };
+        let h = slot.0;
+        let Ok(mut s) = self.shard(slot).write() else {
+            return;
+        };
         if s.map.get(&h).is_some_and(|v| {
             v.iter()
                 .any(|e| e.identity.format == format && &*e.credential == credential)
@@ -229,7 +259,7 @@ mod tests {
     fn id(sub: &str, exp: i64) -> Arc<Identity> {
         Arc::new(Identity {
             format: Format::Jwt,
-            alg: "HS256".into(),
+            alg: "HS256",
             issuer: None,
             subject: sub.into(),
             audience: vec![],
@@ -240,6 +270,22 @@ mod tests {
             kid: None,
             claims: Object::new(),
         })
+    }
+
+    #[test]
+    fn one_hash_for_lookup_and_insert() {
+        let c = VerifiedCache::new(CacheConfig::default());
+        let (hit, slot) = c.lookup("a.b.c", Format::Jwt);
+        assert!(hit.is_none());
+        c.insert_at(slot, "a.b.c", id("alice", 100), 0);
+        assert_eq!(c.get("a.b.c", Format::Jwt).unwrap().subject, "alice");
+        assert_eq!(c.lookup("a.b.c", Format::Jwt).1, slot);
+        // A slot from another credential files the entry where no lookup
+        // finds it: a miss, never a wrong answer.
+        let (_, other) = c.lookup("x.y.z", Format::Jwt);
+        c.insert_at(other, "d.e.f", id("mallory", 100), 0);
+        assert!(c.get("x.y.z", Format::Jwt).is_none());
+        assert!(c.get("d.e.f", Format::Jwt).is_none());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct Identity {
     /// The verified format.
     pub format: Format,
     /// The signature algorithm (`ES256`, `ES256K`, `BIP340`, `EIP191`, ...).
-    pub alg: String,
+    pub alg: &'static str,
     /// The issuer (for Nostr formats a 64-hex key, for Ethereum an EIP-55 address).
     pub issuer: Option<String>,
     /// The subject (64-hex Nostr key, EIP-55 address, or a JWT's `sub`).

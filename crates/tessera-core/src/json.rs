@@ -13,6 +13,7 @@
 //! `\u00xx` (lowercase hex), everything else is written verbatim.
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Maximum nesting of arrays and objects.
@@ -71,10 +72,74 @@ pub enum Value {
     Object(Object),
 }
 
+/// Member names up to this many bytes are kept inline.
+const INLINE_NAME: usize = 22;
+
+/// A member name. Short names (every registered JWT claim and JOSE header
+/// parameter, most custom claims) are kept inline: parsing a claims set
+/// then allocates nothing for its names.
+#[derive(Clone)]
+enum Name {
+    Inline { len: u8, bytes: [u8; INLINE_NAME] },
+    Heap(Box<str>),
+}
+
+impl Name {
+    fn new(s: &str) -> Name {
+        if s.len() <= INLINE_NAME {
+            let mut bytes = [0u8; INLINE_NAME];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Name::Inline {
+                len: s.len() as u8,
+                bytes,
+            }
+        } else {
+            Name::Heap(s.into())
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Name::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Name::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied whole from a `&str`: always valid UTF-8.
+            Name::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Name::Heap(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Name {}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// A JSON object with unique member names, in document order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object {
-    members: Vec<(String, Value)>,
+    members: Vec<(Name, Value)>,
 }
 
 impl Object {
@@ -85,7 +150,11 @@ impl Object {
 
     /// The member called `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        let name = name.as_bytes();
+        self.members
+            .iter()
+            .find(|(k, _)| k.as_bytes() == name)
+            .map(|(_, v)| v)
     }
 
     /// Whether a member called `name` exists.
@@ -94,18 +163,25 @@ impl Object {
     }
 
     /// Sets `name`, replacing an existing member of that name in place.
-    pub fn insert(&mut self, name: impl Into<String>, value: Value) {
-        let name = name.into();
-        if let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == name) {
+    pub fn insert(&mut self, name: impl AsRef<str>, value: Value) {
+        let name = name.as_ref();
+        if let Some(slot) = self
+            .members
+            .iter_mut()
+            .find(|(k, _)| k.as_bytes() == name.as_bytes())
+        {
             slot.1 = value;
         } else {
-            self.members.push((name, value));
+            self.members.push((Name::new(name), value));
         }
     }
 
     /// Removes and returns the member called `name`.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let pos = self.members.iter().position(|(k, _)| k == name)?;
+        let pos = self
+            .members
+            .iter()
+            .position(|(k, _)| k.as_bytes() == name.as_bytes())?;
         Some(self.members.remove(pos).1)
     }
 
@@ -266,7 +342,7 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
@@ -308,8 +384,8 @@ impl Parser<'_> {
 
         // Most objects tessera reads (JOSE headers, claim sets, events) have
         // at most 8 members: one allocation, no regrowth.
-        let mut members: Vec<(String, Value)> = Vec::with_capacity(8);
-        let mut index: Option<HashSet<String>> = None;
+        let mut members: Vec<(Name, Value)> = Vec::with_capacity(8);
+        let mut index: Option<HashSet<Name>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -320,7 +396,7 @@ impl Parser<'_> {
             if self.peek() != Some(b'"') {
                 return Err(Error::malformed("expected a JSON member name"));
             }
-            let name = self.string()?;
+            let name = Name::new(&self.string_text()?);
             // Small objects (every JOSE header) compare linearly; large ones
             // switch to a set so hostile input cannot make this quadratic.
             let duplicate = match &mut index {
@@ -328,7 +404,7 @@ impl Parser<'_> {
                 None => {
                     let dup = members.iter().any(|(k, _)| *k == name);
                     if !dup && members.len() >= 16 {
-                        let mut set: HashSet<String> =
+                        let mut set: HashSet<Name> =
                             members.iter().map(|(k, _)| k.clone()).collect();
                         set.insert(name.clone());
                         index = Some(set);
@@ -413,6 +489,11 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> Result<String> {
+        self.string_text().map(Cow::into_owned)
+    }
+
+    /// A string's text: borrowed from the input when it has no escapes.
+    fn string_text(&mut self) -> Result<Cow<'a, str>> {
         self.pos += 1; // opening quote
         let start = self.pos;
         // Fast path: no escapes. Find the first byte that ends the run.
@@ -430,10 +511,10 @@ impl Parser<'_> {
                 // `start` and `start + n` sit next to ASCII bytes: both are
                 // character boundaries of a valid text.
                 if let Some(s) = self.text.and_then(|t| t.get(start..start + n)) {
-                    return Ok(s.to_owned());
+                    return Ok(Cow::Borrowed(s));
                 }
                 return std::str::from_utf8(&rest[..n])
-                    .map(str::to_owned)
+                    .map(Cow::Borrowed)
                     .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
             }
             b'\\' => {}
@@ -446,6 +527,7 @@ impl Parser<'_> {
                 Some(b'"') => {
                     self.pos += 1;
                     return String::from_utf8(buf)
+                        .map(Cow::Owned)
                         .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
                 }
                 Some(b'\\') => {
@@ -566,6 +648,27 @@ impl Parser<'_> {
     }
 }
 
+/// Appends the decimal digits of `i` (no formatter, no allocation).
+pub fn write_int(i: i64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Appends `s` as a JSON string literal with NIP-01 escaping.
 pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
@@ -611,7 +714,7 @@ pub fn write_value(v: &Value, out: &mut String) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(Number::Int(i)) => out.push_str(&i.to_string()),
+        Value::Number(Number::Int(i)) => write_int(*i, out),
         Value::Number(Number::Float(f)) => out.push_str(&format!("{f:?}")),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
@@ -673,6 +776,62 @@ mod tests {
         }
         doc.push_str("\"k3\":0}");
         assert_eq!(bad(&doc), ErrorCode::Malformed);
+        // Names on both sides of the inline limit (22 bytes), small and large
+        // objects alike.
+        let long = "n".repeat(INLINE_NAME + 1);
+        let short = "n".repeat(INLINE_NAME);
+        for name in [&long, &short] {
+            assert_eq!(
+                bad(&format!(r#"{{"{name}":1,"{name}":2}}"#)),
+                ErrorCode::Malformed
+            );
+            let mut doc = String::from("{");
+            for i in 0..40 {
+                doc.push_str(&format!("\"{name}{i}\":{i},"));
+            }
+            doc.push_str(&format!("\"{name}7\":0}}"));
+            assert_eq!(bad(&doc), ErrorCode::Malformed);
+        }
+        // A long name and its 22-byte prefix are two names.
+        let doc = format!(r#"{{"{short}":1,"{long}":2}}"#);
+        let o = parse_object(doc.as_bytes()).unwrap();
+        assert_eq!(o.get(&short), Some(&Value::from(1i64)));
+        assert_eq!(o.get(&long), Some(&Value::from(2i64)));
+    }
+
+    #[test]
+    fn member_names_read_back_whatever_their_length() {
+        // Multi-byte characters across the inline limit, escapes, the empty
+        // name: each is found, iterated and written as it was read.
+        let names = [
+            String::new(),
+            "sub".to_owned(),
+            "é".repeat(11),                 // 22 bytes: inline
+            format!("{}x", "é".repeat(11)), // 23 bytes: heap
+            "ü".repeat(40),
+            "tab\\there".to_owned(),
+        ];
+        let mut doc = String::from("{");
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                doc.push(',');
+            }
+            doc.push_str(&format!("\"{n}\":{i}"));
+        }
+        doc.push('}');
+        let o = parse_object(doc.as_bytes()).unwrap();
+        let decoded: Vec<String> = names.iter().map(|n| n.replace("\\t", "\t")).collect();
+        let read: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(read, decoded.iter().map(String::as_str).collect::<Vec<_>>());
+        for (i, n) in decoded.iter().enumerate() {
+            assert_eq!(o.get(n), Some(&Value::from(i as i64)), "{n:?}");
+        }
+        let mut built = Object::new();
+        for (i, n) in decoded.iter().enumerate() {
+            built.insert(n, Value::from(i as i64));
+        }
+        assert_eq!(built, o);
+        assert_eq!(Value::Object(o).to_json(), doc);
     }
 
     #[test]
@@ -737,5 +896,25 @@ mod tests {
         );
         // And it reads back to the same string.
         assert_eq!(parse(out.as_bytes()).unwrap().as_str().unwrap(), s);
+    }
+
+    #[test]
+    fn write_int_matches_display() {
+        for i in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            1_767_225_600,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut out = String::from("x");
+            write_int(i, &mut out);
+            assert_eq!(out, format!("x{i}"));
+        }
     }
 }

@@ -170,7 +170,7 @@ pub(crate) fn verify_with(
     claims.validate(policy, now)?;
     Ok(Identity {
         format: Format::Jwt,
-        alg: jws.header.alg.name().to_owned(),
+        alg: jws.header.alg.name(),
         subject: claims.sub.unwrap_or_default(),
         issuer: claims.iss,
         audience: claims.aud,

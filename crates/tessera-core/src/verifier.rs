@@ -1,6 +1,6 @@
 //! The one entry point: policy + keys + clock (+ cache) in, [`Identity`] out.
 
-use crate::cache::{CacheConfig, VerifiedCache};
+use crate::cache::{CacheConfig, Slot, VerifiedCache};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::{parse_authorization, Credential};
 use crate::encoding::b64url_decode;
@@ -166,20 +166,42 @@ impl Verifier {
 
     /// A cached identity for `credential` verified as `format`, if its time
     /// window still holds now.
-    fn cached(&self, credential: &str, format: Format, now: i64) -> Option<Arc<Identity>> {
-        let id = self.cache.as_ref()?.get(credential, format)?;
+    /// A cached identity still valid at `now`, or where to file the
+    /// credential once it has been verified (for [`Verifier::remember`]).
+    fn cached(
+        &self,
+        credential: &str,
+        format: Format,
+        now: i64,
+    ) -> std::result::Result<Arc<Identity>, Option<Slot>> {
+        let Some(cache) = self.cache.as_ref() else {
+            return Err(None);
+        };
+        let (hit, slot) = cache.lookup(credential, format);
+        let Some(id) = hit else {
+            return Err(Some(slot));
+        };
         let times = TimeClaims {
             exp: id.expires_at,
             nbf: id.not_before,
             iat: id.issued_at,
         };
-        self.policy.check_times(&times, now).ok().map(|()| id)
+        match self.policy.check_times(&times, now) {
+            Ok(()) => Ok(id),
+            Err(_) => Err(Some(slot)),
+        }
     }
 
-    fn remember(&self, credential: &str, id: Identity, now: i64) -> Arc<Identity> {
+    fn remember(
+        &self,
+        slot: Option<Slot>,
+        credential: &str,
+        id: Identity,
+        now: i64,
+    ) -> Arc<Identity> {
         let id = Arc::new(id);
-        if let Some(cache) = &self.cache {
-            cache.insert(credential, Arc::clone(&id), now);
+        if let (Some(cache), Some(slot)) = (&self.cache, slot) {
+            cache.insert_at(slot, credential, Arc::clone(&id), now);
         }
         id
     }
@@ -187,9 +209,10 @@ impl Verifier {
     /// Verifies a compact JWT.
     pub fn verify_jwt(&self, token: &str) -> Result<Arc<Identity>> {
         let now = self.clock.now();
-        if let Some(id) = self.cached(token, Format::Jwt, now) {
-            return Ok(id);
-        }
+        let slot = match self.cached(token, Format::Jwt, now) {
+            Ok(id) => return Ok(id),
+            Err(slot) => slot,
+        };
         let id = jwt::verify_with(
             token,
             &self.keys,
@@ -197,7 +220,7 @@ impl Verifier {
             now,
             Some(&self.header_memo),
         )?;
-        Ok(self.remember(token, id, now))
+        Ok(self.remember(slot, token, id, now))
     }
 }
 
@@ -205,9 +228,10 @@ impl Verifier {
     /// Verifies a Portal wallet JWT against the trusted Nostr keys.
     pub fn verify_portal(&self, token: &str) -> Result<Arc<Identity>> {
         let now = self.clock.now();
-        if let Some(id) = self.cached(token, Format::Portal, now) {
-            return Ok(id);
-        }
+        let slot = match self.cached(token, Format::Portal, now) {
+            Ok(id) => return Ok(id),
+            Err(slot) => slot,
+        };
         if self.nostr_keys.is_empty() {
             return Err(Error::new(
                 ErrorCode::UnknownKey,
@@ -217,7 +241,7 @@ impl Verifier {
         let mut last = Error::new(ErrorCode::UnknownKey, "no Nostr key matched");
         for (key, point) in self.nostr_keys.iter().zip(self.nostr_points.iter()) {
             match verify_portal_with_point(token, key, point, &self.policy, now) {
-                Ok(id) => return Ok(self.remember(token, id, now)),
+                Ok(id) => return Ok(self.remember(slot, token, id, now)),
                 // Only a signature failure means "try the next key".
                 Err(e) if e.code() == ErrorCode::BadSignature => last = e,
                 Err(e) => return Err(e),
@@ -229,11 +253,12 @@ impl Verifier {
     /// Verifies a thirdweb-format JWT against the trusted admin addresses.
     pub fn verify_thirdweb(&self, token: &str) -> Result<Arc<Identity>> {
         let now = self.clock.now();
-        if let Some(id) = self.cached(token, Format::Thirdweb, now) {
-            return Ok(id);
-        }
+        let slot = match self.cached(token, Format::Thirdweb, now) {
+            Ok(id) => return Ok(id),
+            Err(slot) => slot,
+        };
         let id = verify_thirdweb(token, &self.eth_admins, &self.policy, now)?;
-        Ok(self.remember(token, id, now))
+        Ok(self.remember(slot, token, id, now))
     }
 
     /// Verifies the credential of a `Nostr` Authorization value: an NWT, or
@@ -246,9 +271,11 @@ impl Verifier {
         expect: FormatHint,
     ) -> Result<Arc<Identity>> {
         let now = self.clock.now();
+        let mut slot = None;
         if expect != FormatHint::Nip98 {
-            if let Some(id) = self.cached(credential, Format::Nwt, now) {
-                return Ok(id);
+            match self.cached(credential, Format::Nwt, now) {
+                Ok(id) => return Ok(id),
+                Err(s) => slot = s,
             }
         }
         let event =
@@ -264,7 +291,7 @@ impl Verifier {
             (NIP98_KIND, FormatHint::Nwt) => Err(wrong(NWT_KIND)),
             (NWT_KIND, _) => {
                 let id = verify_nwt(&event, &self.policy, &self.nostr_keys, now)?;
-                Ok(self.remember(credential, id, now))
+                Ok(self.remember(slot, credential, id, now))
             }
             (NIP98_KIND, _) => {
                 let req = request.ok_or(Error::new(

@@ -155,7 +155,7 @@ fn run(alg: Algorithm) {
 
             let id = jwt::verify(&token, &k.set, &policy(), NOW)
                 .map_err(|e| TestCaseError::fail(format!("{alg}: {e}")))?;
-            prop_assert_eq!(&id.alg, alg.name());
+            prop_assert_eq!(id.alg, alg.name());
             prop_assert_eq!(&id.subject, &c.sub);
             prop_assert_eq!(id.issuer.as_deref(), Some(c.iss.as_str()));
             prop_assert_eq!(&id.audience, &c.aud);

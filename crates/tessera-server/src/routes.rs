@@ -11,7 +11,7 @@ use crate::extract::{authorization, client_ip, parse_json, Peer};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -494,7 +494,6 @@ struct SeenRequest {
 /// Written straight to text (this is on every forward-auth request; a
 /// `serde_json::Value` tree cost more than the session check itself).
 fn identity_body(id: &Identity, method: &str) -> String {
-    use std::fmt::Write as _;
     let mut out = String::with_capacity(256 + id.subject.len());
     out.push_str("{\"subject\":");
     tessera_core::json::write_string(&id.subject, &mut out);
@@ -516,11 +515,13 @@ fn identity_body(id: &Identity, method: &str) -> String {
     }
     out.push(']');
     for (name, t) in [("expires_at", id.expires_at), ("issued_at", id.issued_at)] {
-        // Writing to a String cannot fail.
-        let _ = match t {
-            Some(t) => write!(out, ",\"{name}\":{t}"),
-            None => write!(out, ",\"{name}\":null"),
-        };
+        out.push_str(",\"");
+        out.push_str(name);
+        out.push_str("\":");
+        match t {
+            Some(t) => tessera_core::json::write_int(t, &mut out),
+            None => out.push_str("null"),
+        }
     }
     if id.format == Format::Jwt {
         if let Some(sid) = id.claims.get("sid").and_then(|s| s.as_str()) {
@@ -529,7 +530,7 @@ fn identity_body(id: &Identity, method: &str) -> String {
         }
         if let Some(amr) = id.claims.get("amr") {
             out.push_str(",\"amr\":");
-            out.push_str(&amr.to_json());
+            tessera_core::json::write_value(amr, &mut out);
         }
     }
     out.push('}');
@@ -621,33 +622,44 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
 /// (nginx), or `X-Forwarded-Proto`/`-Host`/`-Uri` (Traefik, and nginx
 /// when configured so), with `X-Forwarded-Method` / `X-Original-Method`.
 fn forwarded_request(state: &Shared, headers: &HeaderMap) -> SeenRequest {
-    let h = |name: &str| {
+    // Names made once: a lookup by `&str` parses the name every time.
+    static FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+    static ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+    static ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
+    static FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    static FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    static FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+    let h = |name: &HeaderName| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let method = h("x-forwarded-method")
-        .or_else(|| h("x-original-method"))
+    let method = h(&FORWARDED_METHOD)
+        .or_else(|| h(&ORIGINAL_METHOD))
         .unwrap_or("GET")
         .to_ascii_uppercase();
-    let url = if let Some(u) = h("x-original-url") {
+    let public = state.config.public_url();
+    let url = if let Some(u) = h(&ORIGINAL_URL) {
         if u.starts_with("http://") || u.starts_with("https://") {
             u.to_owned()
         } else {
-            format!("{}{}", state.config.public_url(), u)
+            public + u
         }
     } else {
-        let public = state.config.public_url();
-        let (default_proto, default_host) = public
-            .split_once("://")
-            .map(|(p, r)| (p.to_owned(), r.split('/').next().unwrap_or(r).to_owned()))
-            .unwrap_or(("http".into(), public.clone()));
-        let proto = h("x-forwarded-proto").unwrap_or(&default_proto).to_owned();
-        let host = h("x-forwarded-host").unwrap_or(&default_host).to_owned();
-        let uri = h("x-forwarded-uri").unwrap_or("/");
-        format!("{proto}://{host}{uri}")
+        let (default_proto, default_host) = match public.split_once("://") {
+            Some((p, r)) => (p, r.split('/').next().unwrap_or(r)),
+            None => ("http", public.as_str()),
+        };
+        let proto = h(&FORWARDED_PROTO).unwrap_or(default_proto);
+        let host = h(&FORWARDED_HOST).unwrap_or(default_host);
+        let uri = h(&FORWARDED_URI).unwrap_or("/");
+        let mut url = String::with_capacity(proto.len() + 3 + host.len() + uri.len());
+        for part in [proto, "://", host, uri] {
+            url.push_str(part);
+        }
+        url
     };
     SeenRequest { url, method }
 }
@@ -655,12 +667,14 @@ fn forwarded_request(state: &Shared, headers: &HeaderMap) -> SeenRequest {
 /// `GET /v1/verify` (any method): forward-auth for gateways.
 pub async fn verify(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     let (id, method) = identify(&state, &headers, || forwarded_request(&state, &headers)).await?;
+    static X_AUTH_SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
+    static X_AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
     let mut resp = json_text(identity_body(&id, method));
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id.subject) {
-        h.insert("x-auth-subject", v);
+        h.insert(&X_AUTH_SUBJECT, v);
     }
-    h.insert("x-auth-method", HeaderValue::from_static(method));
+    h.insert(&X_AUTH_METHOD, HeaderValue::from_static(method));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
@@ -958,7 +972,7 @@ mod tests {
         claims.insert("amr", CoreValue::Array(vec!["nostr".into(), "x\"y".into()]));
         Identity {
             format,
-            alg: "ES256".into(),
+            alg: "ES256",
             issuer: issuer.map(str::to_owned),
             subject: "quote \" backslash \\ newline \n tab \t nul \u{0} é ✓ \u{2028}".into(),
             audience: audience.iter().map(|a| (*a).to_owned()).collect(),

@@ -120,6 +120,14 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         store = %crate::config::mask_url_password(&state.config.store_url()),
         "tessera listening"
     );
+    // Answers go out as soon as they are written: without TCP_NODELAY, the
+    // second of two pipelined answers waits for the client's delayed ACK
+    // (40 ms on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

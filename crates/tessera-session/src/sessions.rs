@@ -556,9 +556,9 @@ impl Sessions {
                 "an access token carries `jti`, `sid` and `ver`",
             )
         })?;
-        let verdict = match self.revocations.check(&jti, &sid, &identity.subject, ver) {
+        let verdict = match self.revocations.check(jti, sid, &identity.subject, ver) {
             Some(v) => v,
-            None => self.check_slow(&jti, &sid, &identity.subject, ver).await?,
+            None => self.check_slow(jti, sid, &identity.subject, ver).await?,
         };
         match verdict {
             Ok(()) => Ok(identity),
@@ -671,10 +671,13 @@ impl Sessions {
             .expires_at
             .unwrap_or(now)
             .saturating_add(self.config.leeway);
-        self.store.revoke_jti(&jti, until).await?;
-        self.note(RevocationEvent::Jti { jti, exp: until });
-        self.store.revoke_family(&sid, now).await?;
-        self.note(RevocationEvent::Family(sid));
+        self.store.revoke_jti(jti, until).await?;
+        self.note(RevocationEvent::Jti {
+            jti: jti.to_owned(),
+            exp: until,
+        });
+        self.store.revoke_family(sid, now).await?;
+        self.note(RevocationEvent::Family(sid.to_owned()));
         Ok(())
     }
 
@@ -723,7 +726,7 @@ impl Sessions {
         let try_access = |s: &Self| -> Option<(String, i64)> {
             let id = s.verify_access_signature(token).ok()?;
             let (jti, _, _) = AccessClaims::session_parts(&id.claims)?;
-            Some((jti, id.expires_at.unwrap_or(0)))
+            Some((jti.to_owned(), id.expires_at.unwrap_or(0)))
         };
         let access_first = hint != Some("refresh_token") && token.contains('.');
         if access_first {

@@ -101,9 +101,9 @@ impl AccessClaims {
     }
 
     /// Reads the session claims back from a verified token's claims.
-    pub fn session_parts(claims: &Object) -> Option<(String, String, u64)> {
-        let jti = claims.get("jti")?.as_str()?.to_owned();
-        let sid = claims.get("sid")?.as_str()?.to_owned();
+    pub fn session_parts(claims: &Object) -> Option<(&str, &str, u64)> {
+        let jti = claims.get("jti")?.as_str()?;
+        let sid = claims.get("sid")?.as_str()?;
         let ver = claims.get("ver")?.as_number()?.as_exact_i64()?;
         Some((jti, sid, u64::try_from(ver).ok()?))
     }

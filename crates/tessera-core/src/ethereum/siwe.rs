@@ -505,7 +505,7 @@ pub fn verify(
     let address = message.address.to_checksum();
     Ok(Identity {
         format: Format::Siwe,
-        alg: "EIP191".to_owned(),
+        alg: "EIP191",
         issuer: Some(address.clone()),
         subject: address,
         audience: vec![message.domain.clone()],

@@ -182,7 +182,7 @@ pub fn verify_thirdweb(
     };
     Ok(Identity {
         format: Format::Thirdweb,
-        alg: "EIP191".to_owned(),
+        alg: "EIP191",
         issuer: Some(issuer),
         subject,
         audience: claims.aud,

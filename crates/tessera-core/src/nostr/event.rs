@@ -266,9 +266,9 @@ impl Event {
         out.push_str("\",\"pubkey\":\"");
         out.push_str(&self.pubkey.to_hex());
         out.push_str("\",\"created_at\":");
-        out.push_str(&self.created_at.to_string());
+        json::write_int(self.created_at, &mut out);
         out.push_str(",\"kind\":");
-        out.push_str(&self.kind.to_string());
+        json::write_int(i64::from(self.kind), &mut out);
         out.push_str(",\"tags\":");
         write_tags(&self.tags, &mut out);
         out.push_str(",\"content\":");
@@ -314,7 +314,6 @@ pub fn serialize_for_id(
     tags: &[Vec<String>],
     content: &str,
 ) -> String {
-    use std::fmt::Write as _;
     // Room for everything unless strings need escapes: one allocation.
     let tags_len: usize = tags
         .iter()
@@ -323,8 +322,11 @@ pub fn serialize_for_id(
     let mut out = String::with_capacity(128 + tags_len + content.len());
     out.push_str("[0,\"");
     out.push_str(&pubkey.to_hex());
-    // Writing to a String cannot fail.
-    let _ = write!(out, "\",{created_at},{kind},");
+    out.push_str("\",");
+    json::write_int(created_at, &mut out);
+    out.push(',');
+    json::write_int(i64::from(kind), &mut out);
+    out.push(',');
     write_tags(tags, &mut out);
     out.push(',');
     json::write_string(content, &mut out);

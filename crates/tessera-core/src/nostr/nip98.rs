@@ -207,7 +207,7 @@ pub fn verify_nip98_with(
     let signer = event.pubkey.to_hex();
     Ok(Identity {
         format: Format::Nip98,
-        alg: "BIP340".to_owned(),
+        alg: "BIP340",
         issuer: Some(signer.clone()),
         subject: signer,
         audience: Vec::new(),

@@ -183,7 +183,7 @@ pub fn verify_nwt(
     check_required(policy, &claims.all)?;
     Ok(Identity {
         format: Format::Nwt,
-        alg: "BIP340".to_owned(),
+        alg: "BIP340",
         issuer: Some(issuer),
         subject: claims.sub.unwrap_or(event.pubkey).to_hex(),
         audience: claims.aud,

@@ -166,7 +166,7 @@ pub(crate) fn verify_portal_with_point(
     check_required(policy, &claims.all)?;
     Ok(Identity {
         format: Format::Portal,
-        alg: "ES256K".to_owned(),
+        alg: "ES256K",
         issuer: Some(signer_hex.clone()),
         subject: signer_hex,
         audience: vec![target],
