@@ -164,9 +164,8 @@ impl Verifier {
         self.clock.now()
     }
 
-    /// A cached identity for `credential` verified as `format`, if its time
-    /// window still holds now.
-    /// A cached identity still valid at `now`, or where to file the
+    /// The identity cached for `credential` verified as `format`, if its
+    /// time window still holds at `now`, or where to file the
     /// credential once it has been verified (for [`Verifier::remember`]).
     fn cached(
         &self,
