@@ -222,20 +222,18 @@ for t in ("1985-04-12T23:20:50.52Z", "1990-12-31T15:59:60-08:00", "0000-01-01T00
     add("siwe", b"\x03" + t.encode())
 
 # ---------------------------------------------------------- wallet JWTs
-for t in thirdweb:
-    tok = t["token"]
-    add("wallet_jwt", b"\x00\x10" + tok.encode())
-    add("wallet_jwt", b"\x00\x11" + tok.encode())
-    payload = b64url_dec(tok.split(".")[1])
-    add("wallet_jwt", b"\x01\x10" + payload)
-    add("wallet_jwt", b"\x01\x31" + payload)
-for t in portal:
-    tok = t["token"]
-    add("wallet_jwt", b"\x02\x00" + tok.encode())
-    add("wallet_jwt", b"\x02\x01" + tok.encode())
-    payload = b64url_dec(tok.split(".")[1])
-    add("wallet_jwt", b"\x03\x00" + payload)
-    add("wallet_jwt", b"\x03\x09" + payload)
+def wallet_seeds(tokens, token_modes, payload_modes):
+    """Each token whole, then its decoded payload, behind each mode prefix."""
+    for t in tokens:
+        tok = t["token"]
+        for mode in token_modes:
+            add("wallet_jwt", mode + tok.encode())
+        payload = b64url_dec(tok.split(".")[1])
+        for mode in payload_modes:
+            add("wallet_jwt", mode + payload)
+
+wallet_seeds(thirdweb, [b"\x00\x10", b"\x00\x11"], [b"\x01\x10", b"\x01\x31"])
+wallet_seeds(portal, [b"\x02\x00", b"\x02\x01"], [b"\x03\x00", b"\x03\x09"])
 
 # ---------------------------------------------------------- authorization
 def auth(hint, flags, value):
