@@ -61,10 +61,12 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Mark cookies `Secure` (default true; turn off only for plain-HTTP local development).
     pub cookie_secure: bool,
-    /// Most access tokens kept in the verified-credential cache (0 turns it off).
+    /// Most entries in each verified-credential cache (0 turns them off).
+    /// There are two, each with these bounds: one of access tokens and one
+    /// of NWTs.
     pub verify_cache_entries: usize,
-    /// Most bytes the verified-credential cache holds (token text plus a
-    /// fixed per-entry estimate).
+    /// Most bytes each verified-credential cache holds (credential text plus
+    /// a fixed per-entry estimate); the two together hold at most twice this.
     pub verify_cache_bytes: usize,
 }
 

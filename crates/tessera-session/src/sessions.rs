@@ -56,7 +56,8 @@ pub struct SessionConfig {
     pub leeway: i64,
     /// Life of a challenge nonce, seconds.
     pub nonce_ttl: i64,
-    /// Bounds of the verified-credential cache of access tokens.
+    /// Bounds of each verified-credential cache: the access tokens' and the
+    /// Nostr verifier's (NWTs) have one each.
     pub verify_cache: CacheConfig,
 }
 
