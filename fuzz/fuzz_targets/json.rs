@@ -3,7 +3,9 @@
 //! Properties: whatever tessera accepts, serde_json accepts too, with the
 //! same value (tessera refuses more: duplicate names, lone surrogates, deep
 //! nesting); tessera's own output reads back to the same value; an object
-//! reader agrees with the value reader.
+//! reader agrees with the value reader, and so does the skimming reader
+//! (`skim_object`: same verdict and error; names in order, kept values as
+//! parsed, the others `Null`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -36,7 +38,34 @@ fn same(ours: &Value, theirs: &serde_json::Value) -> bool {
     }
 }
 
+/// Keeps the members whose name starts with a letter before `n`.
+fn keep(name: &[u8]) -> bool {
+    name.first().is_some_and(|c| (b'a'..b'n').contains(c))
+}
+
+fn skim_agrees(data: &[u8]) {
+    let full = json::parse_object(data);
+    let skim = json::skim_object(data, keep);
+    match (&full, &skim) {
+        (Ok(full), Ok(skim)) => {
+            assert_eq!(full.len(), skim.len());
+            for ((name, f), (sname, s)) in full.iter().zip(skim.iter()) {
+                assert_eq!(name, sname);
+                let want = if keep(name.as_bytes()) {
+                    f.clone()
+                } else {
+                    Value::Null
+                };
+                assert_eq!(*s, want);
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!((a.code(), a.message()), (b.code(), b.message())),
+        _ => panic!("parse_object and skim_object disagree"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    skim_agrees(data);
     match json::parse(data) {
         Ok(v) => {
             let theirs: serde_json::Value = match serde_json::from_slice(data) {

@@ -17,7 +17,9 @@
 //! against the bare signature check in alternating blocks and prints the
 //! median overhead (see BENCHMARKS.md). `instructions time OP` prints the
 //! wall time of one operation (`ns_per_op=`). Operations: `hs256`, `hs256-primitive`, `rs256`,
-//! `rs256-primitive`, `nwt`, `nostr-event`, `nostr-peer`, `schnorr`.
+//! `rs256-primitive`, `hs256-read`, `rs256-read` (verification, then one
+//! custom claim read, which builds the claims object), `nwt`,
+//! `nostr-event`, `nostr-peer`, `schnorr`.
 
 use std::hint::black_box;
 use tessera_core::json::Object;
@@ -188,7 +190,7 @@ fn main() {
     };
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000);
     let mut run: Box<dyn FnMut() -> bool> = match op.as_str() {
-        "hs256" | "rs256" | "hs256-primitive" | "rs256-primitive" => {
+        "hs256" | "rs256" | "hs256-primitive" | "rs256-primitive" | "hs256-read" | "rs256-read" => {
             let alg = if op.starts_with("hs") {
                 Algorithm::HS256
             } else {
@@ -200,6 +202,14 @@ fn main() {
                 let (input, sig) = (d.signing_input.to_vec(), d.signature.clone());
                 let key = keys.candidates(alg, None).expect("key")[0].clone();
                 Box::new(move || key.verify(black_box(&input), black_box(&sig)).is_ok())
+            } else if op.ends_with("-read") {
+                // Verification, then one custom claim read: the claims
+                // object is built (see `ClaimSet`).
+                let v = Verifier::new(Policy::default(), keys);
+                Box::new(move || {
+                    v.verify_jwt(black_box(&token))
+                        .is_ok_and(|id| id.claims.get("role").is_some())
+                })
             } else {
                 let v = Verifier::new(Policy::default(), keys);
                 Box::new(move || v.verify_jwt(black_box(&token)).is_ok())

@@ -86,7 +86,7 @@ pub fn identity_json(id: &Identity) -> Value {
         "subject": id.subject,
         "audience": id.audience,
         "expires_at": id.expires_at,
-        "claims": tessera_core::json::Value::Object(id.claims.clone()).to_serde(),
+        "claims": tessera_core::json::Value::Object(id.claims.object().clone()).to_serde(),
     })
 }
 

@@ -268,7 +268,7 @@ mod tests {
             issued_at: None,
             id: None,
             kid: None,
-            claims: Object::new(),
+            claims: Object::new().into(),
         })
     }
 

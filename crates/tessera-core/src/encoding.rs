@@ -65,25 +65,31 @@ const fn tables(alphabet: &[u8; 64]) -> Tables {
 static URL: Tables = tables(URL_ALPHABET);
 static STD: Tables = tables(STD_ALPHABET);
 
+/// How many bytes `len` characters of unpadded base64 decode to (`None`:
+/// no byte string has that length).
+fn decoded_len(len: usize) -> Option<usize> {
+    match len % 4 {
+        1 => None,
+        r => Some(len / 4 * 3 + r.saturating_sub(1)),
+    }
+}
+
 /// Decodes `input` onto the end of `out`; on error `out` is left as it was.
 fn decode_unpadded(input: &[u8], tables: &Tables, out: &mut Vec<u8>) -> Result<()> {
+    let n = decoded_len(input.len()).ok_or(Error::malformed("base64 length is impossible"))?;
     let before = out.len();
-    let r = decode_unpadded_onto(input, tables, out);
+    out.resize(before + n, 0);
+    let r = decode_unpadded_to(input, tables, &mut out[before..]);
     if r.is_err() {
         out.truncate(before);
     }
     r
 }
 
-fn decode_unpadded_onto(input: &[u8], tables: &Tables, out: &mut Vec<u8>) -> Result<()> {
+/// Decodes `input` into `out`, which is exactly `decoded_len(input.len())`
+/// bytes long.
+fn decode_unpadded_to(input: &[u8], tables: &Tables, out: &mut [u8]) -> Result<()> {
     let Tables { table, shifted } = tables;
-    if input.len() % 4 == 1 {
-        return Err(Error::malformed("base64 length is impossible"));
-    }
-    out.reserve(input.len() / 4 * 3 + 2);
-    // Whole quanta are written into zeroed room, then the tail is pushed.
-    let start = out.len();
-    out.resize(start + input.len() / 4 * 3, 0);
     let mut seen = 0u32;
     let quad = |q: &[u8]| {
         shifted[0][q[0] as usize]
@@ -93,8 +99,9 @@ fn decode_unpadded_onto(input: &[u8], tables: &Tables, out: &mut Vec<u8>) -> Res
     };
     // Two quanta per step (8 characters to 6 bytes), then at most one more.
     let whole = input.len() / 4 * 4;
+    let (quanta, tail) = out.split_at_mut(whole / 4 * 3);
     let mut pairs = input[..whole].chunks_exact(8);
-    let mut outs = out[start..].chunks_exact_mut(6);
+    let mut outs = quanta.chunks_exact_mut(6);
     for (q, o) in (&mut pairs).zip(&mut outs) {
         let n = quad(&q[..4]);
         let m = quad(&q[4..]);
@@ -121,26 +128,39 @@ fn decode_unpadded_onto(input: &[u8], tables: &Tables, out: &mut Vec<u8>) -> Res
         }
         vals[i] = v;
     }
-    match rest.len() {
-        0 => {}
-        2 => {
+    match (rest.len(), tail) {
+        (0, []) => {}
+        (2, [a]) => {
             // 12 bits carry 8: the low 4 bits of the second character must be zero.
             if vals[1] & 0x0f != 0 {
                 return Err(Error::malformed("non-canonical base64 (unused bits set)"));
             }
-            out.push((vals[0] << 2) | (vals[1] >> 4));
+            *a = (vals[0] << 2) | (vals[1] >> 4);
         }
-        3 => {
+        (3, [a, b]) => {
             // 18 bits carry 16: the low 2 bits of the third character must be zero.
             if vals[2] & 0x03 != 0 {
                 return Err(Error::malformed("non-canonical base64 (unused bits set)"));
             }
-            out.push((vals[0] << 2) | (vals[1] >> 4));
-            out.push((vals[1] << 4) | (vals[2] >> 2));
+            *a = (vals[0] << 2) | (vals[1] >> 4);
+            *b = (vals[1] << 4) | (vals[2] >> 2);
         }
         _ => return Err(Error::malformed("base64 length is impossible")),
     }
     Ok(())
+}
+
+/// Decodes canonical unpadded base64url into the start of `out`, returning
+/// the number of bytes written. `out` too short for the result is an error
+/// before anything is written; after any other error the start of `out`
+/// may hold part of the output.
+pub fn b64url_decode_to_slice(input: &[u8], out: &mut [u8]) -> Result<usize> {
+    let n = decoded_len(input.len()).ok_or(Error::malformed("base64 length is impossible"))?;
+    let room = out
+        .get_mut(..n)
+        .ok_or(Error::malformed("base64 text longer than its buffer"))?;
+    decode_unpadded_to(input, &URL, room)?;
+    Ok(n)
 }
 
 /// Decodes canonical unpadded base64url.
@@ -314,6 +334,21 @@ mod tests {
             b64url_decode_into(url.as_bytes(), &mut out).unwrap();
             assert_eq!(out[0], 9);
             assert_eq!(&out[1..], &bytes[..]);
+            // Into a slice: exactly long enough, longer, and one byte short.
+            let mut room = vec![7u8; len + 3];
+            assert_eq!(b64url_decode_to_slice(url.as_bytes(), &mut room), Ok(len));
+            assert_eq!(&room[..len], &bytes[..]);
+            assert_eq!(&room[len..], [7, 7, 7], "nothing written past the output");
+            assert_eq!(
+                b64url_decode_to_slice(url.as_bytes(), &mut room[..len]),
+                Ok(len)
+            );
+            if len > 0 {
+                let mut short = vec![7u8; len - 1];
+                let e = b64url_decode_to_slice(url.as_bytes(), &mut short).unwrap_err();
+                assert_eq!(e.code(), ErrorCode::Malformed);
+                assert!(short.iter().all(|&b| b == 7), "too short: nothing written");
+            }
             // A character of neither alphabet, at every position.
             for pos in 0..url.len() {
                 let mut bad = url.clone().into_bytes();
@@ -323,6 +358,11 @@ mod tests {
                 let mut out = vec![1u8, 2];
                 assert!(b64url_decode_into(&bad, &mut out).is_err());
                 assert_eq!(out, [1, 2], "a failed decode leaves `out` as it was");
+                let mut room = vec![0u8; len + 3];
+                assert_eq!(
+                    b64url_decode_to_slice(&bad, &mut room).unwrap_err().code(),
+                    ErrorCode::Malformed
+                );
             }
         }
     }

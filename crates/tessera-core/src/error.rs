@@ -150,6 +150,10 @@ impl Error {
     }
 
     /// An error with a computed message.
+    // Cold: a verification that succeeds never builds one, and keeping the
+    // message formatting out of line keeps the hot paths' code small.
+    #[cold]
+    #[inline(never)]
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
         Error {
             code,
@@ -167,6 +171,8 @@ impl Error {
         &self.message
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn malformed(message: &'static str) -> Self {
         Error::new(ErrorCode::Malformed, message)
     }

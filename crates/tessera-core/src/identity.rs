@@ -1,6 +1,7 @@
 //! The outcome of a successful verification.
 
-use crate::json::Object;
+use crate::json::{self, Object};
+use std::sync::OnceLock;
 
 /// Which credential format was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,5 +58,83 @@ pub struct Identity {
     /// The key id that verified it, when the key has one.
     pub kid: Option<String>,
     /// Every claim, custom ones included (NWT repeated tags as arrays).
-    pub claims: Object,
+    /// It reads as an [`Object`] (`id.claims.get("scope")`).
+    pub claims: ClaimSet,
+}
+
+/// Every claim of a verified credential, read as an [`Object`] through
+/// `Deref`.
+///
+/// A JWT's claims are kept as the payload text that verification checked
+/// (the whole document, every rule of the strict reader) and are built into
+/// an `Object` the first time they are read, once: a caller that needs only
+/// the typed fields of [`Identity`] never pays for building the rest.
+#[derive(Clone, Default)]
+pub struct ClaimSet {
+    /// The checked JSON object text, when the object is built lazily.
+    text: Option<Vec<u8>>,
+    object: OnceLock<Object>,
+}
+
+impl ClaimSet {
+    /// Claims kept as `text`, which [`json::skim_object`] has accepted (so
+    /// [`json::parse_object`] accepts it too).
+    pub(crate) fn checked_text(text: Vec<u8>) -> ClaimSet {
+        ClaimSet {
+            text: Some(text),
+            object: OnceLock::new(),
+        }
+    }
+
+    /// The claims as an object (built on first use).
+    pub fn object(&self) -> &Object {
+        self.object.get_or_init(|| {
+            let text = self.text.as_deref().unwrap_or(b"{}");
+            let parsed = json::parse_object(text);
+            // Unreachable: the text passed the same reader when it was
+            // verified. An empty set fails closed (every claim absent).
+            debug_assert!(parsed.is_ok(), "checked claims no longer parse");
+            parsed.unwrap_or_default()
+        })
+    }
+
+    /// The claims as an owned object.
+    pub fn into_object(self) -> Object {
+        self.object();
+        self.object.into_inner().unwrap_or_default()
+    }
+}
+
+impl From<Object> for ClaimSet {
+    fn from(object: Object) -> ClaimSet {
+        ClaimSet {
+            text: None,
+            object: OnceLock::from(object),
+        }
+    }
+}
+
+impl std::ops::Deref for ClaimSet {
+    type Target = Object;
+    fn deref(&self) -> &Object {
+        self.object()
+    }
+}
+
+impl PartialEq for ClaimSet {
+    fn eq(&self, other: &ClaimSet) -> bool {
+        self.object() == other.object()
+    }
+}
+
+impl PartialEq<Object> for ClaimSet {
+    fn eq(&self, other: &Object) -> bool {
+        self.object() == other
+    }
+}
+
+impl std::fmt::Debug for ClaimSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.object().fmt(f)
+    }
 }

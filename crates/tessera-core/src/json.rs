@@ -117,8 +117,15 @@ impl Name {
 }
 
 impl PartialEq for Name {
+    #[inline]
     fn eq(&self, other: &Name) -> bool {
-        self.as_bytes() == other.as_bytes()
+        match (self, other) {
+            // Unused inline bytes are zero: whole arrays compare, no call.
+            (Name::Inline { len: a, bytes: x }, Name::Inline { len: b, bytes: y }) => {
+                a == b && x == y
+            }
+            _ => self.as_bytes() == other.as_bytes(),
+        }
     }
 }
 
@@ -183,6 +190,11 @@ impl Object {
             .iter()
             .position(|(k, _)| k.as_bytes() == name.as_bytes())?;
         Some(self.members.remove(pos).1)
+    }
+
+    /// Members in document order, names as bytes, values mutable.
+    pub(crate) fn iter_bytes_mut(&mut self) -> impl Iterator<Item = (&[u8], &mut Value)> {
+        self.members.iter_mut().map(|(k, v)| (k.as_bytes(), v))
     }
 
     /// Members in document order.
@@ -311,18 +323,26 @@ impl FromIterator<(String, Value)> for Object {
 
 /// Parses one JSON document strictly.
 pub fn parse(input: &[u8]) -> Result<Value> {
-    let mut p = Parser {
-        s: input,
-        text: std::str::from_utf8(input).ok(),
-        pos: 0,
-    };
-    p.skip_ws();
-    let v = p.value(0)?;
-    p.skip_ws();
-    if p.pos != p.s.len() {
-        return Err(Error::malformed("trailing data after JSON value"));
+    Parser::new(input, std::str::from_utf8(input).ok(), None).document()
+}
+
+/// Checks a JSON object text exactly as [`parse_object`] does (same rules,
+/// same errors) but keeps only the *skeleton* of its top level: every
+/// member name, in order, with its value built only when `keep(name)` is
+/// true, and [`Value::Null`] in its place otherwise. Nothing below the top
+/// level is kept, so a claims set can be validated and its registered
+/// claims read without allocating its other values.
+///
+/// Whatever this accepts, [`parse_object`] accepts (one parser, one set of
+/// checks; `skim_agrees_with_parse` holds them together).
+pub fn skim_object(input: &[u8], keep: fn(&[u8]) -> bool) -> Result<Object> {
+    // No whole-document UTF-8 pass: outside strings the grammar admits
+    // only ASCII, and each string is checked on its own (the plain ASCII
+    // ones that are not kept need no check at all).
+    match Parser::new(input, None, Some(keep)).document()? {
+        Value::Object(o) => Ok(o),
+        _ => Err(Error::malformed("expected a JSON object")),
     }
-    Ok(v)
 }
 
 /// Parses one JSON document that must be an object.
@@ -333,6 +353,50 @@ pub fn parse_object(input: &[u8]) -> Result<Object> {
     }
 }
 
+/// Whether `name` is already a member, for objects of 16 members or more:
+/// from the 16th member on, names are kept in a set (built here once), so
+/// hostile input cannot make the check quadratic. Out of line: the objects
+/// tessera reads on its hot paths are smaller.
+#[inline(never)]
+fn indexed_duplicate(
+    index: &mut Option<HashSet<Name>>,
+    members: &[(Name, Value)],
+    name: &Name,
+) -> bool {
+    let set = index.get_or_insert_with(|| members.iter().map(|(k, _)| k.clone()).collect());
+    !set.insert(name.clone())
+}
+
+/// The first byte of `s` that ends a run of plain string characters: `"`,
+/// `\\` or a control character (below 0x20).
+fn string_stop(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Eight bytes at a time: a byte's high bit is set in `below(w, n)` when
+    // it is below `n` (n <= 0x80), exactly for the lowest such byte (a
+    // borrow only reaches the bytes above it).
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let hits = below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+            | below(w, 0x20);
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|i| at + i)
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     /// `s` as text when it is valid UTF-8 (the usual case): a string without
@@ -340,9 +404,40 @@ struct Parser<'a> {
     /// string is validated on its own, for a precise error.
     text: Option<&'a str>,
     pos: usize,
+    /// `Some` for [`skim_object`]: which top-level members to build.
+    keep: Option<fn(&[u8]) -> bool>,
+    /// Whether values are being built (always, unless skimming outside a
+    /// kept member).
+    build: bool,
 }
 
 impl<'a> Parser<'a> {
+    fn new(s: &'a [u8], text: Option<&'a str>, keep: Option<fn(&[u8]) -> bool>) -> Self {
+        Parser {
+            s,
+            text,
+            pos: 0,
+            keep,
+            build: keep.is_none(),
+        }
+    }
+
+    /// The whole input as one value, with nothing after it.
+    fn document(mut self) -> Result<Value> {
+        self.skip_ws();
+        let v = match (self.keep, self.peek()) {
+            // A skimmed document's top level is kept as a skeleton whatever
+            // `build` says.
+            (Some(_), Some(b'{')) => self.object(1).map(Value::Object)?,
+            _ => self.value(0)?,
+        };
+        self.skip_ws();
+        if self.pos != self.s.len() {
+            return Err(Error::malformed("trailing data after JSON value"));
+        }
+        Ok(v)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
@@ -363,6 +458,9 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value> {
+        if !self.build {
+            return self.skip_value(depth).map(|()| Value::Null);
+        }
         match self.peek() {
             Some(b'{') => self.object(depth + 1).map(Value::Object),
             Some(b'[') => self.array(depth + 1).map(Value::Array),
@@ -396,27 +494,15 @@ impl<'a> Parser<'a> {
             if self.peek() != Some(b'"') {
                 return Err(Error::malformed("expected a JSON member name"));
             }
-            let name = Name::new(&self.string_text()?);
+            let name = self.name()?;
             // Small objects (every JOSE header) compare linearly; large ones
             // switch to a set so hostile input cannot make this quadratic.
             let duplicate = match &mut index {
-                Some(set) => !set.insert(name.clone()),
-                None => {
-                    let dup = members.iter().any(|(k, _)| *k == name);
-                    if !dup && members.len() >= 16 {
-                        let mut set: HashSet<Name> =
-                            members.iter().map(|(k, _)| k.clone()).collect();
-                        set.insert(name.clone());
-                        index = Some(set);
-                    }
-                    dup
-                }
+                None if members.len() < 16 => members.iter().any(|(k, _)| *k == name),
+                _ => indexed_duplicate(&mut index, &members, &name),
             };
             if duplicate {
-                return Err(Error::with_message(
-                    crate::ErrorCode::Malformed,
-                    "duplicate JSON member name",
-                ));
+                return Err(Error::malformed("duplicate JSON member name"));
             }
             self.skip_ws();
             if self.peek() != Some(b':') {
@@ -424,12 +510,20 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_ws();
+            let skimmed_top = depth == 1 && !self.build;
+            if skimmed_top && self.keep.is_some_and(|keep| keep(name.as_bytes())) {
+                self.build = true;
+            }
             // Scalars directly (the common case), containers recursively.
             let v = match self.peek() {
+                _ if !self.build => self.skip_value(depth).map(|()| Value::Null)?,
                 Some(b'"') => Value::String(self.string()?),
                 Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
                 _ => self.value(depth)?,
             };
+            if skimmed_top {
+                self.build = false;
+            }
             members.push((name, v));
             self.skip_ws();
             match self.peek() {
@@ -440,6 +534,28 @@ impl<'a> Parser<'a> {
                 }
                 _ => return Err(Error::malformed("expected ',' or '}' in JSON object")),
             }
+        }
+    }
+
+    /// Checks one value exactly as [`Parser::value`] would, keeping nothing
+    /// (an object's names are still gathered, to refuse duplicates).
+    fn skip_value(&mut self, depth: usize) -> Result<()> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1).map(drop),
+            Some(b'[') => self.array(depth + 1).map(drop),
+            Some(b'"') => self.skip_string(),
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            _ => self.skip_literal(),
+        }
+    }
+
+    fn skip_literal(&mut self) -> Result<()> {
+        match self.peek() {
+            Some(b't') => self.expect_literal(b"true"),
+            Some(b'f') => self.expect_literal(b"false"),
+            Some(b'n') => self.expect_literal(b"null"),
+            Some(_) => Err(Error::malformed("unexpected character in JSON")),
+            None => Err(Error::malformed("unexpected end of JSON")),
         }
     }
 
@@ -456,7 +572,10 @@ impl<'a> Parser<'a> {
         }
         loop {
             self.skip_ws();
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            if self.build {
+                items.push(item);
+            }
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -488,6 +607,48 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    /// A member name. A short plain ASCII run (the usual name) is copied as
+    /// it is, with no UTF-8 pass (ASCII is UTF-8); anything else is read by
+    /// [`Parser::string_text`].
+    fn name(&mut self) -> Result<Name> {
+        let start = self.pos + 1;
+        let rest = self.s.get(start..).unwrap_or_default();
+        if let Some(n) = string_stop(rest) {
+            let plain = &rest[..n];
+            if rest[n] == b'"' && n <= INLINE_NAME && plain.is_ascii() {
+                self.pos = start + n + 1;
+                let mut bytes = [0u8; INLINE_NAME];
+                bytes[..n].copy_from_slice(plain);
+                return Ok(Name::Inline {
+                    len: n as u8,
+                    bytes,
+                });
+            }
+        }
+        Ok(Name::new(&self.string_text()?))
+    }
+
+    /// Checks a string exactly as [`Parser::string_text`] would, keeping
+    /// nothing: a plain run (no escape) is only scanned, and checked as
+    /// UTF-8 when it is not ASCII.
+    fn skip_string(&mut self) -> Result<()> {
+        let start = self.pos + 1;
+        let rest = self.s.get(start..).unwrap_or_default();
+        match string_stop(rest) {
+            Some(n) if rest[n] == b'"' => {
+                let plain = &rest[..n];
+                if self.text.is_none() && !plain.is_ascii() && std::str::from_utf8(plain).is_err() {
+                    return Err(Error::malformed("JSON string is not valid UTF-8"));
+                }
+                self.pos = start + n + 1;
+                Ok(())
+            }
+            // Escapes, control characters, no end: the full reader, for
+            // the same result and the same error.
+            _ => self.string_text().map(drop),
+        }
+    }
+
     fn string(&mut self) -> Result<String> {
         self.string_text().map(Cow::into_owned)
     }
@@ -498,10 +659,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         // Fast path: no escapes. Find the first byte that ends the run.
         let rest = self.s.get(start..).unwrap_or_default();
-        let Some(n) = rest
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        else {
+        let Some(n) = string_stop(rest) else {
             return Err(Error::malformed("unterminated JSON string"));
         };
         self.pos = start + n;
@@ -593,17 +751,20 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
+                let first = self.pos;
+                let mut magnitude = 0u64;
                 while let Some(d @ b'0'..=b'9') = self.peek() {
-                    let d = i64::from(d - b'0');
-                    int = int.and_then(|i| i.checked_mul(10)).and_then(|i| {
-                        if negative {
-                            i.checked_sub(d)
-                        } else {
-                            i.checked_add(d)
-                        }
-                    });
+                    magnitude = magnitude.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
                     self.pos += 1;
                 }
+                // 19 digits always fit in a u64; more may have wrapped.
+                int = if self.pos - first > 19 {
+                    None
+                } else if negative {
+                    0i64.checked_sub_unsigned(magnitude)
+                } else {
+                    i64::try_from(magnitude).ok()
+                };
             }
             _ => return Err(Error::malformed("invalid JSON number")),
         }
@@ -832,6 +993,156 @@ mod tests {
         }
         assert_eq!(built, o);
         assert_eq!(Value::Object(o).to_json(), doc);
+    }
+
+    /// What `skim_object` must give for `doc`: `parse_object`'s verdict and
+    /// error, and on success the same names in order, kept values equal to
+    /// the parsed ones and every other value `Null`.
+    fn skim_agrees(doc: &str, keep: fn(&[u8]) -> bool) {
+        skim_agrees_bytes(doc.as_bytes(), keep)
+    }
+
+    fn skim_agrees_bytes(bytes: &[u8], keep: fn(&[u8]) -> bool) {
+        let doc = String::from_utf8_lossy(bytes);
+        let full = parse_object(bytes);
+        let skim = skim_object(bytes, keep);
+        match (&full, &skim) {
+            (Ok(full), Ok(skim)) => {
+                let names = |o: &Object| o.iter().map(|(k, _)| k.to_owned()).collect::<Vec<_>>();
+                assert_eq!(names(full), names(skim), "{doc}");
+                for ((name, f), (_, s)) in full.iter().zip(skim.iter()) {
+                    let want = if keep(name.as_bytes()) {
+                        f.clone()
+                    } else {
+                        Value::Null
+                    };
+                    assert_eq!(*s, want, "{doc}: member {name}");
+                }
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!((a.code(), a.message()), (b.code(), b.message()), "{doc}")
+            }
+            _ => panic!("{doc}: parse {full:?}, skim {skim:?}"),
+        }
+    }
+
+    #[test]
+    fn skim_agrees_with_parse() {
+        let docs = [
+            r#"{"sub":"u","aud":["a","b"],"exp":1,"role":"admin","n":{"x":[1,{"y":null}]}}"#,
+            r#" { "a" : "x\u00e9\ud83d\ude00" , "b" : [ true , false , null , -0.5e3 ] } "#,
+            r#"{}"#,
+            r#"[]"#,
+            r#""text""#,
+            r#"{"sub":"a","sub":"b"}"#,
+            // Duplicates below the top level, in skimmed and kept members.
+            r#"{"n":{"x":1,"x":2}}"#,
+            r#"{"aud":[{"x":1,"x":2}]}"#,
+            r#"{"n":{"\u0078":1,"x":2}}"#,
+            // Errors inside skimmed values are found as in parsed ones.
+            r#"{"n":"\ud800"}"#,
+            r#"{"n":"a\qb"}"#,
+            "{\"n\":\"a\u{1}b\"}",
+            r#"{"n":01}"#,
+            r#"{"n":1e999}"#,
+            r#"{"n":[1,]}"#,
+            r#"{"n":tru}"#,
+            r#"{"n":{"a":1}"#,
+            r#"{"n":1} x"#,
+            r#"{"sub":"u",}"#,
+            r#"{"sub" "u"}"#,
+        ];
+        let keep_registered: fn(&[u8]) -> bool = |n| [&b"sub"[..], b"aud", b"exp"].contains(&n);
+        for doc in docs {
+            skim_agrees(doc, keep_registered);
+            skim_agrees(doc, |_| true);
+            skim_agrees(doc, |_| false);
+        }
+        // Nesting is bounded the same way inside a skimmed member.
+        for depth in [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1] {
+            let doc = format!(
+                r#"{{"n":{}1{}}}"#,
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            );
+            skim_agrees(&doc, keep_registered);
+            skim_agrees(&doc, |_| true);
+        }
+        // UTF-8: valid and invalid, in skimmed and kept strings, in names,
+        // outside strings, in plain runs and after an escape.
+        let utf8: [&[u8]; 8] = [
+            b"{\"n\":\"caf\xc3\xa9\"}",
+            b"{\"n\":\"caf\xc3\"}",
+            b"{\"sub\":\"caf\xc3\"}",
+            b"{\"n\xff\":1}",
+            b"{\"n\":1\xff}",
+            b"{\"n\":\"\\n\xc3\"}",
+            b"{\"n\":\"\xed\xa0\x80\"}",
+            b"{\"n\":\"12345678\xf0\x9f\x98\x80\"}",
+        ];
+        for doc in utf8 {
+            skim_agrees_bytes(doc, keep_registered);
+            skim_agrees_bytes(doc, |_| true);
+            skim_agrees_bytes(doc, |_| false);
+        }
+        // A large object (the duplicate index).
+        let mut doc = String::from("{");
+        for i in 0..40 {
+            doc.push_str(&format!("\"k{i}\":{{\"v\":{i}}},"));
+        }
+        doc.push_str("\"k3\":0}");
+        skim_agrees(&doc, keep_registered);
+    }
+
+    #[test]
+    fn string_stop_finds_the_first_stop_byte() {
+        let naive = |s: &[u8]| s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        // Every length up to three words, every stop byte (and bytes next to
+        // the stop ranges) at every position, behind plain and high bytes.
+        for len in 0..24 {
+            for fill in [b'a', 0x20, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'] {
+                let mut s = vec![fill; len];
+                assert_eq!(string_stop(&s), naive(&s), "{s:?}");
+                for at in 0..len {
+                    for stop in [b'"', b'\\', 0x00, 0x1f, 0x21, 0x5b, 0x5d, 0x20, 0xa2, 0xdc] {
+                        s[at] = stop;
+                        assert_eq!(string_stop(&s), naive(&s), "{s:?}");
+                        // A second stop byte after the first never hides it.
+                        if at + 1 < len {
+                            s[at + 1] = b'"';
+                            assert_eq!(string_stop(&s), naive(&s), "{s:?}");
+                            s[at + 1] = fill;
+                        }
+                    }
+                    s[at] = fill;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_at_the_i64_bounds() {
+        let int = |s: &str| parse(s.as_bytes()).unwrap().as_number().unwrap();
+        assert_eq!(int("9223372036854775807"), Number::Int(i64::MAX));
+        assert_eq!(int("-9223372036854775808"), Number::Int(i64::MIN));
+        assert_eq!(
+            int("9223372036854775808"),
+            Number::Float(9_223_372_036_854_775_808.0)
+        );
+        assert_eq!(
+            int("-9223372036854775809"),
+            Number::Float(-9_223_372_036_854_775_808.0)
+        );
+        // 19 and 20 digits: the largest that cannot wrap, and ones that would.
+        assert_eq!(int("9999999999999999999"), Number::Float(1e19));
+        assert_eq!(
+            int("18446744073709551617"),
+            Number::Float(1.8446744073709552e19)
+        );
+        assert_eq!(int("100000000000000000000"), Number::Float(1e20));
+        assert_eq!(int("-0"), Number::Int(0));
+        assert_eq!(int("0"), Number::Int(0));
+        assert_eq!(int("1234567890"), Number::Int(1_234_567_890));
     }
 
     #[test]

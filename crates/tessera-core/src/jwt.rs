@@ -1,7 +1,7 @@
 //! JWT claims (RFC 7519) and their validation.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::identity::{Format, Identity};
+use crate::identity::{ClaimSet, Format, Identity};
 use crate::json::{self, Object, Value};
 use crate::jws::{self, Header};
 use crate::keys::{KeySet, SigningKey};
@@ -24,19 +24,15 @@ pub struct Claims {
     pub all: Object,
 }
 
-fn string_claim(value: Option<&Value>, name: &str) -> Result<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::with_message(
-            ErrorCode::InvalidClaim,
-            format!("`{name}` must be a string"),
-        )),
-    }
-}
-
 fn time_claim(value: Option<&Value>, name: &str) -> Result<Option<i64>> {
     value.map(|v| numeric_date(name, v)).transpose()
+}
+
+/// The registered claims, in the order of [`registered`].
+const REGISTERED: [&str; 7] = ["aud", "iss", "sub", "exp", "nbf", "iat", "jti"];
+
+fn is_registered(name: &[u8]) -> bool {
+    REGISTERED.iter().any(|r| r.as_bytes() == name)
 }
 
 /// The registered claims of `all`, found in one pass over its members:
@@ -44,66 +40,134 @@ fn time_claim(value: Option<&Value>, name: &str) -> Result<Option<i64>> {
 fn registered(all: &Object) -> [Option<&Value>; 7] {
     let mut found = [None; 7];
     for (name, value) in all.iter() {
-        let slot = match name {
-            "aud" => 0,
-            "iss" => 1,
-            "sub" => 2,
-            "exp" => 3,
-            "nbf" => 4,
-            "iat" => 5,
-            "jti" => 6,
-            _ => continue,
-        };
-        found[slot] = Some(value);
+        if let Some(slot) = REGISTERED.iter().position(|r| *r == name) {
+            found[slot] = Some(value);
+        }
     }
     found
+}
+
+/// The typed registered claims.
+struct Registered {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Vec<String>,
+    times: TimeClaims,
+    jti: Option<String>,
+}
+
+fn invalid_aud() -> Error {
+    Error::new(
+        ErrorCode::InvalidClaim,
+        "`aud` must be a string or an array of strings",
+    )
+}
+
+fn string_claim(value: Option<Value>, name: &str) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::with_message(
+            ErrorCode::InvalidClaim,
+            format!("`{name}` must be a string"),
+        )),
+    }
+}
+
+/// Types the registered claims `[aud, iss, sub, exp, nbf, iat, jti]`, in
+/// that fixed order (the first invalid claim is the one reported); a claim
+/// of the wrong type is `invalid_claim`, never treated as absent.
+fn typed(found: [Option<Value>; 7]) -> Result<Registered> {
+    let [aud, iss, sub, exp, nbf, iat, jti] = found;
+    let aud = match aud {
+        None => Vec::new(),
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(invalid_aud()),
+            })
+            .collect::<Result<_>>()?,
+        Some(_) => return Err(invalid_aud()),
+    };
+    let iss = string_claim(iss, "iss")?;
+    let sub = string_claim(sub, "sub")?;
+    let times = TimeClaims {
+        exp: time_claim(exp.as_ref(), "exp")?,
+        nbf: time_claim(nbf.as_ref(), "nbf")?,
+        iat: time_claim(iat.as_ref(), "iat")?,
+    };
+    let jti = string_claim(jti, "jti")?;
+    Ok(Registered {
+        iss,
+        sub,
+        aud,
+        times,
+        jti,
+    })
+}
+
+fn payload_error(e: Error) -> Error {
+    Error::with_message(
+        ErrorCode::Malformed,
+        format!("JWT payload: {}", e.message()),
+    )
+}
+
+/// A verified JWT's claims as [`verify_with`] keeps them: the registered
+/// ones typed, the whole payload checked and kept as text.
+struct CheckedClaims {
+    registered: Registered,
+    /// Every top-level name (for the required claims), values not kept.
+    skeleton: Object,
+    all: ClaimSet,
+}
+
+impl CheckedClaims {
+    /// Checks `payload` with every rule [`Claims::parse`] applies (the same
+    /// reader, the same typing), building only the registered claims: the
+    /// others stay in the payload text until they are read.
+    fn parse(payload: Vec<u8>) -> Result<CheckedClaims> {
+        let mut skeleton = json::skim_object(&payload, is_registered).map_err(payload_error)?;
+        let mut found: [Option<Value>; 7] = Default::default();
+        for (name, value) in skeleton.iter_bytes_mut() {
+            if let Some(slot) = REGISTERED.iter().position(|r| r.as_bytes() == name) {
+                found[slot] = Some(std::mem::replace(value, Value::Null));
+            }
+        }
+        Ok(CheckedClaims {
+            registered: typed(found)?,
+            skeleton,
+            all: ClaimSet::checked_text(payload),
+        })
+    }
+}
+
+fn check_required(policy: &Policy, all: &Object) -> Result<()> {
+    for name in &policy.required_claims {
+        if !all.contains(name) {
+            return Err(Error::with_message(
+                ErrorCode::MissingClaim,
+                format!("the required claim `{}` is absent", jws::truncate(name, 64)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Claims {
     /// Parses and types a claims set; a registered claim of the wrong type is
     /// `invalid_claim`, never treated as absent.
     pub fn parse(payload: &[u8]) -> Result<Claims> {
-        let all = json::parse_object(payload).map_err(|e| {
-            Error::with_message(
-                ErrorCode::Malformed,
-                format!("JWT payload: {}", e.message()),
-            )
-        })?;
-        // Typed in a fixed order (the first invalid claim is the one reported).
-        let [aud, iss, sub, exp, nbf, iat, jti] = registered(&all);
-        let aud = match aud {
-            None => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str().map(str::to_owned).ok_or(Error::new(
-                        ErrorCode::InvalidClaim,
-                        "`aud` must be a string or an array of strings",
-                    ))
-                })
-                .collect::<Result<_>>()?,
-            Some(_) => {
-                return Err(Error::new(
-                    ErrorCode::InvalidClaim,
-                    "`aud` must be a string or an array of strings",
-                ))
-            }
-        };
-        let iss = string_claim(iss, "iss")?;
-        let sub = string_claim(sub, "sub")?;
-        let times = TimeClaims {
-            exp: time_claim(exp, "exp")?,
-            nbf: time_claim(nbf, "nbf")?,
-            iat: time_claim(iat, "iat")?,
-        };
-        let jti = string_claim(jti, "jti")?;
+        let all = json::parse_object(payload).map_err(payload_error)?;
+        let r = typed(registered(&all).map(|v| v.cloned()))?;
         Ok(Claims {
-            iss,
-            sub,
-            aud,
-            times,
-            jti,
+            iss: r.iss,
+            sub: r.sub,
+            aud: r.aud,
+            times: r.times,
+            jti: r.jti,
             all,
         })
     }
@@ -113,15 +177,7 @@ impl Claims {
         policy.check_times(&self.times, now)?;
         policy.check_audience(self.aud.iter().map(String::as_str))?;
         policy.check_issuer(self.iss.as_deref())?;
-        for name in &policy.required_claims {
-            if !self.all.contains(name) {
-                return Err(Error::with_message(
-                    ErrorCode::MissingClaim,
-                    format!("the required claim `{}` is absent", jws::truncate(name, 64)),
-                ));
-            }
-        }
-        Ok(())
+        check_required(policy, &self.all)
     }
 }
 
@@ -163,23 +219,34 @@ pub(crate) fn verify_with(
     now: i64,
     memo: Option<&jws::HeaderMemo>,
 ) -> Result<Identity> {
-    let jws = jws::decode_with(token, policy.max_token_size, memo)?;
-    check_typ(&jws.header, policy)?;
-    let key = jws.verify(keys, policy)?;
-    let claims = Claims::parse(&jws.payload)?;
-    claims.validate(policy, now)?;
+    let mut signature = jws::Signature::new();
+    let (header, signing_input, payload) =
+        jws::decode_parts(token, policy.max_token_size, memo, &mut signature)?;
+    check_typ(&header, policy)?;
+    let key = jws::verify_signature(&header, signing_input, signature.bytes(), keys, policy)?;
+    // The same checks, in the same order, as `Claims::parse` + `validate`.
+    let CheckedClaims {
+        registered: r,
+        skeleton,
+        all,
+    } = CheckedClaims::parse(payload)?;
+    policy.check_times(&r.times, now)?;
+    policy.check_audience(r.aud.iter().map(String::as_str))?;
+    policy.check_issuer(r.iss.as_deref())?;
+    check_required(policy, &skeleton)?;
+    drop(skeleton);
     Ok(Identity {
         format: Format::Jwt,
-        alg: jws.header.alg.name(),
-        subject: claims.sub.unwrap_or_default(),
-        issuer: claims.iss,
-        audience: claims.aud,
-        expires_at: claims.times.exp,
-        not_before: claims.times.nbf,
-        issued_at: claims.times.iat,
-        id: claims.jti,
+        alg: header.alg.name(),
+        subject: r.sub.unwrap_or_default(),
+        issuer: r.iss,
+        audience: r.aud,
+        expires_at: r.times.exp,
+        not_before: r.times.nbf,
+        issued_at: r.times.iat,
+        id: r.jti,
         kid: key.kid().map(str::to_owned),
-        claims: claims.all,
+        claims: all,
     })
 }
 

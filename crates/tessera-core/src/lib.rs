@@ -27,7 +27,7 @@ pub mod verifier;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorCode, Result};
-pub use identity::{Format, Identity};
+pub use identity::{ClaimSet, Format, Identity};
 pub use jws::Algorithm;
 pub use keys::{KeySet, SigningKey, VerifyingKey};
 pub use policy::{Policy, TimeClaims};

@@ -715,3 +715,64 @@ fn arbitrary_input_never_panics() {
         })
         .unwrap();
 }
+
+// ---- Common rules: a fourth part is reported before anything else ----
+
+/// A valid token is not scanned for a third '.'; the parts error must
+/// still win over whatever else is wrong, wherever the extra part is.
+#[test]
+fn a_fourth_part_is_the_error_reported_first() {
+    let parts_error = |t: &str| {
+        let e = jwt::verify(t, &hs256_set(), &Policy::default(), NOW).unwrap_err();
+        (e.code(), e.message().contains("exactly three"))
+    };
+    let good = token(H, r#"{"sub":"a","exp":1800000100}"#);
+    let (input, sig) = good.rsplit_once('.').unwrap();
+    let bad_header = format!("e30.{}", input.split_once('.').unwrap().1);
+    let bad_payload = format!("{}.!!!", input.split_once('.').unwrap().0);
+    for t in [
+        // An extra part after a good signature, or in the middle of it.
+        format!("{good}.x"),
+        format!("{good}."),
+        format!("{input}.{}.{}", &sig[..10], &sig[10..]),
+        // And with the header (no `alg`), the payload or the signature
+        // also wrong: the parts error still comes first.
+        format!("{bad_header}.{sig}.x"),
+        format!("{bad_payload}.{sig}.x"),
+        format!("{input}.!!.x"),
+        format!(".{}.{sig}.x", input.split_once('.').unwrap().1),
+    ] {
+        assert_eq!(parts_error(&t), (ErrorCode::Malformed, true), "{t}");
+    }
+    // Without the extra part each of those is refused for its own reason.
+    assert!(!parts_error(&format!("{bad_header}.{sig}")).1);
+    assert!(!parts_error(&format!("{input}.!!")).1);
+    assert!(jwt::verify(&good, &hs256_set(), &Policy::default(), NOW).is_ok());
+}
+
+/// Signatures are decoded on the stack up to 1024 bytes and on the heap
+/// beyond: both are decoded strictly and checked.
+#[test]
+fn long_signatures_are_decoded_and_checked() {
+    let good = token(H, r#"{"sub":"a","exp":1800000100}"#);
+    let input = good.rsplit_once('.').unwrap().0;
+    for len in [1021, 1022, 1023, 1024, 1025, 1400, 4096] {
+        let sig = b64url_encode(&vec![0x5a; len]);
+        assert_eq!(
+            hs_code(&format!("{input}.{sig}")),
+            ErrorCode::BadSignature,
+            "{len}"
+        );
+        // Not canonical base64url (unused bits set, or a bad character):
+        // malformed on either side of the buffer size.
+        let mut bad = sig.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = b'*';
+        let bad = String::from_utf8(bad).unwrap();
+        assert_eq!(
+            hs_code(&format!("{input}.{bad}")),
+            ErrorCode::Malformed,
+            "{len}"
+        );
+    }
+}

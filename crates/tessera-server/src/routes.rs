@@ -981,7 +981,7 @@ mod tests {
             issued_at: None,
             id: None,
             kid: None,
-            claims,
+            claims: claims.into(),
         }
     }
 

@@ -517,7 +517,7 @@ pub fn verify(
         issued_at: Some(message.issued_at.unix_seconds()),
         id: Some(message.nonce.clone()),
         kid: None,
-        claims: message.to_claims(),
+        claims: message.to_claims().into(),
     })
 }
 

@@ -191,7 +191,7 @@ pub fn verify_thirdweb(
         issued_at: claims.times.iat,
         id: claims.jti,
         kid: None,
-        claims: claims.all,
+        claims: claims.all.into(),
     })
 }
 

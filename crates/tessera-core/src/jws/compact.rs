@@ -1,7 +1,7 @@
 //! Compact JWS: `b64url(header).b64url(payload).b64url(signature)` (RFC 7515 §7.1).
 
 use super::Algorithm;
-use crate::encoding::{b64url_decode, b64url_encode};
+use crate::encoding::{b64url_decode, b64url_decode_to_slice, b64url_encode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Object, Value};
 use crate::keys::{KeySet, SigningKey, VerifyingKey};
@@ -159,6 +159,64 @@ pub fn decode_with<'t>(
     max_size: usize,
     memo: Option<&HeaderMemo>,
 ) -> Result<UnverifiedJws<'t>> {
+    let mut signature = Signature::new();
+    let (header, signing_input, payload) = decode_parts(token, max_size, memo, &mut signature)?;
+    Ok(UnverifiedJws {
+        header,
+        signing_input,
+        payload,
+        signature: signature.bytes().to_vec(),
+    })
+}
+
+/// Signatures up to this many bytes are decoded on the stack: every EC and
+/// EdDSA signature, and RSA up to 8192 bits.
+const INLINE_SIGNATURE: usize = 1024;
+
+/// A decoded signature, on the stack when it fits.
+pub(crate) struct Signature {
+    inline: [u8; INLINE_SIGNATURE],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+impl Signature {
+    pub(crate) fn new() -> Self {
+        Signature {
+            inline: [0; INLINE_SIGNATURE],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn decode(&mut self, text: &[u8]) -> Result<()> {
+        // `text.len() / 4 * 3 + 2` bounds the decoded length.
+        if text.len() / 4 * 3 + 2 <= INLINE_SIGNATURE {
+            self.len = b64url_decode_to_slice(text, &mut self.inline)?;
+        } else {
+            self.heap = b64url_decode(text)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+/// Splits and decodes a compact JWS strictly: the header (from `memo` when
+/// it has seen the text), the signing input, the decoded payload, and the
+/// signature decoded into `signature`.
+pub(crate) fn decode_parts<'t>(
+    token: &'t str,
+    max_size: usize,
+    memo: Option<&HeaderMemo>,
+    signature: &mut Signature,
+) -> Result<(Arc<Header>, &'t [u8], Vec<u8>)> {
     if token.len() > max_size {
         return Err(Error::with_message(
             ErrorCode::TokenTooLarge,
@@ -169,53 +227,74 @@ pub fn decode_with<'t>(
         ));
     }
     let bytes = token.as_bytes();
-    // `str::find(char)` and `contains` search with memchr.
+    let parts =
+        || Error::malformed("a compact JWS has exactly three base64url parts separated by '.'");
+    // `str::find(char)` searches with memchr.
     let d1 = token.find('.');
     let d2 = d1.and_then(|d1| token[d1 + 1..].find('.').map(|i| d1 + 1 + i));
-    let third = d2.filter(|&d2| token[d2 + 1..].contains('.'));
-    let (Some(d1), Some(d2), None) = (d1, d2, third) else {
-        return Err(Error::malformed(
-            "a compact JWS has exactly three base64url parts separated by '.'",
-        ));
+    let (Some(d1), Some(d2)) = (d1, d2) else {
+        return Err(parts());
     };
     let (h, p, s) = (&bytes[..d1], &bytes[d1 + 1..d2], &bytes[d2 + 1..]);
+    // A third '.' is an error before any other. A valid token is not
+    // scanned for one: its signature decodes, and '.' is not base64url.
+    // Only when a step fails is the last part searched, so that the error
+    // reported is the same as if it had been searched first.
+    let first = |e: Error| if s.contains(&b'.') { parts() } else { e };
     if h.is_empty() {
-        return Err(Error::malformed("the JWS header is empty"));
+        return Err(first(Error::malformed("the JWS header is empty")));
     }
     let header = match memo {
-        Some(memo) => memo.header(h)?,
-        None => Arc::new(Header::parse(&b64url_decode(h)?)?),
-    };
-    let payload = b64url_decode(p)?;
-    let signature = b64url_decode(s)?;
-    Ok(UnverifiedJws {
-        header,
-        signing_input: &bytes[..d2],
-        payload,
-        signature,
-    })
+        Some(memo) => memo.header(h),
+        None => b64url_decode(h)
+            .and_then(|h| Header::parse(&h))
+            .map(Arc::new),
+    }
+    .map_err(first)?;
+    let payload = b64url_decode(p).map_err(first)?;
+    signature.decode(s).map_err(first)?;
+    Ok((header, &bytes[..d2], payload))
 }
 
 impl UnverifiedJws<'_> {
     /// Checks the signature with the key the key set selects; the header's
     /// `alg` must equal that key's pinned algorithm and pass the policy.
     pub fn verify<'k>(&self, keys: &'k KeySet, policy: &Policy) -> Result<&'k VerifyingKey> {
-        let alg = self.header.alg;
-        if !policy.allows_algorithm(alg) {
-            return Err(Error::with_message(
-                ErrorCode::AlgorithmNotAllowed,
-                format!("{alg} is not among the allowed algorithms"),
-            ));
-        }
-        let mut last = Error::new(ErrorCode::UnknownKey, "no key matched");
-        for key in keys.candidates_iter(alg, self.header.kid.as_deref())? {
-            match key.verify(self.signing_input, &self.signature) {
-                Ok(()) => return Ok(key),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+        verify_signature(
+            &self.header,
+            self.signing_input,
+            &self.signature,
+            keys,
+            policy,
+        )
     }
+}
+
+/// Checks `signature` over `signing_input` with the key the key set
+/// selects for `header`; the header's `alg` must equal that key's pinned
+/// algorithm and pass the policy.
+pub(crate) fn verify_signature<'k>(
+    header: &Header,
+    signing_input: &[u8],
+    signature: &[u8],
+    keys: &'k KeySet,
+    policy: &Policy,
+) -> Result<&'k VerifyingKey> {
+    let alg = header.alg;
+    if !policy.allows_algorithm(alg) {
+        return Err(Error::with_message(
+            ErrorCode::AlgorithmNotAllowed,
+            format!("{alg} is not among the allowed algorithms"),
+        ));
+    }
+    let mut last = Error::new(ErrorCode::UnknownKey, "no key matched");
+    for key in keys.candidates_iter(alg, header.kid.as_deref())? {
+        match key.verify(signing_input, signature) {
+            Ok(()) => return Ok(key),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Signs `payload` as a compact JWS with `key`; `extra` header members

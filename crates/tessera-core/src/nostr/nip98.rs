@@ -216,7 +216,7 @@ pub fn verify_nip98_with(
         issued_at: Some(event.created_at),
         id: Some(event.id_hex()),
         kid: None,
-        claims,
+        claims: claims.into(),
     })
 }
 

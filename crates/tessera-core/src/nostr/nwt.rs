@@ -192,7 +192,7 @@ pub fn verify_nwt(
         issued_at: times.iat,
         id: Some(event.id_hex()),
         kid: None,
-        claims: claims.all,
+        claims: claims.all.into(),
     })
 }
 

@@ -175,7 +175,7 @@ pub(crate) fn verify_portal_with_point(
         issued_at: claims.times.iat,
         id: None,
         kid: None,
-        claims: claims.all,
+        claims: claims.all.into(),
     })
 }
 
