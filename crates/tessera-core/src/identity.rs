@@ -138,3 +138,29 @@ impl std::fmt::Debug for ClaimSet {
         self.object().fmt(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::Value;
+
+    #[test]
+    fn a_claim_set_reads_the_same_from_text_or_object() {
+        let text = br#"{"sub":"a","scope":"read write","n":{"x":[1,2]}}"#;
+        let parsed = json::parse_object(text).unwrap();
+        let lazy = ClaimSet::checked_text(text.to_vec());
+        let eager = ClaimSet::from(parsed.clone());
+        // Read through `Deref` like an `Object`, equal to it and to each other.
+        assert_eq!(lazy.get("scope"), Some(&Value::from("read write")));
+        assert_eq!(lazy.len(), 3);
+        assert_eq!(lazy, parsed);
+        assert_eq!(lazy, eager);
+        assert_eq!(format!("{lazy:?}"), format!("{parsed:?}"));
+        // A clone carries the text (or the built object) with it.
+        assert_eq!(ClaimSet::checked_text(text.to_vec()).clone(), parsed);
+        assert_eq!(lazy.clone().into_object(), parsed);
+        assert_eq!(ClaimSet::checked_text(text.to_vec()).into_object(), parsed);
+        assert_eq!(eager.into_object(), parsed);
+        assert!(ClaimSet::default().is_empty());
+    }
+}

@@ -465,10 +465,17 @@ impl<'a> Parser<'a> {
             Some(b'{') => self.object(depth + 1).map(Value::Object),
             Some(b'[') => self.array(depth + 1).map(Value::Array),
             Some(b'"') => self.string().map(Value::String),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Value::Number),
+            _ => self.literal(),
+        }
+    }
+
+    /// `true`, `false` or `null` (anything else here is an error).
+    fn literal(&mut self) -> Result<Value> {
+        match self.peek() {
             Some(b't') => self.expect_literal(b"true").map(|()| Value::Bool(true)),
             Some(b'f') => self.expect_literal(b"false").map(|()| Value::Bool(false)),
             Some(b'n') => self.expect_literal(b"null").map(|()| Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.number().map(Value::Number),
             Some(_) => Err(Error::malformed("unexpected character in JSON")),
             None => Err(Error::malformed("unexpected end of JSON")),
         }
@@ -545,17 +552,7 @@ impl<'a> Parser<'a> {
             Some(b'[') => self.array(depth + 1).map(drop),
             Some(b'"') => self.skip_string(),
             Some(b'-' | b'0'..=b'9') => self.number().map(drop),
-            _ => self.skip_literal(),
-        }
-    }
-
-    fn skip_literal(&mut self) -> Result<()> {
-        match self.peek() {
-            Some(b't') => self.expect_literal(b"true"),
-            Some(b'f') => self.expect_literal(b"false"),
-            Some(b'n') => self.expect_literal(b"null"),
-            Some(_) => Err(Error::malformed("unexpected character in JSON")),
-            None => Err(Error::malformed("unexpected end of JSON")),
+            _ => self.literal().map(drop),
         }
     }
 
@@ -611,42 +608,42 @@ impl<'a> Parser<'a> {
     /// it is, with no UTF-8 pass (ASCII is UTF-8); anything else is read by
     /// [`Parser::string_text`].
     fn name(&mut self) -> Result<Name> {
-        let start = self.pos + 1;
-        let rest = self.s.get(start..).unwrap_or_default();
-        if let Some(n) = string_stop(rest) {
-            let plain = &rest[..n];
-            if rest[n] == b'"' && n <= INLINE_NAME && plain.is_ascii() {
-                self.pos = start + n + 1;
+        match self.plain_run() {
+            Some(plain) if plain.len() <= INLINE_NAME && plain.is_ascii() => {
+                self.pos += plain.len() + 2;
                 let mut bytes = [0u8; INLINE_NAME];
-                bytes[..n].copy_from_slice(plain);
-                return Ok(Name::Inline {
-                    len: n as u8,
+                bytes[..plain.len()].copy_from_slice(plain);
+                Ok(Name::Inline {
+                    len: plain.len() as u8,
                     bytes,
-                });
+                })
             }
+            _ => Ok(Name::new(&self.string_text()?)),
         }
-        Ok(Name::new(&self.string_text()?))
     }
 
     /// Checks a string exactly as [`Parser::string_text`] would, keeping
-    /// nothing: a plain run (no escape) is only scanned, and checked as
-    /// UTF-8 when it is not ASCII.
+    /// nothing: a plain run is only scanned, and checked as UTF-8 when it
+    /// is not ASCII.
     fn skip_string(&mut self) -> Result<()> {
-        let start = self.pos + 1;
-        let rest = self.s.get(start..).unwrap_or_default();
-        match string_stop(rest) {
-            Some(n) if rest[n] == b'"' => {
-                let plain = &rest[..n];
-                if self.text.is_none() && !plain.is_ascii() && std::str::from_utf8(plain).is_err() {
-                    return Err(Error::malformed("JSON string is not valid UTF-8"));
-                }
-                self.pos = start + n + 1;
-                Ok(())
-            }
-            // Escapes, control characters, no end: the full reader, for
-            // the same result and the same error.
-            _ => self.string_text().map(drop),
+        // Escapes, control characters, no end: the full reader, for the
+        // same result and the same error.
+        let Some(plain) = self.plain_run() else {
+            return self.string_text().map(drop);
+        };
+        if self.text.is_none() && !plain.is_ascii() && std::str::from_utf8(plain).is_err() {
+            return Err(Error::malformed("JSON string is not valid UTF-8"));
         }
+        self.pos += plain.len() + 2;
+        Ok(())
+    }
+
+    /// The contents of the string whose opening quote is at `pos`, when it
+    /// is a plain run: closed, with no escape and no control character.
+    fn plain_run(&self) -> Option<&'a [u8]> {
+        let rest = self.s.get(self.pos + 1..)?;
+        let n = string_stop(rest)?;
+        (rest[n] == b'"').then(|| &rest[..n])
     }
 
     fn string(&mut self) -> Result<String> {
@@ -671,13 +668,20 @@ impl<'a> Parser<'a> {
                 if let Some(s) = self.text.and_then(|t| t.get(start..start + n)) {
                     return Ok(Cow::Borrowed(s));
                 }
-                return std::str::from_utf8(&rest[..n])
+                std::str::from_utf8(&rest[..n])
                     .map(Cow::Borrowed)
-                    .map_err(|_| Error::malformed("JSON string is not valid UTF-8"));
+                    .map_err(|_| Error::malformed("JSON string is not valid UTF-8"))
             }
-            b'\\' => {}
-            _ => return Err(Error::malformed("control character in JSON string")),
+            b'\\' => self.escaped_string(start),
+            _ => Err(Error::malformed("control character in JSON string")),
         }
+    }
+
+    /// The rest of `string_text` for a string with an escape at `pos`
+    /// (`start`: its first character). Out of line: claim sets and headers
+    /// rarely have one, and the common path stays small.
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize) -> Result<Cow<'a, str>> {
         let mut buf: Vec<u8> = self.s[start..self.pos].to_vec();
         loop {
             match self.peek() {

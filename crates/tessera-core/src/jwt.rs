@@ -24,6 +24,10 @@ pub struct Claims {
     pub all: Object,
 }
 
+// The typing helpers are out of line: one copy of each, called seven
+// times, keeps the verification path's machine code small (it shares the
+// instruction cache with the signature check; see BENCHMARKS.md).
+#[inline(never)]
 fn time_claim(value: Option<&Value>, name: &str) -> Result<Option<i64>> {
     value.map(|v| numeric_date(name, v)).transpose()
 }
@@ -31,8 +35,13 @@ fn time_claim(value: Option<&Value>, name: &str) -> Result<Option<i64>> {
 /// The registered claims, in the order of [`registered`].
 const REGISTERED: [&str; 7] = ["aud", "iss", "sub", "exp", "nbf", "iat", "jti"];
 
+/// Where `name` goes in [`REGISTERED`] order, if it is a registered claim.
+fn slot(name: &[u8]) -> Option<usize> {
+    REGISTERED.iter().position(|r| r.as_bytes() == name)
+}
+
 fn is_registered(name: &[u8]) -> bool {
-    REGISTERED.iter().any(|r| r.as_bytes() == name)
+    slot(name).is_some()
 }
 
 /// The registered claims of `all`, found in one pass over its members:
@@ -40,8 +49,8 @@ fn is_registered(name: &[u8]) -> bool {
 fn registered(all: &Object) -> [Option<&Value>; 7] {
     let mut found = [None; 7];
     for (name, value) in all.iter() {
-        if let Some(slot) = REGISTERED.iter().position(|r| *r == name) {
-            found[slot] = Some(value);
+        if let Some(i) = slot(name.as_bytes()) {
+            found[i] = Some(value);
         }
     }
     found
@@ -63,10 +72,12 @@ fn invalid_aud() -> Error {
     )
 }
 
-fn string_claim(value: Option<Value>, name: &str) -> Result<Option<String>> {
+/// The string of a registered claim, taken out of its value (left empty).
+#[inline(never)]
+fn string_claim(value: Option<&mut Value>, name: &str) -> Result<Option<String>> {
     match value {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::String(s)) => Ok(Some(std::mem::take(s))),
         Some(_) => Err(Error::with_message(
             ErrorCode::InvalidClaim,
             format!("`{name}` must be a string"),
@@ -74,29 +85,37 @@ fn string_claim(value: Option<Value>, name: &str) -> Result<Option<String>> {
     }
 }
 
-/// Types the registered claims `[aud, iss, sub, exp, nbf, iat, jti]`, in
-/// that fixed order (the first invalid claim is the one reported); a claim
-/// of the wrong type is `invalid_claim`, never treated as absent.
-fn typed(found: [Option<Value>; 7]) -> Result<Registered> {
-    let [aud, iss, sub, exp, nbf, iat, jti] = found;
-    let aud = match aud {
-        None => Vec::new(),
-        Some(Value::String(s)) => vec![s],
+/// `aud`: a string or an array of strings, as a list (taken out of the
+/// value).
+#[inline(never)]
+fn audiences(aud: Option<&mut Value>) -> Result<Vec<String>> {
+    match aud {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![std::mem::take(s)]),
         Some(Value::Array(items)) => items
-            .into_iter()
+            .iter_mut()
             .map(|v| match v {
-                Value::String(s) => Ok(s),
+                Value::String(s) => Ok(std::mem::take(s)),
                 _ => Err(invalid_aud()),
             })
-            .collect::<Result<_>>()?,
-        Some(_) => return Err(invalid_aud()),
-    };
+            .collect(),
+        Some(_) => Err(invalid_aud()),
+    }
+}
+
+/// Types the registered claims `[aud, iss, sub, exp, nbf, iat, jti]`, in
+/// that fixed order (the first invalid claim is the one reported); a claim
+/// of the wrong type is `invalid_claim`, never treated as absent. Strings
+/// are taken out of their values, not copied.
+fn typed(found: [Option<&mut Value>; 7]) -> Result<Registered> {
+    let [aud, iss, sub, exp, nbf, iat, jti] = found;
+    let aud = audiences(aud)?;
     let iss = string_claim(iss, "iss")?;
     let sub = string_claim(sub, "sub")?;
     let times = TimeClaims {
-        exp: time_claim(exp.as_ref(), "exp")?,
-        nbf: time_claim(nbf.as_ref(), "nbf")?,
-        iat: time_claim(iat.as_ref(), "iat")?,
+        exp: time_claim(exp.as_deref(), "exp")?,
+        nbf: time_claim(nbf.as_deref(), "nbf")?,
+        iat: time_claim(iat.as_deref(), "iat")?,
     };
     let jti = string_claim(jti, "jti")?;
     Ok(Registered {
@@ -130,14 +149,15 @@ impl CheckedClaims {
     /// others stay in the payload text until they are read.
     fn parse(payload: Vec<u8>) -> Result<CheckedClaims> {
         let mut skeleton = json::skim_object(&payload, is_registered).map_err(payload_error)?;
-        let mut found: [Option<Value>; 7] = Default::default();
+        let mut found: [Option<&mut Value>; 7] = Default::default();
         for (name, value) in skeleton.iter_bytes_mut() {
-            if let Some(slot) = REGISTERED.iter().position(|r| r.as_bytes() == name) {
-                found[slot] = Some(std::mem::replace(value, Value::Null));
+            if let Some(i) = slot(name) {
+                found[i] = Some(value);
             }
         }
+        let registered = typed(found)?;
         Ok(CheckedClaims {
-            registered: typed(found)?,
+            registered,
             skeleton,
             all: ClaimSet::checked_text(payload),
         })
@@ -161,7 +181,9 @@ impl Claims {
     /// `invalid_claim`, never treated as absent.
     pub fn parse(payload: &[u8]) -> Result<Claims> {
         let all = json::parse_object(payload).map_err(payload_error)?;
-        let r = typed(registered(&all).map(|v| v.cloned()))?;
+        // Typed from a copy of the registered claims: `all` keeps them.
+        let mut copies = registered(&all).map(|v| v.cloned());
+        let r = typed(copies.each_mut().map(Option::as_mut))?;
         Ok(Claims {
             iss: r.iss,
             sub: r.sub,
