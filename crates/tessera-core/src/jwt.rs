@@ -196,11 +196,31 @@ impl Claims {
 
     /// Applies the policy at `now`: time, audience, issuer, required claims.
     pub fn validate(&self, policy: &Policy, now: i64) -> Result<()> {
-        policy.check_times(&self.times, now)?;
-        policy.check_audience(self.aud.iter().map(String::as_str))?;
-        policy.check_issuer(self.iss.as_deref())?;
-        check_required(policy, &self.all)
+        apply_policy(
+            policy,
+            now,
+            &self.times,
+            &self.aud,
+            self.iss.as_deref(),
+            &self.all,
+        )
     }
+}
+
+/// The policy's claim checks, in their fixed order: time, audience,
+/// issuer, required claims (`names`: the claims set's top-level members).
+fn apply_policy(
+    policy: &Policy,
+    now: i64,
+    times: &TimeClaims,
+    aud: &[String],
+    iss: Option<&str>,
+    names: &Object,
+) -> Result<()> {
+    policy.check_times(times, now)?;
+    policy.check_audience(aud.iter().map(String::as_str))?;
+    policy.check_issuer(iss)?;
+    check_required(policy, names)
 }
 
 fn normalize_typ(t: &str) -> &str {
@@ -252,11 +272,7 @@ pub(crate) fn verify_with(
         skeleton,
         all,
     } = CheckedClaims::parse(payload)?;
-    policy.check_times(&r.times, now)?;
-    policy.check_audience(r.aud.iter().map(String::as_str))?;
-    policy.check_issuer(r.iss.as_deref())?;
-    check_required(policy, &skeleton)?;
-    drop(skeleton);
+    apply_policy(policy, now, &r.times, &r.aud, r.iss.as_deref(), &skeleton)?;
     Ok(Identity {
         format: Format::Jwt,
         alg: header.alg.name(),
