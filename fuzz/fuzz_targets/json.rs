@@ -5,7 +5,9 @@
 //! nesting); tessera's own output reads back to the same value; an object
 //! reader agrees with the value reader, and so does the skimming reader
 //! (`skim_object`: same verdict and error; names in order, kept values as
-//! parsed, the others `Null`).
+//! parsed, the others `Null`); whatever the flat reader (`flat_object`, the
+//! claims-set fast path) reads, the full reader reads the same, and
+//! `read_object` gives `parse_object`'s result.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -64,8 +66,31 @@ fn skim_agrees(data: &[u8]) {
     }
 }
 
+/// The flat reader declines or reads exactly what the full reader reads.
+fn flat_agrees(data: &[u8]) {
+    let mut members = Vec::new();
+    let mut names = json::FlatNames::new();
+    let read = json::flat_object(data, &mut names, |n, v| members.push((n, v.to_value())));
+    let full = json::parse_object(data);
+    if read {
+        let full = full.expect("the flat reader read what the full reader refuses");
+        assert_eq!(full.len(), members.len());
+        assert_eq!(names.len(), members.len());
+        for ((name, value), (fname, fvalue)) in members.iter().zip(full.iter()) {
+            assert_eq!((*name, value), (fname, fvalue));
+            assert!(names.contains(fname));
+        }
+    }
+    match (json::read_object(data), json::parse_object(data)) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!((a.code(), a.message()), (b.code(), b.message())),
+        _ => panic!("read_object and parse_object disagree"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     skim_agrees(data);
+    flat_agrees(data);
     match json::parse(data) {
         Ok(v) => {
             let theirs: serde_json::Value = match serde_json::from_slice(data) {

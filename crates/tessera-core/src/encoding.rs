@@ -97,24 +97,34 @@ fn decode_unpadded_to(input: &[u8], tables: &Tables, out: &mut [u8]) -> Result<(
             | shifted[2][q[2] as usize]
             | shifted[3][q[3] as usize]
     };
-    // Two quanta per step (8 characters to 6 bytes), then at most one more.
+    // Four quanta per step (16 characters to 12 bytes: one 8-byte and one
+    // 4-byte store), then whole quanta one at a time.
     let whole = input.len() / 4 * 4;
     let (quanta, tail) = out.split_at_mut(whole / 4 * 3);
-    let mut pairs = input[..whole].chunks_exact(8);
-    let mut outs = quanta.chunks_exact_mut(6);
-    for (q, o) in (&mut pairs).zip(&mut outs) {
-        let n = quad(&q[..4]);
-        let m = quad(&q[4..]);
-        seen |= n | m;
-        let joined = (u64::from(n) << 24) | u64::from(m);
-        o.copy_from_slice(&joined.to_be_bytes()[2..]);
+    let mut steps = input[..whole].chunks_exact(16);
+    let mut outs = quanta.chunks_exact_mut(12);
+    for (q, o) in (&mut steps).zip(&mut outs) {
+        let (a, b, c, d) = (
+            quad(&q[..4]),
+            quad(&q[4..8]),
+            quad(&q[8..12]),
+            quad(&q[12..]),
+        );
+        seen |= a | b | c | d;
+        // 24 bits each: a, b and the top 16 bits of c; then c's low 8 and d.
+        let high = (u64::from(a) << 40) | (u64::from(b) << 16) | (u64::from(c) >> 8);
+        let low = (c << 24) | d;
+        o[..8].copy_from_slice(&high.to_be_bytes());
+        o[8..].copy_from_slice(&low.to_be_bytes());
     }
-    let last = pairs.remainder();
-    if last.len() == 4 {
-        let n = quad(last);
+    for (q, o) in steps
+        .remainder()
+        .chunks_exact(4)
+        .zip(outs.into_remainder().chunks_exact_mut(3))
+    {
+        let n = quad(q);
         seen |= n;
-        let room = outs.into_remainder();
-        room.copy_from_slice(&n.to_be_bytes()[1..]);
+        o.copy_from_slice(&n.to_be_bytes()[1..]);
     }
     if seen & SHIFTED_INVALID != 0 {
         return Err(Error::malformed("invalid base64 character"));

@@ -77,8 +77,9 @@ pub struct ClaimSet {
 }
 
 impl ClaimSet {
-    /// Claims kept as `text`, which [`json::skim_object`] has accepted (so
-    /// [`json::parse_object`] accepts it too).
+    /// Claims kept as `text`, which verification read and accepted
+    /// ([`json::flat_object`] or [`json::skim_object`], so
+    /// [`json::read_object`] accepts it too).
     pub(crate) fn checked_text(text: Vec<u8>) -> ClaimSet {
         ClaimSet {
             text: Some(text),
@@ -90,7 +91,7 @@ impl ClaimSet {
     pub fn object(&self) -> &Object {
         self.object.get_or_init(|| {
             let text = self.text.as_deref().unwrap_or(b"{}");
-            let parsed = json::parse_object(text);
+            let parsed = json::read_object(text);
             // Unreachable: the text passed the same reader when it was
             // verified. An empty set fails closed (every claim absent).
             debug_assert!(parsed.is_ok(), "checked claims no longer parse");

@@ -1,8 +1,11 @@
 //! A strict JSON reader and a canonical writer.
 //!
 //! tessera parses every untrusted JSON document exactly once, into
-//! [`Value`], and validates that one representation. The reader refuses
-//! what RFC 8259 leaves open and attackers like to use:
+//! [`Value`], and validates that one representation. (A JWT's claims set
+//! is first tried by [`flat_object`], a fast path that builds nothing and
+//! either reads exactly what this reader would or leaves the document to
+//! it.) The reader refuses what RFC 8259 leaves open and attackers like to
+//! use:
 //! duplicate member names (RFC 7515 §5.2 lets a verifier refuse them, and we
 //! do: `{"alg":"RS256","alg":"none"}` must not mean two things), lone UTF-16
 //! surrogates in `\u` escapes, invalid UTF-8, nesting deeper than
@@ -15,6 +18,9 @@
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 use std::collections::HashSet;
+
+mod flat;
+pub use flat::{flat_object, FlatNames, FlatValue, FLAT_MAX_MEMBERS};
 
 /// Maximum nesting of arrays and objects.
 pub const MAX_DEPTH: usize = 32;
@@ -353,6 +359,22 @@ pub fn parse_object(input: &[u8]) -> Result<Object> {
     }
 }
 
+/// Parses a JSON object that is usually flat (a claims set): by
+/// [`flat_object`] when it can, else by the full reader; the same object,
+/// or the same error, either way.
+pub fn read_object(input: &[u8]) -> Result<Object> {
+    let mut members = Vec::new();
+    let read = flat_object(input, &mut FlatNames::new(), |name, value| {
+        members.push((Name::new(name), value.to_value()))
+    });
+    if read {
+        // `flat_object` declined duplicate names: the members are unique.
+        Ok(Object { members })
+    } else {
+        parse_object(input)
+    }
+}
+
 /// Whether `name` is already a member, for objects of 16 members or more:
 /// from the 16th member on, names are kept in a set (built here once), so
 /// hostile input cannot make the check quadratic. Out of line: the objects
@@ -369,32 +391,14 @@ fn indexed_duplicate(
 
 /// The first byte of `s` that ends a run of plain string characters: `"`,
 /// `\\` or a control character (below 0x20).
+#[inline]
 fn string_stop(s: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Eight bytes at a time: a byte's high bit is set in `below(w, n)` when
-    // it is below `n` (n <= 0x80), exactly for the lowest such byte (a
-    // borrow only reaches the bytes above it).
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
-    let mut chunks = s.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(w);
-        let hits = below(w ^ (ONES * u64::from(b'"')), 1)
-            | below(w ^ (ONES * u64::from(b'\\')), 1)
-            | below(w, 0x20);
-        if hits != 0 {
-            return Some(at + hits.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|i| at + i)
+    use crate::swar::{below, equal, position};
+    position(
+        s,
+        |w| equal(w, b'"') | equal(w, b'\\') | below(w, 0x20),
+        |c| c == b'"' || c == b'\\' || c < 0x20,
+    )
 }
 
 struct Parser<'a> {

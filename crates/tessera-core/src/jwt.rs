@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::identity::{ClaimSet, Format, Identity};
-use crate::json::{self, Object, Value};
+use crate::json::{self, FlatValue, Number, Object, Value};
 use crate::jws::{self, Header};
 use crate::keys::{KeySet, SigningKey};
 use crate::policy::{numeric_date, Policy, TimeClaims};
@@ -24,20 +24,21 @@ pub struct Claims {
     pub all: Object,
 }
 
-// The typing helpers are out of line: one copy of each, called seven
-// times, keeps the verification path's machine code small (it shares the
-// instruction cache with the signature check; see BENCHMARKS.md).
-#[inline(never)]
-fn time_claim(value: Option<&Value>, name: &str) -> Result<Option<i64>> {
-    value.map(|v| numeric_date(name, v)).transpose()
-}
-
-/// The registered claims, in the order of [`registered`].
-const REGISTERED: [&str; 7] = ["aud", "iss", "sub", "exp", "nbf", "iat", "jti"];
-
-/// Where `name` goes in [`REGISTERED`] order, if it is a registered claim.
+/// Where `name` goes in the order `[aud, iss, sub, exp, nbf, iat, jti]`
+/// (the order of [`registered`] and [`typed`]), if it is a registered
+/// claim. Written out as a `match`: it runs for every member of every
+/// claims set.
 fn slot(name: &[u8]) -> Option<usize> {
-    REGISTERED.iter().position(|r| r.as_bytes() == name)
+    match name {
+        b"aud" => Some(0),
+        b"iss" => Some(1),
+        b"sub" => Some(2),
+        b"exp" => Some(3),
+        b"nbf" => Some(4),
+        b"iat" => Some(5),
+        b"jti" => Some(6),
+        _ => None,
+    }
 }
 
 fn is_registered(name: &[u8]) -> bool {
@@ -72,50 +73,110 @@ fn invalid_aud() -> Error {
     )
 }
 
-/// The string of a registered claim, taken out of its value (left empty).
-#[inline(never)]
-fn string_claim(value: Option<&mut Value>, name: &str) -> Result<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(std::mem::take(s))),
-        Some(_) => Err(Error::with_message(
-            ErrorCode::InvalidClaim,
-            format!("`{name}` must be a string"),
-        )),
+/// A registered claim's value as read: built by the full reader (`&mut
+/// Value`, whose strings are taken, not copied) or seen by the flat one
+/// ([`FlatValue`]). [`typed`] types both the same way.
+trait ClaimValue: Sized {
+    /// The string, when the value is one.
+    fn string(self) -> Option<String>;
+    /// The strings, when the value is a string or an array of strings.
+    fn strings(self) -> Option<Vec<String>>;
+    /// The value as a NumericDate ([`numeric_date`]).
+    fn date(self, name: &str) -> Result<i64>;
+}
+
+impl ClaimValue for &mut Value {
+    fn string(self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(std::mem::take(s)),
+            _ => None,
+        }
+    }
+
+    fn strings(self) -> Option<Vec<String>> {
+        match self {
+            Value::String(s) => Some(vec![std::mem::take(s)]),
+            Value::Array(items) => items.iter_mut().map(ClaimValue::string).collect(),
+            _ => None,
+        }
+    }
+
+    fn date(self, name: &str) -> Result<i64> {
+        numeric_date(name, self)
     }
 }
 
-/// `aud`: a string or an array of strings, as a list (taken out of the
-/// value).
+impl ClaimValue for FlatValue<'_> {
+    fn string(self) -> Option<String> {
+        match self {
+            FlatValue::Str(s) => Some(s.to_owned()),
+            _ => None,
+        }
+    }
+
+    fn strings(self) -> Option<Vec<String>> {
+        match self {
+            FlatValue::Str(s) => Some(vec![s.to_owned()]),
+            FlatValue::Strings(_) => Some(FlatValue::strings(self).map(str::to_owned).collect()),
+            _ => None,
+        }
+    }
+
+    fn date(self, name: &str) -> Result<i64> {
+        // `numeric_date` refuses every value that is not a number alike.
+        let number = match self {
+            FlatValue::Int(i) => Value::Number(Number::Int(i)),
+            _ => Value::Null,
+        };
+        numeric_date(name, &number)
+    }
+}
+
+// The typing helpers are out of line: one copy of each, called seven
+// times, keeps the verification path's machine code small (it shares the
+// instruction cache with the signature check; see BENCHMARKS.md).
+
+/// The string of a registered claim.
 #[inline(never)]
-fn audiences(aud: Option<&mut Value>) -> Result<Vec<String>> {
+fn string_claim(value: Option<impl ClaimValue>, name: &str) -> Result<Option<String>> {
+    value
+        .map(|v| {
+            v.string().ok_or_else(|| {
+                Error::with_message(
+                    ErrorCode::InvalidClaim,
+                    format!("`{name}` must be a string"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// `aud`: a string or an array of strings, as a list.
+#[inline(never)]
+fn audiences(aud: Option<impl ClaimValue>) -> Result<Vec<String>> {
     match aud {
         None => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![std::mem::take(s)]),
-        Some(Value::Array(items)) => items
-            .iter_mut()
-            .map(|v| match v {
-                Value::String(s) => Ok(std::mem::take(s)),
-                _ => Err(invalid_aud()),
-            })
-            .collect(),
-        Some(_) => Err(invalid_aud()),
+        Some(v) => v.strings().ok_or_else(invalid_aud),
     }
+}
+
+#[inline(never)]
+fn time_claim(value: Option<impl ClaimValue>, name: &str) -> Result<Option<i64>> {
+    value.map(|v| v.date(name)).transpose()
 }
 
 /// Types the registered claims `[aud, iss, sub, exp, nbf, iat, jti]`, in
 /// that fixed order (the first invalid claim is the one reported); a claim
-/// of the wrong type is `invalid_claim`, never treated as absent. Strings
-/// are taken out of their values, not copied.
-fn typed(found: [Option<&mut Value>; 7]) -> Result<Registered> {
+/// of the wrong type is `invalid_claim`, never treated as absent.
+fn typed<V: ClaimValue>(found: [Option<V>; 7]) -> Result<Registered> {
     let [aud, iss, sub, exp, nbf, iat, jti] = found;
     let aud = audiences(aud)?;
     let iss = string_claim(iss, "iss")?;
     let sub = string_claim(sub, "sub")?;
     let times = TimeClaims {
-        exp: time_claim(exp.as_deref(), "exp")?,
-        nbf: time_claim(nbf.as_deref(), "nbf")?,
-        iat: time_claim(iat.as_deref(), "iat")?,
+        exp: time_claim(exp, "exp")?,
+        nbf: time_claim(nbf, "nbf")?,
+        iat: time_claim(iat, "iat")?,
     };
     let jti = string_claim(jti, "jti")?;
     Ok(Registered {
@@ -138,35 +199,53 @@ fn payload_error(e: Error) -> Error {
 /// ones typed, the whole payload checked and kept as text.
 struct CheckedClaims {
     registered: Registered,
-    /// Every top-level name (for the required claims), values not kept.
-    skeleton: Object,
+    /// The policy's required-claims check, made while the names were at
+    /// hand; [`apply_policy`] reports it after its other checks.
+    required: Result<()>,
     all: ClaimSet,
 }
 
 impl CheckedClaims {
     /// Checks `payload` with every rule [`Claims::parse`] applies (the same
-    /// reader, the same typing), building only the registered claims: the
+    /// reading, the same typing), building only the registered claims: the
     /// others stay in the payload text until they are read.
-    fn parse(payload: Vec<u8>) -> Result<CheckedClaims> {
-        let mut skeleton = json::skim_object(&payload, is_registered).map_err(payload_error)?;
-        let mut found: [Option<&mut Value>; 7] = Default::default();
-        for (name, value) in skeleton.iter_bytes_mut() {
-            if let Some(i) = slot(name) {
+    ///
+    /// A flat claims set (strings, integers, literals, arrays of strings:
+    /// nearly every JWT) is read by [`json::flat_object`], which builds
+    /// nothing; anything else, and every error, by the full reader.
+    fn parse(payload: Vec<u8>, policy: &Policy) -> Result<CheckedClaims> {
+        let mut found: [Option<FlatValue>; 7] = [None; 7];
+        let mut names = json::FlatNames::new();
+        let flat = json::flat_object(&payload, &mut names, |name, value| {
+            if let Some(i) = slot(name.as_bytes()) {
                 found[i] = Some(value);
             }
-        }
-        let registered = typed(found)?;
+        });
+        let (registered, required) = if flat {
+            (typed(found)?, check_required(policy, |n| names.contains(n)))
+        } else {
+            let mut skeleton = json::skim_object(&payload, is_registered).map_err(payload_error)?;
+            let mut found: [Option<&mut Value>; 7] = Default::default();
+            for (name, value) in skeleton.iter_bytes_mut() {
+                if let Some(i) = slot(name) {
+                    found[i] = Some(value);
+                }
+            }
+            let registered = typed(found)?;
+            (registered, check_required(policy, |n| skeleton.contains(n)))
+        };
         Ok(CheckedClaims {
             registered,
-            skeleton,
+            required,
             all: ClaimSet::checked_text(payload),
         })
     }
 }
 
-fn check_required(policy: &Policy, all: &Object) -> Result<()> {
+/// The first of the policy's required claims that `has` says is absent.
+fn check_required(policy: &Policy, has: impl Fn(&str) -> bool) -> Result<()> {
     for name in &policy.required_claims {
-        if !all.contains(name) {
+        if !has(name) {
             return Err(Error::with_message(
                 ErrorCode::MissingClaim,
                 format!("the required claim `{}` is absent", jws::truncate(name, 64)),
@@ -180,7 +259,7 @@ impl Claims {
     /// Parses and types a claims set; a registered claim of the wrong type is
     /// `invalid_claim`, never treated as absent.
     pub fn parse(payload: &[u8]) -> Result<Claims> {
-        let all = json::parse_object(payload).map_err(payload_error)?;
+        let all = json::read_object(payload).map_err(payload_error)?;
         // Typed from a copy of the registered claims: `all` keeps them.
         let mut copies = registered(&all).map(|v| v.cloned());
         let r = typed(copies.each_mut().map(Option::as_mut))?;
@@ -202,25 +281,25 @@ impl Claims {
             &self.times,
             &self.aud,
             self.iss.as_deref(),
-            &self.all,
+            check_required(policy, |n| self.all.contains(n)),
         )
     }
 }
 
 /// The policy's claim checks, in their fixed order: time, audience,
-/// issuer, required claims (`names`: the claims set's top-level members).
+/// issuer, required claims (`required`: the outcome of [`check_required`]).
 fn apply_policy(
     policy: &Policy,
     now: i64,
     times: &TimeClaims,
     aud: &[String],
     iss: Option<&str>,
-    names: &Object,
+    required: Result<()>,
 ) -> Result<()> {
     policy.check_times(times, now)?;
     policy.check_audience(aud.iter().map(String::as_str))?;
     policy.check_issuer(iss)?;
-    check_required(policy, names)
+    required
 }
 
 fn normalize_typ(t: &str) -> &str {
@@ -269,10 +348,10 @@ pub(crate) fn verify_with(
     // The same checks, in the same order, as `Claims::parse` + `validate`.
     let CheckedClaims {
         registered: r,
-        skeleton,
+        required,
         all,
-    } = CheckedClaims::parse(payload)?;
-    apply_policy(policy, now, &r.times, &r.aud, r.iss.as_deref(), &skeleton)?;
+    } = CheckedClaims::parse(payload, policy)?;
+    apply_policy(policy, now, &r.times, &r.aud, r.iss.as_deref(), required)?;
     Ok(Identity {
         format: Format::Jwt,
         alg: header.alg.name(),
@@ -295,4 +374,69 @@ pub fn sign(key: &SigningKey, extra_header: &Object, claims: &Object) -> Result<
         extra_header,
         Value::Object(claims.clone()).to_json().as_bytes(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The registered claims typed from the flat reader's values and from
+    /// the full reader's, for a payload both read: the same claims, or the
+    /// same error.
+    #[test]
+    fn flat_and_full_values_are_typed_alike() {
+        let payloads = [
+            r#"{"sub":"u","iss":"i","aud":"a","exp":10,"nbf":5,"iat":4,"jti":"j","x":1}"#,
+            r#"{"aud":["a","b"],"exp":0}"#,
+            r#"{"aud":[]}"#,
+            r#"{"aud":1}"#,
+            r#"{"aud":null}"#,
+            r#"{"aud":true,"sub":1}"#,
+            r#"{"sub":1}"#,
+            r#"{"iss":false}"#,
+            r#"{"jti":null}"#,
+            r#"{"jti":["x"]}"#,
+            r#"{"exp":"10"}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":253402300799,"nbf":253402300800}"#,
+            r#"{"iat":true}"#,
+            r#"{"nbf":null}"#,
+            r#"{"exp":["1"]}"#,
+            r#"{"sub":"x","exp":"1","aud":2}"#,
+            r#"{}"#,
+        ];
+        let show = |r: Result<Registered>| match r {
+            Ok(r) => format!("{:?}", (r.aud, r.iss, r.sub, r.times, r.jti)),
+            Err(e) => format!("{:?} {}", e.code(), e.message()),
+        };
+        for payload in payloads {
+            let mut flat: [Option<FlatValue>; 7] = [None; 7];
+            let read =
+                json::flat_object(payload.as_bytes(), &mut json::FlatNames::new(), |n, v| {
+                    if let Some(i) = slot(n.as_bytes()) {
+                        flat[i] = Some(v);
+                    }
+                });
+            assert!(read, "{payload}");
+            let mut full = json::parse_object(payload.as_bytes()).unwrap();
+            let mut found: [Option<&mut Value>; 7] = Default::default();
+            for (name, value) in full.iter_bytes_mut() {
+                if let Some(i) = slot(name) {
+                    found[i] = Some(value);
+                }
+            }
+            assert_eq!(show(typed(flat)), show(typed(found)), "{payload}");
+        }
+    }
+
+    #[test]
+    fn slots_follow_the_registered_order() {
+        let order = ["aud", "iss", "sub", "exp", "nbf", "iat", "jti"];
+        for (i, name) in order.iter().enumerate() {
+            assert_eq!(slot(name.as_bytes()), Some(i), "{name}");
+        }
+        for other in ["", "au", "audx", "Aud", "AUD", "sub ", "scope", "jtis"] {
+            assert_eq!(slot(other.as_bytes()), None, "{other:?}");
+        }
+    }
 }

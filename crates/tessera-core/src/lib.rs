@@ -23,6 +23,7 @@ mod memo;
 pub mod nostr;
 pub mod policy;
 pub mod sha;
+mod swar;
 pub mod verifier;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -327,7 +327,7 @@ impl Verifier {
         if h == PORTAL_HEADER && !self.nostr_keys.is_empty() {
             let has_target = b64url_decode(p.as_bytes())
                 .ok()
-                .and_then(|b| crate::json::parse_object(&b).ok())
+                .and_then(|b| crate::json::read_object(&b).ok())
                 .is_some_and(|o| o.contains("target_key"));
             if has_target {
                 return Format::Portal;

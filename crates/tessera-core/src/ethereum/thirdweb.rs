@@ -70,7 +70,7 @@ fn string_claim(o: &Object, name: &str) -> Result<Option<String>> {
 impl ThirdwebPayload {
     /// Parses and types the payload JSON.
     pub fn parse(payload: &[u8]) -> Result<ThirdwebPayload> {
-        let all = json::parse_object(payload).map_err(|e| {
+        let all = json::read_object(payload).map_err(|e| {
             Error::with_message(
                 ErrorCode::Malformed,
                 format!("JWT payload: {}", e.message()),

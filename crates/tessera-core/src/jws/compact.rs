@@ -115,8 +115,11 @@ const MEMO_MAX_HEADER: usize = 256;
 /// [`Header::parse`] returned for exactly that text, so it decides nothing
 /// (the signature, key choice and every check still run). Only headers that
 /// passed are kept, at most `capacity` of them of at most 256 characters;
-/// when full the memo is emptied and starts again.
-pub struct HeaderMemo(crate::memo::Memo<Vec<u8>, Arc<Header>>);
+/// when full the memo is emptied and starts again. Its hash is fast and
+/// unkeyed: with at most `capacity` entries, headers made to collide cost
+/// at most that many comparisons a lookup (keep `capacity` small; the
+/// verifier's holds 64).
+pub struct HeaderMemo(crate::memo::Memo<Vec<u8>, Arc<Header>, crate::memo::WordHash>);
 
 impl HeaderMemo {
     /// An empty memo of at most `capacity` headers.
@@ -229,9 +232,8 @@ pub(crate) fn decode_parts<'t>(
     let bytes = token.as_bytes();
     let parts =
         || Error::malformed("a compact JWS has exactly three base64url parts separated by '.'");
-    // `str::find(char)` searches with memchr.
-    let d1 = token.find('.');
-    let d2 = d1.and_then(|d1| token[d1 + 1..].find('.').map(|i| d1 + 1 + i));
+    let d1 = crate::swar::find(bytes, b'.');
+    let d2 = d1.and_then(|d1| crate::swar::find(&bytes[d1 + 1..], b'.').map(|i| d1 + 1 + i));
     let (Some(d1), Some(d2)) = (d1, d2) else {
         return Err(parts());
     };

@@ -85,7 +85,7 @@ impl PortalClaims {
     /// (`invalid_claim` when not), `target_key` is required
     /// (`missing_claim`) and must be a 64-hex x-only key (`invalid_claim`).
     pub fn parse(payload: &[u8]) -> Result<PortalClaims> {
-        let all = json::parse_object(payload).map_err(|e| {
+        let all = json::read_object(payload).map_err(|e| {
             Error::with_message(
                 ErrorCode::Malformed,
                 format!("JWT payload: {}", e.message()),
