@@ -66,6 +66,12 @@ fn skim_agrees(data: &[u8]) {
     }
 }
 
+const RAW_VALUE_MARKER: &[u8] = b"$serde_json::private::RawValue";
+
+fn contains(data: &[u8], needle: &[u8]) -> bool {
+    data.windows(needle.len()).any(|w| w == needle)
+}
+
 /// The flat reader declines or reads exactly what the full reader reads.
 fn flat_agrees(data: &[u8]) {
     let mut members = Vec::new();
@@ -95,6 +101,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(v) => {
             let theirs: serde_json::Value = match serde_json::from_slice(data) {
                 Ok(t) => t,
+                // serde_json gives one member name a meaning of its own (its
+                // `RawValue` marker, with the `raw_value` feature that other
+                // crates of this build turn on): not a JSON rule, so no
+                // reference for such a document.
+                Err(_) if contains(data, RAW_VALUE_MARKER) => return,
                 // serde_json stops at its own recursion limit (128), above ours.
                 Err(e) => panic!("tessera accepted what serde_json refuses: {e}"),
             };

@@ -750,13 +750,13 @@ fn a_fourth_part_is_the_error_reported_first() {
     assert!(jwt::verify(&good, &hs256_set(), &Policy::default(), NOW).is_ok());
 }
 
-/// Signatures are decoded on the stack up to 1024 bytes and on the heap
+/// Signatures are decoded on the stack up to 512 bytes and on the heap
 /// beyond: both are decoded strictly and checked.
 #[test]
 fn long_signatures_are_decoded_and_checked() {
     let good = token(H, r#"{"sub":"a","exp":1800000100}"#);
     let input = good.rsplit_once('.').unwrap().0;
-    for len in [1021, 1022, 1023, 1024, 1025, 1400, 4096] {
+    for len in [509, 510, 511, 512, 513, 514, 1024, 1400, 4096] {
         let sig = b64url_encode(&vec![0x5a; len]);
         assert_eq!(
             hs_code(&format!("{input}.{sig}")),

@@ -173,8 +173,9 @@ pub fn decode_with<'t>(
 }
 
 /// Signatures up to this many bytes are decoded on the stack: every EC and
-/// EdDSA signature, and RSA up to 8192 bits.
-const INLINE_SIGNATURE: usize = 1024;
+/// EdDSA signature, and RSA up to 4096 bits (the buffer is zeroed on every
+/// verification, so it is no larger than that).
+const INLINE_SIGNATURE: usize = 512;
 
 /// A decoded signature, on the stack when it fits.
 pub(crate) struct Signature {
