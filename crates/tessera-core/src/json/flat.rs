@@ -3,7 +3,7 @@
 //! strings.
 //!
 //! [`flat_object`] either answers with exactly what [`super::parse_object`]
-//! would read, or declines (`None`) and leaves the document to the full
+//! would read, or declines (`false`) and leaves the document to the full
 //! reader. It never rejects: whatever it does not recognise (an escape, a
 //! fraction, a nested object, a duplicate name, a syntax error, invalid
 //! UTF-8, more than [`FLAT_MAX_MEMBERS`] members) it declines, so every
@@ -130,18 +130,20 @@ impl<'a> FlatNames<'a> {
         (0..self.len).find(|&i| self.keys[i] == key && self.name(i) == name)
     }
 
-    /// Adds the name of `len` bytes at `start`; `None` when it is already
-    /// there or there is no room.
+    /// Adds `name`, the text at `start`; `None` when it is already there or
+    /// there is no room.
     #[inline]
-    fn add(&mut self, start: usize, len: usize) -> Option<()> {
+    fn add(&mut self, name: &str, start: usize) -> Option<()> {
+        let len = name.len();
         let key = name_key_at(self.text.as_bytes(), start, len);
         if self.len == FLAT_MAX_MEMBERS {
             return None;
         }
-        // Equal keys are rare: a duplicate, or a shared 8-byte prefix.
+        // Names are compared whole only when their keys are equal (rare: a
+        // duplicate, or a shared 8-byte prefix).
         let mut from = 0;
         while let Some(i) = self.keys[from..self.len].iter().position(|&k| k == key) {
-            if self.same(from + i, start, len) {
+            if self.name(from + i) == name {
                 return None;
             }
             from += i + 1;
@@ -150,12 +152,6 @@ impl<'a> FlatNames<'a> {
         self.keys[self.len] = key;
         self.len += 1;
         Some(())
-    }
-
-    /// Whether name `i` is the `len` bytes at `start`.
-    #[inline(never)]
-    fn same(&self, i: usize, start: usize, len: usize) -> bool {
-        self.text.as_bytes().get(start..start + len) == Some(self.name(i).as_bytes())
     }
 
     /// Whether the object has a member called `name`.
@@ -318,7 +314,7 @@ fn members<'a>(
             }
             let end = plain_end(s, i + 1)?;
             let name = text.get(i + 1..end)?;
-            names.add(i + 1, end - i - 1)?;
+            names.add(name, i + 1)?;
             i = skip_ws(s, end + 1);
             if byte(s, i) != b':' {
                 return None;
