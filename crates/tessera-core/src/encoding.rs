@@ -219,6 +219,25 @@ pub fn b64_either_decode(input: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
+/// Decodes base64url, or standard base64 with or without its padding, each
+/// canonical: the segments of the older thirdweb package's wallet JWTs
+/// (standard base64; Node's build stripped the `=`, browsers' `btoa` kept
+/// it). Input with `=` must be exactly padded standard base64; input with
+/// `+` or `/` and no `=` is unpadded standard base64; anything else is
+/// unpadded base64url. Characters of both alphabets in one input, wrong
+/// padding and non-zero unused bits are refused.
+pub fn b64_any_decode(input: &[u8]) -> Result<Vec<u8>> {
+    if input.contains(&b'=') {
+        return b64std_decode(input);
+    }
+    if input.contains(&b'+') || input.contains(&b'/') {
+        let mut out = Vec::new();
+        decode_unpadded(input, &STD, &mut out)?;
+        return Ok(out);
+    }
+    b64url_decode(input)
+}
+
 fn encode(input: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = Vec::with_capacity(input.len().div_ceil(3) * 4);
     let mut chunks = input.chunks_exact(3);

@@ -23,7 +23,15 @@ pub struct Policy {
     /// pinned to its own algorithm).
     pub algorithms: Option<Vec<Algorithm>>,
     /// Expected audiences: when non-empty, the credential must carry one.
+    /// When empty, a credential that names an audience is refused
+    /// (`audience_mismatch`, RFC 7519 §4.1.3) unless
+    /// [`Policy::accept_any_audience`] is set.
     pub audiences: Vec<String>,
+    /// Opt-out, for verifiers that expect no audience: accept a credential
+    /// that names any audience (default: false, such credentials are
+    /// refused). Ignored when [`Policy::audiences`] is non-empty. The CLI's
+    /// `--any-aud`.
+    pub accept_any_audience: bool,
     /// Expected issuer.
     pub issuer: Option<String>,
     /// Clock-skew allowance in seconds, applied to `exp` and `nbf`.
@@ -50,6 +58,7 @@ impl Default for Policy {
         Policy {
             algorithms: None,
             audiences: Vec::new(),
+            accept_any_audience: false,
             issuer: None,
             leeway: DEFAULT_LEEWAY,
             require_exp: true,
@@ -61,6 +70,14 @@ impl Default for Policy {
             nip98_max_future: 30,
         }
     }
+}
+
+#[cold]
+fn unexpected_audience() -> Error {
+    Error::new(
+        ErrorCode::AudienceMismatch,
+        "the credential names an audience, but this verifier expects none (RFC 7519 §4.1.3): configure the expected audience (--aud), or accept any audience explicitly (--any-aud, Policy::accept_any_audience)",
+    )
 }
 
 /// The time claims of a credential, already typed.
@@ -141,8 +158,30 @@ impl Policy {
         Ok(())
     }
 
-    /// When audiences are configured, one of `carried` must equal one of them.
+    /// The audience rule (formats.md, common rules): with audiences
+    /// configured, one of `carried` must equal one of them; with none
+    /// configured, a credential that carries an audience is refused (RFC
+    /// 7519 §4.1.3: the verifier cannot tell it is the one addressed)
+    /// unless [`Policy::accept_any_audience`] opts out.
     pub fn check_audience<'a>(&self, carried: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        let mut carried = carried.into_iter();
+        if self.audiences.is_empty() {
+            if self.accept_any_audience || carried.next().is_none() {
+                return Ok(());
+            }
+            return Err(unexpected_audience());
+        }
+        self.check_expected_audience(carried)
+    }
+
+    /// With audiences configured, one of `carried` must equal one of them;
+    /// with none configured, anything passes. Portal's `target_key` follows
+    /// this rule (formats.md §2): every Portal JWT names one, and it is
+    /// only checked when the verifier expects an audience.
+    pub(crate) fn check_expected_audience<'a>(
+        &self,
+        carried: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
         if self.audiences.is_empty() {
             return Ok(());
         }
@@ -310,8 +349,23 @@ mod tests {
 
     #[test]
     fn audience_rule() {
+        // No audience expected: a credential naming none passes; one naming
+        // any is refused (RFC 7519 §4.1.3), and the message says how to opt out.
         let p = Policy::default();
+        assert!(!p.accept_any_audience);
         assert!(p.check_audience([]).is_ok());
+        let e = p.check_audience(["https://api.example"]).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::AudienceMismatch);
+        assert!(e.message().contains("--any-aud"), "{}", e.message());
+        assert!(e.message().contains("Policy::accept_any_audience"));
+        assert!(!e.message().contains("api.example"), "{}", e.message());
+        let any = Policy {
+            accept_any_audience: true,
+            ..Policy::default()
+        };
+        assert!(any.check_audience(["https://api.example"]).is_ok());
+        // Portal's rule: only an expected audience is checked.
+        assert!(p.check_expected_audience(["k"]).is_ok());
         let p = Policy {
             audiences: vec!["a".into(), "b".into()],
             ..Policy::default()
@@ -325,5 +379,19 @@ mod tests {
             p.check_audience(["A"]).unwrap_err().code(),
             ErrorCode::AudienceMismatch
         );
+        // The opt-out never loosens a configured audience.
+        let p = Policy {
+            accept_any_audience: true,
+            ..p
+        };
+        assert_eq!(
+            p.check_audience(["x"]).unwrap_err().code(),
+            ErrorCode::AudienceMismatch
+        );
+        assert_eq!(
+            p.check_expected_audience(["x"]).unwrap_err().code(),
+            ErrorCode::AudienceMismatch
+        );
+        assert!(p.check_expected_audience(["b"]).is_ok());
     }
 }

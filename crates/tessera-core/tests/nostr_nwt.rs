@@ -209,6 +209,7 @@ fn missing_exp_is_refused_by_default_and_allowed_by_policy() {
     );
     let lax = Policy {
         require_exp: false,
+        audiences: vec!["a".into()],
         ..Policy::default()
     };
     let id = verify_nwt(&ev, &lax, &[], NOW).unwrap();
@@ -357,6 +358,30 @@ fn configured_audience_and_no_aud_is_audience_mismatch() {
     // Without configured audiences, no aud is accepted.
     let ev = nwt(&sk(1), &[&["exp", &exp_ok()]]);
     assert!(verify_nwt(&ev, &Policy::default(), &[], NOW).is_ok());
+}
+
+#[test]
+fn an_aud_tag_without_an_expected_audience_is_audience_mismatch() {
+    // RFC 7519 §4.1.3 via formats.md "Common rules": a token that names an
+    // audience is refused by a verifier that expects none...
+    let ev = nwt(
+        &sk(1),
+        &[&["exp", &exp_ok()], &["aud", "https://api.example.com"]],
+    );
+    let e = verify_nwt(&ev, &Policy::default(), &[], NOW).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AudienceMismatch);
+    assert!(
+        e.message().contains("accept_any_audience"),
+        "{}",
+        e.message()
+    );
+    // ...unless the verifier opts out explicitly.
+    let any = Policy {
+        accept_any_audience: true,
+        ..Policy::default()
+    };
+    let id = verify_nwt(&ev, &any, &[], NOW).unwrap();
+    assert_eq!(id.audience, ["https://api.example.com"]);
 }
 
 #[test]

@@ -182,6 +182,104 @@ fn signature_segment_is_read_in_either_base64_alphabet() {
     );
 }
 
+/// A payload as the older package (@thirdweb-dev/auth 4) could carry: its
+/// `ctx` holds text whose standard base64 has `+` or `/`, and whose length
+/// needs padding.
+fn legacy_payload(a: &EthereumSecretKey) -> String {
+    for pad in 0.. {
+        let json = format!(
+            r#"{{"iss":"{}","sub":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","aud":"example.com","exp":86400,"nbf":0,"iat":0,"jti":"x","ctx":{{"name":"Zoë?","note":"a>b~{}"}}}}"#,
+            a.address().to_checksum(),
+            "x".repeat(pad)
+        );
+        let std = b64std_encode(json.as_bytes());
+        if (std.contains('+') || std.contains('/')) && std.ends_with('=') {
+            return json;
+        }
+    }
+    unreachable!()
+}
+
+/// The older package wrote every segment in standard base64: its Node build
+/// stripped the `=` (`Buffer#toString("base64").replace(/=/g, "")`), browsers'
+/// `btoa` kept it. Both are read, in the payload and signature segments of
+/// this format only; each strictly.
+#[test]
+fn older_package_standard_base64_segments_verify() {
+    let a = admin();
+    let json = legacy_payload(&a);
+    let sig_text = format!("0x{}", hex_encode(&eip191::sign(&a, json.as_bytes())));
+    let padded = b64std_encode(json.as_bytes());
+    let stripped = padded.trim_end_matches('=').to_owned();
+    let sig = b64std_encode(sig_text.as_bytes());
+    for payload in [&stripped, &padded] {
+        let token = format!("{HEADER}.{payload}.{sig}");
+        let id = verify_thirdweb(&token, &[a.address()], &policy("example.com"), 100)
+            .unwrap_or_else(|e| panic!("{token}: {e}"));
+        let ctx = id.claims.get("ctx").and_then(|c| c.as_object()).unwrap();
+        assert_eq!(ctx.get("name").and_then(|n| n.as_str()), Some("Zoë?"));
+    }
+    // Each alphabet strictly: mixed alphabets, wrong padding, unused bits.
+    let mixed = format!("{}-{}", &stripped[..4], &stripped[5..]);
+    assert!(mixed.contains(['+', '/']) && !stripped[4..5].contains(['+', '/']));
+    let too_much = format!("{padded}=");
+    // One `=` where two belong, or two where one does.
+    let wrong_pad = match padded.len() - stripped.len() {
+        2 => format!("{stripped}="),
+        _ => format!("{stripped}=="),
+    };
+    let mut bits = stripped.clone().into_bytes();
+    let last = bits.len() - 1;
+    bits[last] = if bits[last] == b'B' { b'C' } else { b'B' };
+    let bits = String::from_utf8(bits).unwrap();
+    for bad in [&mixed, &too_much, &wrong_pad, &bits] {
+        let token = format!("{HEADER}.{bad}.{sig}");
+        assert_eq!(
+            code(verify_thirdweb(
+                &token,
+                &[a.address()],
+                &policy("example.com"),
+                100
+            )),
+            ErrorCode::Malformed,
+            "{bad}"
+        );
+    }
+    // Standard JWTs stay base64url only: the same payload text is malformed there.
+    let hs = tessera_core::SigningKey::hmac(tessera_core::Algorithm::HS256, &[1u8; 32]).unwrap();
+    let input = format!("{}.{stripped}", b64url_encode(br#"{"alg":"HS256"}"#));
+    let jwt = format!(
+        "{input}.{}",
+        b64url_encode(&hs.sign(input.as_bytes()).unwrap())
+    );
+    let keys = tessera_core::KeySet::single(
+        tessera_core::VerifyingKey::hmac(tessera_core::Algorithm::HS256, &[1u8; 32]).unwrap(),
+    );
+    assert_eq!(
+        tessera_core::jwt::verify(&jwt, &keys, &Policy::default(), 100)
+            .unwrap_err()
+            .code(),
+        ErrorCode::Malformed
+    );
+}
+
+#[test]
+fn an_aud_without_an_expected_domain_is_audience_mismatch() {
+    let v = vector();
+    let none = Policy {
+        leeway: 0,
+        ..Policy::default()
+    };
+    let e = verify_thirdweb(&v.token, &[v.issuer], &none, v.valid_at).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AudienceMismatch);
+    assert!(e.message().contains("--any-aud"), "{}", e.message());
+    let any = Policy {
+        accept_any_audience: true,
+        ..none
+    };
+    assert!(verify_thirdweb(&v.token, &[v.issuer], &any, v.valid_at).is_ok());
+}
+
 #[test]
 fn signer_not_the_issuer_is_bad_signature() {
     // The user signs a token that names the admin as issuer.

@@ -7,8 +7,16 @@
 //!
 //! Choices:
 //! - the header segment must be that fixed string, byte for byte;
-//! - the signature segment is base64url or padded standard base64 (each
-//!   strictly), of `0x` and 130 hex digits of either case;
+//! - the payload and signature segments are base64url, or standard base64
+//!   as the older thirdweb package wrote them (padded by browsers' `btoa`,
+//!   `=` stripped by its Node build), each canonical
+//!   ([`crate::encoding::b64_any_decode`]). For the signature segment the
+//!   two alphabets coincide (`0x` and 130 hex digits is 132 ASCII bytes, no
+//!   padding, no 6-bit group of 62 or 63); a payload with non-ASCII text or
+//!   `>`, `?`, `~` is where the older tokens differ, and the signature
+//!   covers the decoded bytes, so the encoding carries no meaning. Only
+//!   this format reads them so; standard JWTs stay base64url only;
+//! - the signature text is `0x` and 130 hex digits of either case;
 //! - a signature that does not recover `iss` is `bad_signature`; an `iss`
 //!   that recovers but is not a trusted admin is `untrusted_signer`, and with
 //!   no trusted admins configured every token is (fail closed);
@@ -21,7 +29,7 @@
 use super::address::Address;
 use super::eip191;
 use super::keys::EthereumSecretKey;
-use crate::encoding::{b64_either_decode, b64url_decode, b64url_encode, hex_encode};
+use crate::encoding::{b64_any_decode, b64url_encode, hex_encode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::identity::{Format, Identity};
 use crate::json::{self, Number, Object, Value};
@@ -126,7 +134,8 @@ impl ThirdwebPayload {
 /// (`malformed`), EIP-191 recovery over the exact payload bytes, recovered
 /// address == `iss` (`bad_signature`), `iss` among `trusted_admins`
 /// (`untrusted_signer`), then time, audience (the expected domain, via the
-/// policy's audiences), the policy's issuer and required claims.
+/// policy's audiences; with none configured an `aud` is refused unless
+/// [`Policy::accept_any_audience`]), the policy's issuer and required claims.
 pub fn verify_thirdweb(
     token: &str,
     trusted_admins: &[Address],
@@ -139,8 +148,8 @@ pub fn verify_thirdweb(
             "a thirdweb JWT carries the fixed header {\"alg\":\"ES256\",\"typ\":\"JWT\"}",
         ));
     }
-    let payload = b64url_decode(payload_b64.as_bytes())?;
-    let sig_text = String::from_utf8(b64_either_decode(signature.as_bytes())?)
+    let payload = b64_any_decode(payload_b64.as_bytes())?;
+    let sig_text = String::from_utf8(b64_any_decode(signature.as_bytes())?)
         .map_err(|_| Error::malformed("the signature segment encodes `0x` and hex digits"))?;
     let sig = eip191::parse_signature_hex(&sig_text)?;
     let signer = eip191::recover(&payload, &sig)?;

@@ -290,14 +290,15 @@ pub(crate) fn verify_signature<'k>(
             format!("{alg} is not among the allowed algorithms"),
         ));
     }
+    let kid = header.kid.as_deref();
     let mut last = Error::new(ErrorCode::UnknownKey, "no key matched");
-    for key in keys.candidates_iter(alg, header.kid.as_deref())? {
+    for key in keys.candidates_iter(alg, kid)? {
         match key.verify(signing_input, signature) {
             Ok(()) => return Ok(key),
             Err(e) => last = e,
         }
     }
-    Err(last)
+    Err(keys.none_verified(alg, kid, last))
 }
 
 /// Signs `payload` as a compact JWS with `key`; `extra` header members

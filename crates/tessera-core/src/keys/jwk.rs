@@ -155,12 +155,21 @@ impl VerifyingKey {
     }
 }
 
+/// Most keys tried for one token: a set of many keys without `kid` (or a
+/// token without `kid` against many keys of its algorithm) cannot make one
+/// token cost more than this many signature checks (formats.md §1).
+pub const MAX_CANDIDATES: usize = 4;
+
 /// A set of verifying keys, looked up by `kid` and algorithm.
 ///
-/// Rules: a `kid` in the header only *selects* among these keys, and the
-/// selected key must be pinned to the header's algorithm; a token without
-/// `kid` is tried only against keys of its header algorithm; two keys of one
-/// algorithm may not share a `kid`; a set read from a JWK Set document may not mix
+/// Rules (formats.md §1): every key is pinned to one algorithm, and only
+/// keys pinned to the header's algorithm are candidates. A `kid` in the
+/// header only *selects*: a key that has a `kid` is a candidate only for
+/// tokens naming that `kid` (or none); a key without one (a PEM file, a JWK
+/// without `kid`, a secret) is a candidate for any `kid`, as in jose, PyJWT
+/// and jsonwebtoken. Keys whose `kid` matches come first, and at most
+/// [`MAX_CANDIDATES`] keys are tried per token. Two keys of one algorithm
+/// may not share a `kid`; a set read from a JWK Set document may not mix
 /// secret and public keys (that would make the header decide which kind of
 /// key verifies).
 #[derive(Debug, Clone, Default)]
@@ -239,45 +248,95 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    /// The candidate keys for a token with header `alg` and optional `kid`.
+    /// The candidate keys for a token with header `alg` and optional
+    /// `kid`, in the order they are tried (at most [`MAX_CANDIDATES`]).
     pub fn candidates(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<&VerifyingKey>> {
         self.candidates_iter(alg, kid).map(Iterator::collect)
     }
 
     /// As [`KeySet::candidates`], without collecting (the verification hot
-    /// path): the same checks and errors, then the matching keys in order.
+    /// path): the keys pinned to `alg` whose `kid` equals the token's (all
+    /// of them for a token without `kid`), then those pinned to `alg` that
+    /// have no `kid`, at most [`MAX_CANDIDATES`] in all. No candidate is an
+    /// error, worked out by [`KeySet::miss`].
     pub(crate) fn candidates_iter<'a, 'b>(
         &'a self,
         alg: Algorithm,
         kid: Option<&'b str>,
     ) -> Result<impl Iterator<Item = &'a VerifyingKey> + use<'a, 'b>> {
+        let named =
+            move |k: &&VerifyingKey| k.algorithm() == alg && (kid.is_none() || k.kid() == kid);
+        // Only for a token with a `kid`: the keys that have none.
+        let unnamed =
+            move |k: &&VerifyingKey| kid.is_some() && k.kid().is_none() && k.algorithm() == alg;
+        let mut keys = self
+            .keys
+            .iter()
+            .filter(named)
+            .chain(self.keys.iter().filter(unnamed))
+            .take(MAX_CANDIDATES)
+            .peekable();
+        if keys.peek().is_none() {
+            return Err(self.miss(alg, kid));
+        }
+        Ok(keys)
+    }
+
+    /// The error for a token whose candidates all failed with `last`: when
+    /// the bound left keys untried, the message says so (the operator's fix
+    /// is to give keys a `kid`).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn none_verified(&self, alg: Algorithm, kid: Option<&str>, last: Error) -> Error {
+        let pinned = self
+            .keys
+            .iter()
+            .filter(|k| {
+                k.algorithm() == alg && (kid.is_none() || k.kid().is_none_or(|k| Some(k) == kid))
+            })
+            .count();
+        if pinned <= MAX_CANDIDATES || last.code() != ErrorCode::BadSignature {
+            return last;
+        }
+        Error::with_message(
+            ErrorCode::BadSignature,
+            format!(
+                "the signature verifies with none of the {MAX_CANDIDATES} keys tried; {pinned} configured keys could match, but at most {MAX_CANDIDATES} are tried per token: give the keys a `kid` and have tokens name it"
+            ),
+        )
+    }
+
+    /// Why no key is a candidate for a token with `alg` and `kid`.
+    #[cold]
+    #[inline(never)]
+    fn miss(&self, alg: Algorithm, kid: Option<&str>) -> Error {
         if self.keys.is_empty() {
-            return Err(Error::new(ErrorCode::UnknownKey, "no keys are configured"));
+            return Error::new(ErrorCode::UnknownKey, "no keys are configured");
         }
-        let named = move |k: &&VerifyingKey| kid.is_none() || k.kid() == kid;
-        if let Some(kid) = kid {
-            if !self.keys.iter().any(|k| k.kid() == Some(kid)) {
-                return Err(Error::new(
-                    ErrorCode::UnknownKey,
-                    "no configured key has the token's `kid`",
-                ));
-            }
+        let Some(kid) = kid else {
+            return Error::with_message(
+                ErrorCode::AlgorithmNotAllowed,
+                format!("no configured key is pinned to {alg}"),
+            );
+        };
+        // Debug formatting escapes control characters: the kid comes from
+        // an unverified header.
+        let shown = crate::jws::truncate(kid, 64);
+        match self.keys.iter().find(|k| k.kid() == Some(kid)) {
+            Some(k) => Error::with_message(
+                ErrorCode::AlgorithmNotAllowed,
+                format!(
+                    "the key with kid {shown:?} is pinned to {}, not the header's {alg}, and no key without a kid is pinned to {alg}",
+                    k.algorithm()
+                ),
+            ),
+            None => Error::with_message(
+                ErrorCode::UnknownKey,
+                format!(
+                    "no configured key has kid {shown:?}, and no key without a kid is pinned to {alg}"
+                ),
+            ),
         }
-        let matches = move |k: &&VerifyingKey| named(k) && k.algorithm() == alg;
-        if !self.keys.iter().any(|k| matches(&k)) {
-            return Err(if kid.is_some() {
-                Error::with_message(
-                    ErrorCode::AlgorithmNotAllowed,
-                    format!("the key named by `kid` is not pinned to the header's {alg}"),
-                )
-            } else {
-                Error::with_message(
-                    ErrorCode::AlgorithmNotAllowed,
-                    format!("no configured key is pinned to {alg}"),
-                )
-            });
-        }
-        Ok(self.keys.iter().filter(matches))
     }
 
     /// The public JWK Set of this key set (secrets are never included).

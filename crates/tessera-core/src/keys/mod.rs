@@ -11,7 +11,7 @@ mod pem;
 mod rsa_checks;
 mod signing;
 
-pub use jwk::{JwkUse, KeySet};
+pub use jwk::{JwkUse, KeySet, MAX_CANDIDATES};
 pub use pem::{parse_pem, to_pem, PemBlock};
 pub use signing::SigningKey;
 

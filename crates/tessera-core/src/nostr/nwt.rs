@@ -141,7 +141,9 @@ impl NwtClaimSet {
 ///    `created_at` (`exp` absent means "never", which the default policy
 ///    refuses as `missing_claim`);
 /// 6. audience per the common rule (configured audiences require one of
-///    them; no `aud` then fails), issuer and required claims per policy.
+///    them, and no `aud` then fails; with none configured, an `aud` tag is
+///    refused unless [`Policy::accept_any_audience`]), issuer and required
+///    claims per policy.
 ///
 /// The identity's issuer and subject are 64-hex keys; its id is the event id.
 pub fn verify_nwt(

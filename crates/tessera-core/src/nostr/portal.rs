@@ -18,7 +18,7 @@ use crate::encoding::{b64url_decode, b64url_encode, hex_encode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::identity::{Format, Identity};
 use crate::json::{self, Object, Value};
-use crate::jws::secp::{es256k_sign, es256k_verify};
+use crate::jws::secp::{es256k_sign, es256k_verify_low_s};
 use crate::jws::Algorithm;
 use crate::policy::{numeric_date, Policy, TimeClaims};
 
@@ -156,11 +156,14 @@ pub(crate) fn verify_portal_with_point(
     }
     let sig = b64url_decode(signature.as_bytes())?;
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    es256k_verify(point, signing_input.as_bytes(), &sig)?;
+    // Low S only, as Portal's own verifier (formats.md §2).
+    es256k_verify_low_s(point, signing_input.as_bytes(), &sig)?;
     let claims = PortalClaims::parse(&b64url_decode(payload.as_bytes())?)?;
     policy.check_times(&claims.times, now)?;
     let target = claims.target_key.to_hex();
-    policy.check_audience([target.as_str()])?;
+    // formats.md §2: `target_key` is checked only against an expected
+    // audience (every Portal JWT names one).
+    policy.check_expected_audience([target.as_str()])?;
     let signer_hex = signer.to_hex();
     policy.check_issuer(Some(&signer_hex))?;
     check_required(policy, &claims.all)?;
