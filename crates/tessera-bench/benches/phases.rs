@@ -10,7 +10,7 @@ use tessera_core::jwt::Claims;
 use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
 use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, SystemClock, Verifier};
 
-use tessera_bench::{jwt_claims, nwt_credential, nwt_event, EXP, IAT};
+use tessera_bench::{jwt_claims, nwt_credential, nwt_event, nwt_policy, EXP, IAT};
 
 fn hs256(crit: &mut Criterion) {
     let secret = [7u8; 32];
@@ -55,10 +55,11 @@ fn nwt(crit: &mut Criterion) {
     };
     let event = nwt_event(&NostrSecretKey::generate());
     let credential = nwt_credential(&event);
-    let policy = Policy::default();
+    let policy = nwt_policy();
     let verifier = Verifier::new(policy.clone(), KeySet::new());
     let now = SystemClock.now();
     let json = event.to_json();
+    verify_nwt(&event, &policy, &[], now).expect("tessera verifies its NWT");
 
     let mut g = crit.benchmark_group("Phases-NWT");
     g.bench_function("verifier", |b| {

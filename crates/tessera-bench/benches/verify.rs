@@ -376,7 +376,7 @@ fn bench_nostr(crit: &mut Criterion) {
     let event = nwt_event(&NostrSecretKey::generate());
     let credential = nwt_credential(&event);
     let json = event.to_json();
-    let verifier = Verifier::new(Policy::default(), KeySet::new());
+    let verifier = Verifier::new(tessera_bench::nwt_policy(), KeySet::new());
     let nwt = |c: &str| verifier.verify_nostr(c, None, FormatHint::Nwt);
     nwt(&credential).expect("tessera verifies its NWT");
     let peer = || {
@@ -401,7 +401,7 @@ fn bench_nostr(crit: &mut Criterion) {
 
     // The same verification without the verifier's memo of lifted keys:
     // what a signer's first NWT costs (the free function keeps nothing).
-    let policy = Policy::default();
+    let policy = tessera_bench::nwt_policy();
     let cold = |c: &str| {
         tessera_core::nostr::verify_authorization_event(
             c,
@@ -552,7 +552,11 @@ fn bench_ethereum(crit: &mut Criterion) {
         ..ThirdwebClaims::new(address.to_checksum(), domain)
     };
     let token = issue_thirdweb(&secret, &claims, IAT).expect("thirdweb JWT");
-    let verifier = Verifier::new(Policy::default(), KeySet::new()).with_eth_admins(vec![address]);
+    let policy = Policy {
+        audiences: vec![domain.to_owned()],
+        ..Policy::default()
+    };
+    let verifier = Verifier::new(policy, KeySet::new()).with_eth_admins(vec![address]);
     verifier.verify_thirdweb(&token).expect("tessera verifies");
     let payload = b64url_decode(token.split('.').nth(1).expect("payload").as_bytes())
         .expect("base64url payload");

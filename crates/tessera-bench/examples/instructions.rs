@@ -232,7 +232,8 @@ fn main() {
             let json = event.to_json();
             match op.as_str() {
                 "nwt" => {
-                    let v = Verifier::new(Policy::default(), KeySet::new());
+                    let v = Verifier::new(tessera_bench::nwt_policy(), KeySet::new());
+                    assert!(v.verify_nostr(&credential, None, FormatHint::Nwt).is_ok());
                     Box::new(move || {
                         v.verify_nostr(black_box(&credential), None, FormatHint::Nwt)
                             .is_ok()

@@ -7,6 +7,7 @@
 
 use tessera_core::json::Object;
 use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
+use tessera_core::Policy;
 
 /// 2026-01-01T00:00:00Z.
 pub const IAT: i64 = 1_767_225_600;
@@ -40,10 +41,23 @@ pub struct PeerClaims {
     email: String,
 }
 
+/// The audience the benchmarked NWT names.
+pub const NWT_AUDIENCE: &str = "https://api.example.com";
+
+/// The policy NWTs are verified under: the default, expecting
+/// [`NWT_AUDIENCE`] (a verifier expecting none refuses a token that names
+/// one, RFC 7519 §4.1.3).
+pub fn nwt_policy() -> Policy {
+    Policy {
+        audiences: vec![NWT_AUDIENCE.to_owned()],
+        ..Policy::default()
+    }
+}
+
 /// The benchmarked NWT's claims: one audience, `exp`, two custom claims.
 pub fn nwt_claims() -> NwtClaims {
     NwtClaims {
-        aud: vec!["https://api.example.com".to_owned()],
+        aud: vec![NWT_AUDIENCE.to_owned()],
         exp: Some(EXP),
         custom: vec![
             ("role".to_owned(), "admin".to_owned()),

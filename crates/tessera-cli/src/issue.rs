@@ -245,6 +245,6 @@ pub fn run(args: IssueArgs) -> Result<ExitCode, UsageError> {
     }
     let token = jwt::sign(&key, &header, &claims)
         .map_err(|e| UsageError(format!("signing failed: {}", e.message())))?;
-    println!("{token}");
+    crate::print_out(&format!("{token}\n"));
     Ok(ExitCode::SUCCESS)
 }

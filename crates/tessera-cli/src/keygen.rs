@@ -125,7 +125,7 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode, UsageError> {
         }
     }
     if args.pem {
-        print!("{private}{public}");
+        crate::print_out(&format!("{private}{public}"));
     } else {
         let parse = |s: &str| {
             serde_json::from_str::<serde_json::Value>(s).unwrap_or(serde_json::Value::Null)

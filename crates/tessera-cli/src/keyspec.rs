@@ -118,12 +118,19 @@ pub fn add(keys: &mut TrustedKeys, spec: &str, allowed: &[Algorithm]) -> Result<
             }
             return Ok(());
         }
-        return add_expanded(keys, spec, allowed, |pin| {
+        // A JWK without `alg` whose type serves several algorithms: an
+        // `oct` secret (what jose's exportJWK writes) is pinned once per
+        // HMAC algorithm, an RSA key once per RSA algorithm.
+        let family: fn(Algorithm) -> bool = match doc.get("kty").and_then(json::Value::as_str) {
+            Some("oct") => Algorithm::is_hmac,
+            _ => is_rsa,
+        };
+        return add_expanded(keys, spec, allowed, family, |pin| {
             VerifyingKey::from_jwk_object(&doc, pin)
         });
     }
     if trimmed.starts_with("-----BEGIN") || trimmed.contains("-----BEGIN") {
-        return add_expanded(keys, spec, allowed, |pin| {
+        return add_expanded(keys, spec, allowed, is_rsa, |pin| {
             VerifyingKey::from_pem(&text, pin)
         });
     }
@@ -132,12 +139,20 @@ pub fn add(keys: &mut TrustedKeys, spec: &str, allowed: &[Algorithm]) -> Result<
     )))
 }
 
-/// Builds a key with no pin first; if its type needs one (RSA), builds it
-/// once per RSA algorithm allowed.
+fn is_rsa(alg: Algorithm) -> bool {
+    alg.key_family() == KeyFamily::Rsa
+}
+
+/// Builds a key with no pin first; if its type needs one (RSA, or an
+/// HMAC secret without `alg`), builds it once per algorithm of `family`
+/// allowed by `--alg`, keeping those the key can serve (an HMAC secret
+/// serves the hash sizes its length allows, RFC 7518 §3.2). Algorithms of
+/// other families in `--alg` are no reason to refuse the key.
 fn add_expanded(
     keys: &mut TrustedKeys,
     spec: &str,
     allowed: &[Algorithm],
+    family: fn(Algorithm) -> bool,
     build: impl Fn(Option<Algorithm>) -> tessera_core::Result<VerifyingKey>,
 ) -> Result<(), UsageError> {
     let first = if allowed.len() == 1 {
@@ -151,13 +166,32 @@ fn add_expanded(
             if e.code() == tessera_core::ErrorCode::UnsupportedAlgorithm && allowed.len() != 1 =>
         {
             // The key type serves several algorithms: pin one copy to each.
-            for alg in candidate_algs(|a| a.key_family() == KeyFamily::Rsa, allowed) {
-                keys.jwt
-                    .push(build(Some(alg)).map_err(|e| bad_key(spec, e))?)
-                    .map_err(|e| bad_key(spec, e))?;
+            let algs = candidate_algs(family, allowed);
+            if algs.is_empty() {
+                let serves: Vec<&str> = candidate_algs(family, &[])
+                    .into_iter()
+                    .map(Algorithm::name)
+                    .collect();
+                return Err(UsageError(format!(
+                    "key {spec:?} serves {}, and --alg allows none of them",
+                    serves.join(", ")
+                )));
             }
-            if keys.jwt.is_empty() {
-                return Err(bad_key(spec, e));
+            let mut added = 0;
+            let mut refusal = None;
+            for alg in algs {
+                match build(Some(alg)) {
+                    Ok(k) => {
+                        keys.jwt.push(k).map_err(|e| bad_key(spec, e))?;
+                        added += 1;
+                    }
+                    Err(e) => {
+                        refusal.get_or_insert(e);
+                    }
+                }
+            }
+            if added == 0 {
+                return Err(bad_key(spec, refusal.unwrap_or(e)));
             }
             Ok(())
         }

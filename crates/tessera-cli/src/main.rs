@@ -86,10 +86,26 @@ pub fn read_credential(arg: &str) -> Result<String, UsageError> {
 
 use std::io::Read as _;
 
-/// Prints one JSON value on stdout.
+/// Writes `text` to stdout. A reader that stops early (`| head -c1`,
+/// `| grep -q`) closes the pipe: that is no error of ours and must not
+/// change the exit status (0/1/2, contracts.md), so a broken pipe is
+/// ignored. `print!` would panic (exit 101) instead: Rust ignores SIGPIPE,
+/// so the write fails with EPIPE. Any other write error is reported on
+/// stderr; the exit status still says what the command found.
+pub fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(std::io::stderr(), "tessera: cannot write to stdout: {e}");
+        }
+        _ => {}
+    }
+}
+
+/// Prints one JSON value (and a newline) on stdout ([`print_out`]).
 pub fn print_json(v: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into())
-    );
+    let mut text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    print_out(&text);
 }

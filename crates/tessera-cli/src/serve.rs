@@ -80,7 +80,7 @@ fn init_logging(json: bool) {
 pub fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let config = args.options.effective()?;
     if args.print_config {
-        print!("{}", config.to_masked_toml());
+        crate::print_out(&config.to_masked_toml());
         return Ok(ExitCode::SUCCESS);
     }
     init_logging(args.log_json);
@@ -122,10 +122,7 @@ pub fn keys(args: KeysArgs) -> Result<ExitCode, UsageError> {
             let mut keys =
                 tessera_server::keys::ServerKeys::load_or_create(&config.data_dir, alg, now)?;
             let kid = keys.rotate(&config.data_dir, alg, now)?;
-            println!(
-                "{}",
-                serde_json::json!({"rotated": true, "kid": kid, "alg": alg.name()})
-            );
+            crate::print_json(&serde_json::json!({"rotated": true, "kid": kid, "alg": alg.name()}));
         }
         KeysCommand::List { options } => {
             let config = options.effective()?;

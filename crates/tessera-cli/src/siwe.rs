@@ -115,7 +115,7 @@ pub fn run(args: SiweArgs) -> Result<ExitCode, UsageError> {
             let msg = b
                 .build()
                 .map_err(|e| UsageError(format!("cannot build the message: {}", e.message())))?;
-            print!("{msg}");
+            crate::print_out(&msg.to_string());
             Ok(ExitCode::SUCCESS)
         }
         SiweCommand::Sign { message, key } => {
@@ -125,7 +125,7 @@ pub fn run(args: SiweArgs) -> Result<ExitCode, UsageError> {
             let bytes = keyspec::read_file(&key)?;
             let secret = EthereumSecretKey::from_hex(String::from_utf8_lossy(&bytes).trim())
                 .map_err(|e| UsageError(format!("{key:?}: {}", e.message())))?;
-            println!("0x{}", hex_encode(&siwe::sign(&msg, &secret)));
+            crate::print_out(&format!("0x{}\n", hex_encode(&siwe::sign(&msg, &secret))));
             Ok(ExitCode::SUCCESS)
         }
         SiweCommand::Verify {

@@ -38,9 +38,12 @@ pub struct VerifyArgs {
     /// Narrow the accepted algorithms. Repeatable.
     #[arg(long = "alg", value_name = "ALG", value_parser = parse_alg)]
     algs: Vec<Algorithm>,
-    /// Expected audience; any one must match. Repeatable.
+    /// Expected audience; any one must match. Repeatable. Without it, a credential that names an audience is refused (audience_mismatch) unless --any-aud is given.
     #[arg(long = "aud", value_name = "AUD")]
     auds: Vec<String>,
+    /// Accept a credential that names an audience when no --aud is given (otherwise audience_mismatch, RFC 7519 §4.1.3).
+    #[arg(long, conflicts_with = "auds")]
+    any_aud: bool,
     /// Expected issuer.
     #[arg(long)]
     iss: Option<String>,
@@ -134,6 +137,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, UsageError> {
             Some(args.algs.clone())
         },
         audiences: args.auds.clone(),
+        accept_any_audience: args.any_aud,
         issuer: args.iss.clone(),
         leeway: args.leeway,
         require_exp: !args.allow_no_exp,

@@ -94,13 +94,10 @@ def with_s(token: str, alg: str, want_high: bool) -> str:
     return ".".join([h, pl, b64u(r + s.to_bytes(half, "big"))])
 
 
-def sign(key, alg, body, headers=None, low_s=False):
-    t = jwt.encode(body, key, algorithm=alg, headers=headers)
-    # PyJWT signs ES256K with whatever S OpenSSL returns (half the time high).
-    # tessera refuses high-S ES256K by design (formats.md §1), so tokens that
-    # test *other* rules are normalised to low S; the raw behaviour is the
-    # `high_s` token and the `stats` below.
-    return with_s(t, alg, False) if low_s else t
+def sign(key, alg, body, headers=None):
+    # As PyJWT signs: ES256K with whatever S OpenSSL returns (half the time
+    # high), which a standard JWT accepts (formats.md §1).
+    return jwt.encode(body, key, algorithm=alg, headers=headers)
 
 
 algs, unsupported, extras, stats = [], [], [], {}
@@ -130,13 +127,12 @@ for alg in ALGS:
             "private_pem": out(f"{alg}.private.pem", pem_private(key)),
             "other_public_jwk": out(f"{alg}.other.public.jwk", json.dumps(to_jwk(alg, other.public_key()))),
         }
-    low = alg == "ES256K"
     tokens = {
-        "valid": sign(key, alg, claims(alg, now, now, now + 600), {"typ": "JWT"}, low),
-        "kid": sign(key, alg, claims(alg, now, None, now + 600), {"kid": kid}, low),
-        "expired": sign(key, alg, claims(alg, now - 7200, now - 7200, now - 3600), None, low),
-        "not_yet_valid": sign(key, alg, claims(alg, now, now + 3600, now + 7200), None, low),
-        "no_exp": sign(key, alg, claims(alg, now), None, low),
+        "valid": sign(key, alg, claims(alg, now, now, now + 600), {"typ": "JWT"}),
+        "kid": sign(key, alg, claims(alg, now, None, now + 600), {"kid": kid}),
+        "expired": sign(key, alg, claims(alg, now - 7200, now - 7200, now - 3600)),
+        "not_yet_valid": sign(key, alg, claims(alg, now, now + 3600, now + 7200)),
+        "no_exp": sign(key, alg, claims(alg, now)),
     }
     if alg in ORDER:
         base = jwt.encode(claims(alg, now, None, now + 600), key, algorithm=alg)
