@@ -151,6 +151,12 @@ impl TesseraLayer {
     /// query is the URL a NIP-98 event must name. The layer does not buffer
     /// bodies: a NIP-98 event with a `payload` tag is checked against an
     /// empty body.
+    ///
+    /// The verifier's [`tessera_core::Policy`] decides what is accepted. Its
+    /// audience rule applies as everywhere: set `audiences` to the
+    /// audiences this API answers to; a verifier with none refuses a
+    /// credential that names an audience (401 `audience_mismatch`, RFC 7519
+    /// §4.1.3) unless its policy opts out with `accept_any_audience`.
     pub fn verifier(verifier: Verifier, base_url: impl Into<String>) -> Self {
         TesseraLayer {
             mode: Arc::new(Mode::Bare {

@@ -100,6 +100,40 @@ async fn bare_verifier_accepts_jwt_and_nip98_and_refuses_the_rest() {
     assert!(body.contains("\"url_mismatch\""), "{body}");
 }
 
+#[tokio::test]
+async fn bare_verifier_refuses_a_named_audience_unless_its_policy_opts_out() {
+    // RFC 7519 §4.1.3 (formats.md, common rules): a verifier that expects no
+    // audience refuses a token that names one...
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = KeySet::single(key.verifying_key().unwrap());
+    let token = format!("Bearer {}", jwt_for(&key, "https://api.example"));
+    let strict = Verifier::new(Policy::default(), keys.clone());
+    let mut app1 = app(TesseraLayer::verifier(strict, "https://api.example"));
+    let (s, body, www) = call(&mut app1, Some(&token)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("\"audience_mismatch\""), "{body}");
+    assert!(body.contains("accept_any_audience"), "{body}");
+    assert!(www.unwrap().starts_with("Bearer error=\"invalid_token\""));
+    // ...a token naming none passes...
+    let mut c = Object::new();
+    c.insert("sub", "bob".into());
+    c.insert("exp", (SystemClock.now() + 60).into());
+    let plain = format!("Bearer {}", jwt::sign(&key, &Object::new(), &c).unwrap());
+    let (s, body, _) = call(&mut app1, Some(&plain)).await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, "jwt bob"));
+    // ...and the verifier's policy is the layer's opt-out.
+    let any = Policy {
+        accept_any_audience: true,
+        ..Policy::default()
+    };
+    let mut app2 = app(TesseraLayer::verifier(
+        Verifier::new(any, keys),
+        "https://api.example",
+    ));
+    let (s, body, _) = call(&mut app2, Some(&token)).await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, "jwt alice"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_mode_checks_revocation() {
     use tessera_session::{SessionConfig, Sessions};

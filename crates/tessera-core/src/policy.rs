@@ -76,7 +76,7 @@ impl Default for Policy {
 fn unexpected_audience() -> Error {
     Error::new(
         ErrorCode::AudienceMismatch,
-        "the credential names an audience, but this verifier expects none (RFC 7519 §4.1.3): configure the expected audience (--aud), or accept any audience explicitly (--any-aud, Policy::accept_any_audience)",
+        "the credential names an audience, but this verifier expects none (RFC 7519 section 4.1.3): configure the expected audience (--aud), or accept any audience explicitly (--any-aud, Policy::accept_any_audience)",
     )
 }
 

@@ -51,6 +51,8 @@ fn a_named_audience_is_refused_when_none_is_expected() {
             assert!(e.message().contains(hint), "{}", e.message());
         }
         assert!(!e.message().contains("api.example"));
+        // Printable ASCII: it becomes a WWW-Authenticate error_description.
+        assert!(e.message().is_ascii(), "{}", e.message());
         // Opting out, or expecting one of its audiences, accepts it.
         let id = jwt::verify(&t, &keys(), &any(), NOW).unwrap();
         assert_eq!(id.audience[0], "https://api.example");

@@ -148,6 +148,14 @@ fn a_miss_is_unknown_key_and_names_the_kid_once() {
     assert_eq!(e.code(), ErrorCode::UnknownKey);
     assert!(!e.message().contains('\n') && !e.message().contains('\u{7}'));
     assert!(e.message().contains(r#""a\nb\u{7}""#), "{}", e.message());
+    // Printable ASCII only: the message may become an HTTP header.
+    let e = verify(&with_kid(&es, "clé-ü"), &keys).unwrap_err();
+    assert!(e.message().is_ascii(), "{}", e.message());
+    assert!(
+        e.message().contains(r#""cl\u{e9}-\u{fc}""#),
+        "{}",
+        e.message()
+    );
     // No key at all.
     let e = verify(&with_kid(&es, "k"), &KeySet::new()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::UnknownKey);

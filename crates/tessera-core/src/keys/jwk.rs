@@ -319,21 +319,21 @@ impl KeySet {
                 format!("no configured key is pinned to {alg}"),
             );
         };
-        // Debug formatting escapes control characters: the kid comes from
-        // an unverified header.
-        let shown = crate::jws::truncate(kid, 64);
+        // The kid comes from an unverified header: shown cut, and escaped
+        // to printable ASCII (it may reach a log line or an HTTP header).
+        let shown = format!("\"{}\"", crate::jws::truncate(kid, 64).escape_default());
         match self.keys.iter().find(|k| k.kid() == Some(kid)) {
             Some(k) => Error::with_message(
                 ErrorCode::AlgorithmNotAllowed,
                 format!(
-                    "the key with kid {shown:?} is pinned to {}, not the header's {alg}, and no key without a kid is pinned to {alg}",
+                    "the key with kid {shown} is pinned to {}, not the header's {alg}, and no key without a kid is pinned to {alg}",
                     k.algorithm()
                 ),
             ),
             None => Error::with_message(
                 ErrorCode::UnknownKey,
                 format!(
-                    "no configured key has kid {shown:?}, and no key without a kid is pinned to {alg}"
+                    "no configured key has kid {shown}, and no key without a kid is pinned to {alg}"
                 ),
             ),
         }
