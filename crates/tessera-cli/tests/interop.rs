@@ -16,6 +16,10 @@
 //! Without them every test here prints a loud SKIPPED notice and passes —
 //! unless `CI` is set, where a missing peer is a failure.
 //!
+//! The mainstream issuers of issue #16 (auth0 jsonwebtoken, fast-jwt, PyJWT
+//! ES256K halves, the older thirdweb encoding) are in interop_issuers.rs;
+//! the harness both share is in tests/common/.
+//!
 //! Run alone: `cargo test -p tessera-cli --test interop -- --nocapture`.
 
 mod common;

@@ -31,7 +31,7 @@ pub enum Algorithm {
     ES384,
     /// ECDSA P-521 with SHA-512.
     ES512,
-    /// ECDSA secp256k1 with SHA-256, low-S only.
+    /// ECDSA secp256k1 with SHA-256 (RFC 8812), either S in a standard JWT.
     ES256K,
     /// EdDSA with Ed25519.
     EdDSA,
