@@ -35,6 +35,9 @@ fn policy(flags: u8) -> Policy {
     if flags & 64 != 0 {
         p.leeway = 0;
     }
+    if flags & 128 != 0 {
+        p.accept_any_audience = true;
+    }
     p
 }
 
@@ -71,6 +74,9 @@ fn check(token: &str, flags: u8) {
             }
             if !p.audiences.is_empty() {
                 assert!(id.audience.iter().any(|a| p.audiences.contains(a)));
+            } else if !p.accept_any_audience {
+                // RFC 7519 §4.1.3: no expected audience, no audience named.
+                assert!(id.audience.is_empty(), "unexpected audience accepted");
             }
         }
         Err(e) => check_code(e.code()),

@@ -56,6 +56,10 @@ fn thirdweb(token: &str, flags: u8) {
     match verify_thirdweb(token, &admins, &p, t) {
         Ok(id) => {
             assert_eq!(id.format, Format::Thirdweb);
+            if p.audiences.is_empty() {
+                // RFC 7519 §4.1.3: no expected audience, no audience named.
+                assert!(id.audience.is_empty(), "unexpected audience accepted");
+            }
             let iss = id.issuer.as_deref().expect("issuer");
             assert!(admins.iter().any(|a| a.to_checksum() == iss));
             match id.expires_at {
