@@ -181,20 +181,26 @@ fn a_kid_naming_a_key_of_another_algorithm_falls_back_to_kid_less_keys() {
     assert!(verify(&t, &keys).is_ok());
 }
 
-/// Eight kid-less keys of one algorithm, `signer` at `position`.
+/// A JWK Set document of eight ES256 keys without `kid`, `signer`'s at
+/// `position`.
 fn eight_kidless(signer: &SigningKey, position: usize) -> KeySet {
-    let mut keys = KeySet::new();
-    for i in 0..8 {
-        let k = if i == position {
-            signer.verifying_key().unwrap()
-        } else {
-            SigningKey::generate(Algorithm::ES256)
-                .unwrap()
-                .verifying_key()
-                .unwrap()
-        };
-        keys.push(k).unwrap();
-    }
+    let jwks: Vec<String> = (0..8)
+        .map(|i| {
+            let key = if i == position {
+                signer.verifying_key().unwrap()
+            } else {
+                SigningKey::generate(Algorithm::ES256)
+                    .unwrap()
+                    .verifying_key()
+                    .unwrap()
+            };
+            let jwk = key.to_public_jwk().unwrap();
+            assert!(!jwk.contains("kid"));
+            tessera_core::json::Value::Object(jwk).to_json()
+        })
+        .collect();
+    let keys = KeySet::from_jwks(&format!(r#"{{"keys":[{}]}}"#, jwks.join(",")), None).unwrap();
+    assert_eq!(keys.keys().len(), 8);
     keys
 }
 
