@@ -179,6 +179,53 @@ fn usage_errors_exit_2_with_message_on_stderr() {
     );
 }
 
+/// A public key file given as `secret:` is refused (exit 2, a message), so
+/// a token HS256-signed with the public key's bytes cannot verify.
+#[test]
+fn a_key_file_is_refused_as_an_hmac_secret() {
+    let dir = TempDir::new("secretkey");
+    let (private_jwk, public_jwk) = keygen(&dir, "ES256");
+    let pem = dir.path("rsa.pem");
+    let out = run(&["keygen", "--alg", "RS256", "--pem", "--out", &pem]);
+    assert!(out.status.success());
+    let public_pem = format!("{pem}.pub");
+    let jwks = dir.path("set.json");
+    let jwk_text = std::fs::read_to_string(&public_jwk).unwrap();
+    std::fs::write(&jwks, format!("{{\"keys\":[{jwk_text}]}}")).unwrap();
+    for (file, what) in [
+        (&public_pem, "PEM"),
+        (&pem, "PEM"),
+        (&public_jwk, "JWK"),
+        (&private_jwk, "JWK"),
+        (&jwks, "JWK"),
+    ] {
+        // The attacker's token: HS256 over the public file's exact bytes.
+        let bytes = std::fs::read(file).unwrap();
+        let hs =
+            tessera_core::keys::SigningKey::hmac(tessera_core::Algorithm::HS256, &bytes).unwrap();
+        let mut claims = tessera_core::json::Object::new();
+        claims.insert("sub", "admin".into());
+        claims.insert("exp", 4_000_000_000i64.into());
+        let token =
+            tessera_core::jwt::sign(&hs, &tessera_core::json::Object::new(), &claims).unwrap();
+        let out = run(&["verify", "--key", &format!("secret:{file}"), &token]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(out.stdout.is_empty(), "{file}: nothing verified");
+        assert!(stderr.contains(what) && stderr.contains("not"), "{stderr}");
+    }
+    // Raw secret bytes (and text that only looks a little like JSON) still work.
+    let raw = dir.path("raw.secret");
+    std::fs::write(&raw, b"{ this is 32+ bytes of secret text }").unwrap();
+    let out = run(&["verify", "--key", &format!("secret:{raw}"), "a.b.c"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn reads_the_credential_from_stdin() {
     let dir = TempDir::new("stdin");
