@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::keys::ServerKeys;
 use crate::metrics::Metrics;
+use crate::proxies::TrustedProxies;
 use crate::ratelimit::RateLimiter;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -25,8 +26,10 @@ pub struct AppState {
     pub keys: RwLock<ServerKeys>,
     /// Metrics registry.
     pub metrics: Metrics,
-    /// Per-IP limiter for challenge, login and refresh.
+    /// Per-client limiter for challenge, login and refresh.
     pub limiter: RateLimiter,
+    /// `[forward_auth] trusted_proxies`: whose forwarding headers count.
+    pub proxies: TrustedProxies,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Sessions over the configured store.
@@ -48,6 +51,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_per_minute);
+        // `validate` refused a bad list already; an unvalidated one trusts
+        // no proxy rather than guess.
+        let proxies = TrustedProxies::new(config.trusted_proxies().unwrap_or_default());
         let url = config.public_url();
         let host = config.public_host();
         let session_config = SessionConfig {
@@ -83,6 +89,7 @@ impl AppState {
             keys: RwLock::new(keys),
             metrics: Metrics::new(),
             limiter,
+            proxies,
             clock,
             sessions: Arc::new(sessions),
         }

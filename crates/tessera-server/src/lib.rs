@@ -9,6 +9,7 @@ pub mod extract;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod proxies;
 pub mod ratelimit;
 pub mod routes;
 pub mod serve;

@@ -7,7 +7,7 @@
 
 use crate::app::Shared;
 use crate::error::ApiError;
-use crate::extract::{authorization, client_ip, parse_json, Peer};
+use crate::extract::{authorization, parse_json, Peer};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -72,10 +72,10 @@ fn rate_limit(
     peer: &Peer,
     bucket: &'static str,
 ) -> Result<(), ApiError> {
-    let ip = client_ip(headers, peer.0, state.config.trust_forwarded_for);
+    let ip = state.proxies.client_ip(headers, peer.0);
     state
         .limiter
-        .check(ip, bucket, state.clock.now())
+        .check(ip, bucket)
         .map_err(ApiError::rate_limited)
 }
 

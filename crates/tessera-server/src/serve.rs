@@ -117,7 +117,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     tracing::info!(
         %addr,
         public_url = %state.config.public_url(),
-        store = %crate::config::mask_url_password(&state.config.store_url()),
+        store = %tessera_store::mask_url(&state.config.store_url()),
         "tessera listening"
     );
     // Answers go out as soon as they are written: without TCP_NODELAY, the

@@ -307,10 +307,17 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             ),
         )),
     };
-    result.map_err(|e| e.scrub_secret(url::password(url)))
+    result.map_err(|e| {
+        url::secrets(url)
+            .into_iter()
+            .fold(e, |e, secret| e.scrub_secret(Some(secret)))
+    })
 }
 
-/// `url` with any password replaced by `***`, for logs and error messages.
+/// `url` with every credential replaced by `***` (the userinfo password and
+/// `?password=`-like query parameters), for configuration dumps, logs and
+/// error messages: the one function everything that prints a store URL
+/// uses.
 pub fn mask_url(url: &str) -> String {
     url::mask_password(url)
 }
