@@ -116,6 +116,7 @@ async fn session_mode_checks_revocation() {
         siwe_domain: "auth.example".into(),
         siwe_uri: url.clone(),
         chain_id: 1,
+        siwe_chain_ids: Vec::new(),
         login_url: format!("{url}/v1/auth/login"),
         nwt_audiences: vec![url.clone()],
         access_ttl: 900,

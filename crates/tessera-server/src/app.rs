@@ -17,6 +17,7 @@ use tessera_core::json::Value;
 use tessera_core::{Clock, SystemClock};
 use tessera_session::{SessionConfig, Sessions};
 use tessera_store::Store;
+use tower_http::timeout::TimeoutLayer;
 
 /// Shared state of every route.
 pub struct AppState {
@@ -62,6 +63,7 @@ impl AppState {
             siwe_domain: host.clone(),
             siwe_uri: url.clone(),
             chain_id: config.chain_id,
+            siwe_chain_ids: config.allowed_chain_ids(),
             login_url: format!("{url}/v1/auth/login"),
             nwt_audiences: vec![url, host],
             access_ttl: config.access_ttl_seconds,
@@ -142,13 +144,36 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(crate::openapi::document())
 }
 
-/// Wraps a router with the limits and fallbacks every route shares.
+/// Wraps a router with the limits and fallbacks every route shares: the
+/// body limit, and the request timeout (tower-http; a request still
+/// unanswered after `request_timeout_seconds`, its body read included, gets
+/// 408 and its handler is dropped).
 pub fn finish(router: Router<Shared>, state: Shared) -> Router {
     let limit = state.config.max_body_bytes;
+    let timeout = std::time::Duration::from_secs(state.config.request_timeout_seconds);
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::map_response(timeout_body))
         .with_state(state)
+}
+
+/// The timeout layer answers 408 with no body; say it in the JSON every
+/// error has.
+async fn timeout_body(resp: Response) -> Response {
+    if resp.status() == StatusCode::REQUEST_TIMEOUT {
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took longer than allowed (request_timeout_seconds)",
+        )
+        .into_response();
+    }
+    resp
 }
 
 async fn not_found() -> ApiError {

@@ -301,6 +301,18 @@ impl Config {
                 "admin_token must be at least 16 characters".into(),
             ));
         }
+        // It is presented as `Authorization: Bearer <admin_token>`, where the
+        // credential has no whitespace (RFC 6750 §2.1).
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError(
+                "admin_token must be printable ASCII without spaces (it is sent as a Bearer token)"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 

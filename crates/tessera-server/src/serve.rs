@@ -3,7 +3,6 @@
 use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::keys::ServerKeys;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tessera_core::{Clock, SystemClock};
 
@@ -102,7 +101,8 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
-/// Serves until SIGTERM/Ctrl-C; in-flight requests finish first.
+/// Serves until SIGTERM/Ctrl-C; in-flight requests then get
+/// `shutdown_grace_seconds` to finish.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listen = config.listen.clone();
     let state = build_state(config).await?;
@@ -114,25 +114,26 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError(e.to_string()))?;
+    let limits = crate::listen::Limits::from_config(&state.config);
     tracing::info!(
         %addr,
         public_url = %state.config.public_url(),
         store = %tessera_store::mask_url(&state.config.store_url()),
+        max_connections = limits.max_connections,
         "tessera listening"
     );
-    // Answers go out as soon as they are written: without TCP_NODELAY, the
-    // second of two pipelined answers waits for the client's delayed ACK
-    // (40 ms on Linux).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| ServeError(format!("server error: {e}")))
+    run(listener, state, limits, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Serves `state` on a bound listener until `shutdown` resolves, within
+/// `limits` (what `tessera serve` runs; tests call it with their own
+/// listener and signal).
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    limits: crate::listen::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    crate::listen::serve_connections(listener, router(state), limits, shutdown).await;
 }

@@ -41,6 +41,8 @@ pub struct SessionConfig {
     pub siwe_uri: String,
     /// The SIWE `Chain ID` put into challenges.
     pub chain_id: u64,
+    /// The SIWE `Chain ID`s a login may name; empty: just `chain_id`.
+    pub siwe_chain_ids: Vec<u64>,
     /// The absolute URL a NIP-98 login event must name (method `POST`).
     pub login_url: String,
     /// Audiences an NWT login may name (the public URL and its host).
@@ -307,6 +309,20 @@ impl Sessions {
         let now = self.now();
         let mut expect = SiweExpectations::new(&self.config.siwe_domain, msg.nonce(), now);
         expect.leeway = self.config.leeway.min(5);
+        // What the server knows of itself (issue 17, item 11): its URI (a
+        // message may name it or a page under it), its scheme, its chains,
+        // and that a nonce lives `nonce_ttl`: a message issued before that
+        // cannot carry one of ours.
+        let own_chain = [self.config.chain_id];
+        expect.uri = Some(&self.config.siwe_uri);
+        expect.scheme = self.config.siwe_uri.split_once("://").map(|(s, _)| s);
+        expect.chain_ids = if self.config.siwe_chain_ids.is_empty() {
+            &own_chain
+        } else {
+            &self.config.siwe_chain_ids
+        };
+        expect.issued_at_max_age = Some(self.config.nonce_ttl.saturating_add(self.config.leeway));
+        expect.issued_at_max_future = Some(self.config.leeway);
         // Signature (and domain, times) first: a forged request must not
         // burn somebody's nonce.
         let identity = msg.verify(&sig, &expect)?;

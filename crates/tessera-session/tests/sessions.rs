@@ -48,6 +48,7 @@ fn config() -> SessionConfig {
         siwe_domain: "127.0.0.1:8787".into(),
         siwe_uri: URL.into(),
         chain_id: 1,
+        siwe_chain_ids: Vec::new(),
         login_url: format!("{URL}/v1/auth/login"),
         nwt_audiences: vec![URL.into(), "127.0.0.1:8787".into()],
         access_ttl: 900,
