@@ -31,6 +31,23 @@ impl Drop for TempDir {
     }
 }
 
+impl Server {
+    /// Sends the shutdown signal (what SIGTERM does to `tessera serve`)
+    /// without waiting for the server to stop.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits for the server's thread to end (after `signal_shutdown`).
+    pub fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
