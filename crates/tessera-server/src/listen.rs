@@ -61,6 +61,30 @@ impl Limits {
     }
 }
 
+/// Pending connections the kernel holds for the server (Linux caps it at
+/// `net.core.somaxconn`, 4096 by default). tokio's `TcpListener::bind`
+/// asks for 1024, which a burst of reconnecting clients overflows: the
+/// kernel then drops SYNs and each dropped client waits a 1-s retransmit.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` (an address like `127.0.0.1:8787`) with [`LISTEN_BACKLOG`].
+pub fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std and tokio do: a restarted server can bind while old
+    // connections linger in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Raises the soft open-file limit to the hard one (what a process may do
 /// for itself; Go's runtime does the same at start-up) and returns how many
 /// client connections fit under it, `None` where there is no such limit.

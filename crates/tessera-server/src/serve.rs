@@ -106,7 +106,7 @@ pub async fn shutdown_signal() {
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listen = config.listen.clone();
     let state = build_state(config).await?;
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+    let listener = crate::listen::bind(&listen).map_err(|e| {
         ServeError(format!(
             "cannot listen on {listen}: {e}; is another server running there? (--listen to change)"
         ))
