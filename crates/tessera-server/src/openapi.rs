@@ -110,7 +110,12 @@ pub fn document() -> Value {
                     "403",
                     "admin route disabled, or cookie request from another origin",
                 ),
+                ("408", "request not complete within request_timeout_seconds"),
                 ("413", "request body over max_body_bytes"),
+                (
+                    "415",
+                    "login body not application/json (and no Authorization: Nostr)",
+                ),
                 ("429", "rate limited, with Retry-After"),
                 ("431", "Authorization header too large"),
                 ("503", "the store cannot be reached: failed closed"),

@@ -277,7 +277,8 @@ fn siwe_logins_must_name_this_servers_uri_scheme_chain_and_a_fresh_issue_time() 
     let own = s.url.clone();
     let under = format!("{}/app/login", s.url);
     // (scheme, URI, chain, Issued At) -> the code, or 200.
-    let cases: [(&str, &str, u64, String, Result<u16, &str>); 8] = [
+    type Case<'a> = (&'a str, &'a str, u64, String, Result<u16, &'a str>);
+    let cases: [Case; 8] = [
         ("", "https://evil", 1, iso(now), Err("url_mismatch")),
         (
             "",
