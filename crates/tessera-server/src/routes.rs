@@ -564,7 +564,10 @@ async fn identify(
             if a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr ") {
                 // Only a Nostr credential is bound to the request.
                 let seen = seen();
-                let id = state.sessions.verify_nostr_for(a, &seen.url, &seen.method, b"")?;
+                let id = state
+                    .sessions
+                    .verify_nostr_for(a, &seen.url, &seen.method, b"")
+                    .await?;
                 if id.format == Format::Nip98 {
                     state.sessions.remember_once(&id).await?;
                     return Ok((id, "nip98"));

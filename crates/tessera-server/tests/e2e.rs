@@ -23,6 +23,9 @@ use tessera_server::config::Config;
 
 const ADMIN: &str = "admin-token-for-tests-0123456789";
 
+#[path = "e2e/revocation.rs"]
+mod revocation;
+
 struct Server {
     addr: SocketAddr,
     url: String,
