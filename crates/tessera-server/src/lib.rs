@@ -12,3 +12,4 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod serve;
+pub mod single_instance;
