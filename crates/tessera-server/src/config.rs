@@ -65,8 +65,9 @@ pub struct Config {
     /// There are two, each with these bounds: one of access tokens and one
     /// of NWTs.
     pub verify_cache_entries: usize,
-    /// Most bytes each verified-credential cache holds (credential text plus
-    /// a fixed per-entry estimate); the two together hold at most twice this.
+    /// Most bytes each verified-credential cache holds (what each entry
+    /// really holds: credential text, identity and claims, bookkeeping);
+    /// the two together hold at most twice this.
     pub verify_cache_bytes: usize,
 }
 

@@ -85,7 +85,7 @@ pub fn lock_for_sqlite(config: &Config) -> Result<Option<DataDirLock>, ServeErro
                  the default SQLite store serves a single process, and a second one would not \
                  see the first one's revocations. Stop the other server or give this one its own \
                  --data-dir; to run several instances, share a PostgreSQL or Redis store \
-                 (--store postgres://... or --store redis://..., see docs)",
+                 (--store postgres://... or --store redis://...)",
                 config.data_dir.display()
             )));
         }
