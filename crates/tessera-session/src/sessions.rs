@@ -52,7 +52,9 @@ pub struct SessionConfig {
     /// Refresh-token (and session) life, seconds.
     pub refresh_ttl: i64,
     /// Window in which a rotated refresh token presented again gets a new
-    /// pair instead of killing the family, seconds.
+    /// pair instead of killing the family, seconds. The new pair replaces
+    /// the one it got before (one live successor per token), and only
+    /// while that one has not been used.
     pub grace: i64,
     /// Clock-skew allowance, seconds.
     pub leeway: i64,
@@ -522,8 +524,10 @@ impl Sessions {
     }
 
     /// Rotates a refresh token: a new pair in the same session, the
-    /// presented token spent. A token spent more than the grace window ago
-    /// revokes the whole session (`invalid_grant`, detail
+    /// presented token spent. Presented again within the grace window, it
+    /// gets a pair that replaces the previous one. A token spent more than
+    /// the grace window ago, a replaced one, or one whose successor was
+    /// already used revokes the whole session (`invalid_grant`, detail
     /// `reuse_detected`).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
         if refresh_token.is_empty() || refresh_token.len() > 512 {
