@@ -189,6 +189,9 @@ async fn healthz() -> Response {
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
+    state
+        .metrics
+        .set_revocation_entries(state.sessions.revocation_entries());
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -55,7 +55,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest `Authorization` value, bytes (431 above).
     pub max_authorization_bytes: usize,
-    /// Per-client-IP requests per minute on challenge, login and refresh (0 = unlimited).
+    /// Per-client-IP requests per minute on challenge, login, refresh and revoke (0 = unlimited).
     pub rate_limit_per_minute: u32,
     /// Replaced by `[forward_auth] trusted_proxies`; `true` is refused with
     /// a message (it trusted the leftmost `X-Forwarded-For` entry, which the
@@ -86,8 +86,9 @@ pub struct Config {
     /// There are two, each with these bounds: one of access tokens and one
     /// of NWTs.
     pub verify_cache_entries: usize,
-    /// Most bytes each verified-credential cache holds (credential text plus
-    /// a fixed per-entry estimate); the two together hold at most twice this.
+    /// Most bytes each verified-credential cache holds (what each entry
+    /// really holds: credential text, identity and claims, bookkeeping);
+    /// the two together hold at most twice this.
     pub verify_cache_bytes: usize,
 }
 

@@ -14,3 +14,4 @@ pub mod proxies;
 pub mod ratelimit;
 pub mod routes;
 pub mod serve;
+pub mod single_instance;

@@ -595,7 +595,10 @@ async fn identify(
             (Some(a), Some(Ok(Credential::Nostr(_)))) => {
                 // Only a Nostr credential is bound to the request.
                 let seen = seen();
-                let id = state.sessions.verify_nostr_for(a, &seen.url, &seen.method, b"")?;
+                let id = state
+                    .sessions
+                    .verify_nostr_for(a, &seen.url, &seen.method, b"")
+                    .await?;
                 if id.format == Format::Nip98 {
                     state.sessions.remember_once(&id).await?;
                     return Ok((id, "nip98"));
@@ -800,9 +803,13 @@ fn percent_decode(s: &str) -> Result<String, ApiError> {
 /// `POST /v1/oauth/revoke` (RFC 7009): 200 even for unknown tokens.
 pub async fn revoke(
     State(state): State<Shared>,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // Limited like login: revoking an NWT stores its id until it expires,
+    // so unlimited revocations would let anyone grow the store.
+    rate_limit(&state, &headers, &peer, "revoke")?;
     let body = body_bytes(body)?;
     let form = token_form(&headers, &body)?;
     let token = form

@@ -21,20 +21,7 @@ impl std::error::Error for ServeError {}
 /// Builds the application state: keys from (or into) the data directory.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     config.validate().map_err(|e| ServeError(e.0))?;
-    let created = !config.data_dir.exists();
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        ServeError(format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        ))
-    })?;
-    // The database holds refresh-token hashes and the keys live below:
-    // only the server's user may enter a directory the server creates.
-    #[cfg(unix)]
-    if created {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
-    }
+    crate::single_instance::create_data_dir(&config.data_dir)?;
     let keys = ServerKeys::load_or_create(
         &config.data_dir,
         config.signing_alg.algorithm(),
@@ -105,6 +92,8 @@ pub async fn shutdown_signal() {
 /// `shutdown_grace_seconds` to finish.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listen = config.listen.clone();
+    // Held until the process ends: one process per SQLite store.
+    let _single = crate::single_instance::lock_for_sqlite(&config)?;
     let state = build_state(config).await?;
     let listener = crate::listen::bind(&listen).map_err(|e| {
         ServeError(format!(

@@ -20,6 +20,9 @@ use tessera_core::nostr::{
 };
 use tessera_core::{Clock, SystemClock};
 
+#[path = "e2e/revocation.rs"]
+mod revocation;
+
 fn run_all(kind: Kind) {
     let backend = match kind {
         Kind::Sqlite => None,
@@ -485,7 +488,9 @@ fn logout_all_revoke_introspect(s: &Server) {
         &[],
     );
     assert_eq!(r.error(), "invalid_grant");
-    // A new login works.
+    // A new login works, from the next second on (a message issued in the
+    // logout-all's second is refused with the credentials made before it).
+    next_second();
     let c = siwe_login(s, &wallet, json!({})).json();
     let me = http(
         s.addr,

@@ -211,6 +211,33 @@ fn users_behind_the_proxy_get_separate_buckets() {
     assert!(ok <= 11 && limited >= 59, "{ok} ok, {limited} limited");
 }
 
+/// `/v1/oauth/revoke` is limited per client like login: each revoked NWT
+/// is stored until it expires, so an unlimited route would let one client
+/// grow the store at will.
+#[test]
+fn revocation_is_rate_limited_per_client() {
+    let s = start(None, |c| c.rate_limit_per_minute = 5);
+    let statuses: Vec<u16> = (0..12)
+        .map(|i| {
+            let body = format!("token=unknown-token-{i}");
+            http(
+                s.addr,
+                "POST",
+                "/v1/oauth/revoke",
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                body.as_bytes(),
+            )
+            .status
+        })
+        .collect();
+    let ok = statuses.iter().filter(|&&c| c == 200).count();
+    let limited = statuses.iter().filter(|&&c| c == 429).count();
+    assert!(
+        ok <= 6 && limited >= 6 && ok + limited == 12,
+        "{statuses:?}"
+    );
+}
+
 /// Gateway headers from a peer that is not a trusted proxy are ignored: it
 /// cannot make a NIP-98 event for another URL pass forward-auth.
 #[test]

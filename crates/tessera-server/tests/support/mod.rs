@@ -268,3 +268,12 @@ pub fn siwe_login_with(
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
+
+/// Sleeps into the next second of the clock (the server's is the same).
+pub fn next_second() {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_millis())
+        .unwrap_or(0);
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(1_050 - ms)));
+}
