@@ -25,10 +25,17 @@
 //! Refusals are `401` with `{"error":"<code>","error_description":"..."}`
 //! and `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750); a
 //! session store that cannot be reached gives `503` (fail closed).
+//!
+//! The `Authorization` value is read by `tessera_core`'s one parser; a
+//! NIP-98 event is checked against the request's body (buffered up to
+//! [`TesseraLayer::max_body_bytes`], 413 past it); a request that uses the
+//! `tessera_access` cookie must pass the same origin rule as `tessera
+//! serve` (`tessera_session::browser`, 403 otherwise).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
+use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Request, StatusCode};
@@ -38,14 +45,23 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use tessera_core::credential::{parse_authorization, Credential};
 use tessera_core::nostr::HttpRequest;
 use tessera_core::{ErrorCode, Format, FormatHint, Identity, Verifier};
+use tessera_session::browser::{self, Intent, ACCESS_COOKIE};
 use tessera_session::{SessionErrorKind, Sessions};
 use tower_layer::Layer;
 use tower_service::Service;
 
 /// Most NIP-98 event ids remembered by the in-memory replay guard.
 const REPLAY_CAPACITY: usize = 100_000;
+/// Most live NIP-98 event ids of one signer: past it that signer waits
+/// (429), so no single signer can fill the guard for everyone.
+const REPLAY_PER_SIGNER: usize = 1_000;
+/// Default most body bytes buffered to check a NIP-98 `payload`.
+const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// Largest `Authorization` value read.
+const MAX_AUTHORIZATION: usize = 16 * 1024;
 
 /// The verified identity, placed in the request's extensions by the layer.
 #[derive(Debug, Clone)]
@@ -63,6 +79,14 @@ impl AuthRejection {
     fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         AuthRejection {
             status: StatusCode::UNAUTHORIZED,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn other(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AuthRejection {
+            status,
             code,
             message: message.into(),
         }
@@ -94,7 +118,10 @@ impl IntoResponse for AuthRejection {
             )) {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
-        } else {
+        } else if matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        ) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -123,9 +150,13 @@ enum Mode {
     Bare {
         verifier: Verifier,
         base_url: String,
-        replay: Mutex<HashMap<String, i64>>,
+        replay: Mutex<ReplayGuard>,
     },
-    Sessions(Arc<Sessions>),
+    Sessions {
+        sessions: Arc<Sessions>,
+        /// The origin a cookie-carrying request must come from.
+        origin: String,
+    },
 }
 
 /// The layer: authenticates every request before the inner service sees
@@ -133,13 +164,14 @@ enum Mode {
 #[derive(Clone)]
 pub struct TesseraLayer {
     mode: Arc<Mode>,
+    max_body: usize,
 }
 
 impl std::fmt::Debug for TesseraLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = match &*self.mode {
             Mode::Bare { .. } => "verifier",
-            Mode::Sessions(_) => "sessions",
+            Mode::Sessions { .. } => "sessions",
         };
         f.debug_struct("TesseraLayer").field("mode", &mode).finish()
     }
@@ -148,9 +180,9 @@ impl std::fmt::Debug for TesseraLayer {
 impl TesseraLayer {
     /// Authenticates with a bare verifier. `base_url` (scheme and
     /// authority, e.g. `https://api.example`) plus the request's path and
-    /// query is the URL a NIP-98 event must name. The layer does not buffer
-    /// bodies: a NIP-98 event with a `payload` tag is checked against an
-    /// empty body.
+    /// query is the URL a NIP-98 event must name; its `payload` tag is
+    /// checked against the request's body (see
+    /// [`TesseraLayer::max_body_bytes`]).
     ///
     /// The verifier's [`tessera_core::Policy`] decides what is accepted. Its
     /// audience rule applies as everywhere: set `audiences` to the
@@ -162,21 +194,45 @@ impl TesseraLayer {
             mode: Arc::new(Mode::Bare {
                 verifier,
                 base_url: base_url.into().trim_end_matches('/').to_owned(),
-                replay: Mutex::new(HashMap::new()),
+                replay: Mutex::new(ReplayGuard::default()),
             }),
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 
     /// Authenticates tessera access tokens (Bearer or the `tessera_access`
-    /// cookie) with the session checks.
+    /// cookie) with the session checks. A cookie counts only for a request
+    /// from the origin of the sessions' issuer (`SessionConfig::issuer`).
     pub fn sessions(sessions: Arc<Sessions>) -> Self {
+        let issuer = sessions.config().issuer.clone();
+        let origin = browser::origin_of(&issuer).unwrap_or(issuer);
         TesseraLayer {
-            mode: Arc::new(Mode::Sessions(sessions)),
+            mode: Arc::new(Mode::Sessions { sessions, origin }),
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 
-    /// Authenticates one request's head.
+    /// The most body bytes buffered for a NIP-98 request (default 64 KiB;
+    /// a larger body is refused with 413). Only requests with an
+    /// `Authorization: Nostr` header are buffered.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body = max;
+        self
+    }
+
+    /// Authenticates one request's head; a NIP-98 event with a `payload`
+    /// tag is checked against an empty body (the service buffers the body
+    /// and calls [`TesseraLayer::authenticate_with_body`]).
     pub async fn authenticate(&self, parts: &Parts) -> Result<Arc<Identity>, AuthRejection> {
+        self.authenticate_with_body(parts, b"").await
+    }
+
+    /// Authenticates a request whose body is `body`.
+    pub async fn authenticate_with_body(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<Arc<Identity>, AuthRejection> {
         match &*self.mode {
             Mode::Bare {
                 verifier,
@@ -189,7 +245,7 @@ impl TesseraLayer {
                 let request = HttpRequest {
                     url: &url,
                     method: parts.method.as_str(),
-                    body: None,
+                    body: Some(body),
                 };
                 let id = verifier
                     .verify_authorization(auth, Some(&request), FormatHint::Auto, false)
@@ -199,18 +255,33 @@ impl TesseraLayer {
                 }
                 Ok(id)
             }
-            Mode::Sessions(sessions) => {
+            Mode::Sessions { sessions, origin } => {
                 let token = match authorization(parts)? {
-                    Some(a) if a.len() > 7 && a[..7].eq_ignore_ascii_case("bearer ") => {
-                        a[7..].trim().to_owned()
+                    Some(a) => match parse_authorization(a, MAX_AUTHORIZATION, false) {
+                        Ok(Credential::Bearer(t)) => t.to_owned(),
+                        Ok(Credential::Nostr(_)) => {
+                            return Err(AuthRejection::unauthorized(
+                                "malformed",
+                                "use `Authorization: Bearer <access token>`",
+                            ))
+                        }
+                        Err(e) => {
+                            return Err(AuthRejection::unauthorized(e.code().as_str(), e.message()))
+                        }
+                    },
+                    None => {
+                        let token = access_cookie(parts).ok_or_else(missing)?;
+                        browser::check_cookie_origin(
+                            origin,
+                            parts.headers.get(header::ORIGIN).map(|v| v.as_bytes()),
+                            parts.headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+                            Intent::of_method(parts.method.as_str()),
+                        )
+                        .map_err(|why| {
+                            AuthRejection::other(StatusCode::FORBIDDEN, "forbidden", why)
+                        })?;
+                        token
                     }
-                    Some(_) => {
-                        return Err(AuthRejection::unauthorized(
-                            "malformed",
-                            "use `Authorization: Bearer <access token>`",
-                        ))
-                    }
-                    None => access_cookie(parts).ok_or_else(missing)?,
                 };
                 sessions
                     .check_access(&token)
@@ -245,47 +316,98 @@ fn authorization(parts: &Parts) -> Result<Option<&str>, AuthRejection> {
 }
 
 fn access_cookie(parts: &Parts) -> Option<String> {
+    browser::find_cookie(
+        parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .map(|v| v.as_bytes()),
+        ACCESS_COOKIE,
+    )
+}
+
+fn is_nostr(parts: &Parts) -> bool {
     parts
         .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == "tessera_access" && !v.is_empty())
-        .map(|(_, v)| v.to_owned())
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            matches!(
+                parse_authorization(a, MAX_AUTHORIZATION, false),
+                Ok(Credential::Nostr(_))
+            )
+        })
+}
+
+/// Event ids seen, with their signer and expiry, and how many live ids each
+/// signer holds.
+#[derive(Default)]
+struct ReplayGuard {
+    seen: HashMap<String, (String, i64)>,
+    per_signer: HashMap<String, usize>,
+}
+
+impl ReplayGuard {
+    /// Forgets expired ids.
+    fn purge(&mut self, now: i64) {
+        let per_signer = &mut self.per_signer;
+        self.seen.retain(|_, (signer, exp)| {
+            let live = *exp > now;
+            if !live {
+                if let Some(n) = per_signer.get_mut(signer.as_str()) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            live
+        });
+        self.per_signer.retain(|_, n| *n > 0);
+    }
 }
 
 /// The in-memory NIP-98 replay guard: each event id once until it expires.
-fn remember(
-    replay: &Mutex<HashMap<String, i64>>,
-    id: &Identity,
-    now: i64,
-) -> Result<(), AuthRejection> {
+/// Bounded in all and per signer: one signer past [`REPLAY_PER_SIGNER`]
+/// live events waits (429) while others go on; only when the whole guard
+/// is full of live ids of many signers does everyone wait (503). A live id
+/// is never forgotten to make room (that would allow its replay).
+fn remember(replay: &Mutex<ReplayGuard>, id: &Identity, now: i64) -> Result<(), AuthRejection> {
     let key = id.id.clone().unwrap_or_default();
+    let signer = id.issuer.clone().unwrap_or_else(|| id.subject.clone());
     let until = id.expires_at.unwrap_or(now + 60);
-    let mut map = match replay.lock() {
+    let mut guard = match replay.lock() {
         Ok(m) => m,
         Err(p) => p.into_inner(),
     };
-    if map.get(&key).is_some_and(|exp| *exp > now) {
+    if guard.seen.get(&key).is_some_and(|(_, exp)| *exp > now) {
         return Err(AuthRejection::unauthorized(
             "replayed",
             "this NIP-98 event was already used; sign a new one",
         ));
     }
-    if map.len() >= REPLAY_CAPACITY {
-        map.retain(|_, exp| *exp > now);
-        if map.len() >= REPLAY_CAPACITY {
-            // Never forget a live id to make room: refuse instead.
-            return Err(AuthRejection {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "temporarily_unavailable",
-                message: "too many recent NIP-98 events; retry shortly".into(),
-            });
+    let of_signer = |g: &ReplayGuard| g.per_signer.get(&signer).copied().unwrap_or(0);
+    if guard.seen.len() >= REPLAY_CAPACITY || of_signer(&guard) >= REPLAY_PER_SIGNER {
+        guard.purge(now);
+    }
+    if of_signer(&guard) >= REPLAY_PER_SIGNER {
+        return Err(AuthRejection::other(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many recent NIP-98 events from this signer; retry shortly",
+        ));
+    }
+    if guard.seen.len() >= REPLAY_CAPACITY {
+        return Err(AuthRejection::other(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many recent NIP-98 events; retry shortly",
+        ));
+    }
+    if let Some((old_signer, _)) = guard.seen.insert(key, (signer.clone(), until)) {
+        // An expired entry of the same id is replaced.
+        if let Some(n) = guard.per_signer.get_mut(&old_signer) {
+            *n = n.saturating_sub(1);
         }
     }
-    map.insert(key, until);
+    *guard.per_signer.entry(signer).or_insert(0) += 1;
     Ok(())
 }
 
@@ -307,11 +429,10 @@ pub struct TesseraService<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request<B>> for TesseraService<S>
+impl<S> Service<Request<Body>> for TesseraService<S>
 where
-    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
 {
     type Response = Response;
     type Error = S::Error;
@@ -321,14 +442,33 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         // The clone is ready-polled later; keep the one that was polled.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            match layer.authenticate(&parts).await {
+            // A NIP-98 event binds the body (its `payload` tag): read it,
+            // within the bound, and hand the same bytes on.
+            let (result, body) = if is_nostr(&parts) {
+                let bytes = match axum::body::to_bytes(body, layer.max_body).await {
+                    Ok(b) => b,
+                    Err(_) => {
+                        return Ok(AuthRejection::other(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "payload_too_large",
+                            "the request body is larger than allowed",
+                        )
+                        .into_response())
+                    }
+                };
+                let result = layer.authenticate_with_body(&parts, &bytes).await;
+                (result, Body::from(bytes))
+            } else {
+                (layer.authenticate(&parts).await, body)
+            };
+            match result {
                 Ok(id) => {
                     parts.extensions.insert(Authenticated(id));
                     inner.call(Request::from_parts(parts, body)).await

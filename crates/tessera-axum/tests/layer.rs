@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 use tessera_axum::{Authenticated, TesseraLayer};
@@ -16,8 +16,25 @@ async fn whoami(Authenticated(id): Authenticated) -> String {
     format!("{} {}", id.format.as_str(), id.subject)
 }
 
+/// Echoes who called and the body the handler received.
+async fn upload(Authenticated(id): Authenticated, body: String) -> String {
+    format!("{} {body}", id.subject)
+}
+
 fn app(layer: TesseraLayer) -> Router {
-    Router::new().route("/whoami", get(whoami)).layer(layer)
+    Router::new()
+        .route("/whoami", get(whoami).post(whoami))
+        .route("/upload", post(upload))
+        .layer(layer)
+}
+
+async fn send(app: &mut Router, req: Request<Body>) -> (StatusCode, String) {
+    let resp = app.call(req).await.unwrap();
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
 }
 
 async fn call(app: &mut Router, auth: Option<&str>) -> (StatusCode, String, Option<String>) {
@@ -134,6 +151,95 @@ async fn bare_verifier_refuses_a_named_audience_unless_its_policy_opts_out() {
     assert_eq!((s, body.as_str()), (StatusCode::OK, "jwt alice"));
 }
 
+fn bare_app() -> Router {
+    let verifier = Verifier::new(Policy::default(), KeySet::new());
+    app(TesseraLayer::verifier(verifier, "https://api.example").max_body_bytes(1024))
+}
+
+fn nip98_post(user: &NostrSecretKey, signed_body: &[u8], sent_body: &[u8]) -> Request<Body> {
+    let event = issue_nip98(
+        user,
+        "https://api.example/upload",
+        "POST",
+        Some(signed_body),
+        SystemClock.now(),
+    )
+    .unwrap();
+    Request::builder()
+        .method("POST")
+        .uri("/upload")
+        .header("Authorization", nip98_authorization(&event))
+        .body(Body::from(sent_body.to_vec()))
+        .unwrap()
+}
+
+/// The finding: the layer checked NIP-98 with no body, so an event's
+/// `payload` tag bound nothing. Now the body it signed is the body the
+/// handler gets, and any other body is refused.
+#[tokio::test]
+async fn nip98_binds_the_request_body() {
+    let mut app = bare_app();
+    let user = NostrSecretKey::generate();
+    let (s, body) = send(&mut app, nip98_post(&user, b"pay alice 5", b"pay alice 5")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body, format!("{} pay alice 5", user.public_key().to_hex()));
+    let (s, body) = send(
+        &mut app,
+        nip98_post(&user, b"pay alice 5", b"pay mallory 500"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("\"payload_mismatch\""), "{body}");
+    // Past the bound: 413, nothing reaches the handler.
+    let big = vec![b'x'; 2048];
+    let (s, body) = send(&mut app, nip98_post(&user, &big, &big)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+/// The finding: one signer could fill the 100k-entry replay map and lock
+/// every NIP-98 user out. Now a signer past its share waits alone.
+#[tokio::test]
+async fn one_signer_cannot_fill_the_replay_guard_for_others() {
+    let mut app = bare_app();
+    let flooder = NostrSecretKey::generate();
+    let now = SystemClock.now();
+    let mut refused = None;
+    for i in 0..1_100 {
+        // Distinct events, each valid once: the URL's query differs.
+        let event = issue_nip98(
+            &flooder,
+            &format!("https://api.example/whoami?n={i}"),
+            "GET",
+            None,
+            now,
+        )
+        .unwrap();
+        let req = Request::builder()
+            .uri(format!("/whoami?n={i}"))
+            .header("Authorization", nip98_authorization(&event))
+            .body(Body::empty())
+            .unwrap();
+        let (s, body) = send(&mut app, req).await;
+        if s != StatusCode::OK {
+            refused = Some((i, s, body));
+            break;
+        }
+    }
+    let (i, s, body) = refused.expect("the flooder is stopped");
+    assert_eq!(i, 1_000, "stopped after its share");
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // Another signer is unaffected.
+    let other = NostrSecretKey::generate();
+    let (s, body, _) = call(
+        &mut app,
+        Some(&nip98_authorization(
+            &issue_nip98(&other, "https://api.example/whoami?x=1", "GET", None, now).unwrap(),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_mode_checks_revocation() {
     use tessera_session::{SessionConfig, Sessions};
@@ -150,6 +256,7 @@ async fn session_mode_checks_revocation() {
         siwe_domain: "auth.example".into(),
         siwe_uri: url.clone(),
         chain_id: 1,
+        siwe_chain_ids: Vec::new(),
         login_url: format!("{url}/v1/auth/login"),
         nwt_audiences: vec![url.clone()],
         access_ttl: 900,
@@ -185,6 +292,49 @@ async fn session_mode_checks_revocation() {
     let (s, body, _) = call(&mut app, Some(&bearer)).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body, format!("jwt {}", user.public_key().to_hex()));
+    // Core's one Bearer parser: two spaces are malformed here as well.
+    let (s, body, _) = call(&mut app, Some(&format!("Bearer  {}", pair.access_token))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("\"malformed\""), "{body}");
+    // The cookie: the server's origin rule (the issuer's origin).
+    let cookie = format!("tessera_access={}", pair.access_token);
+    let with = |method: &str, extra: &[(&str, &str)]| {
+        let mut r = Request::builder()
+            .method(method)
+            .uri("/whoami")
+            .header("Cookie", &cookie);
+        for (k, v) in extra {
+            r = r.header(*k, *v);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    for (method, extra, want) in [
+        ("GET", vec![], StatusCode::OK),
+        (
+            "GET",
+            vec![("Origin", "https://evil.example")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "GET",
+            vec![("Sec-Fetch-Site", "cross-site")],
+            StatusCode::FORBIDDEN,
+        ),
+        ("POST", vec![], StatusCode::FORBIDDEN),
+        (
+            "POST",
+            vec![("Origin", "https://auth.example")],
+            StatusCode::OK,
+        ),
+        (
+            "POST",
+            vec![("Sec-Fetch-Site", "same-origin")],
+            StatusCode::OK,
+        ),
+    ] {
+        let (s, body) = send(&mut app, with(method, &extra)).await;
+        assert_eq!(s, want, "{method} {extra:?}: {body}");
+    }
     sessions.logout_access(&pair.access_token).await.unwrap();
     let (s, body, _) = call(&mut app, Some(&bearer)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

@@ -72,6 +72,7 @@ fn bad_key(spec: &str, e: tessera_core::Error) -> UsageError {
 pub fn add(keys: &mut TrustedKeys, spec: &str, allowed: &[Algorithm]) -> Result<(), UsageError> {
     if let Some(path) = spec.strip_prefix("secret:") {
         let secret = read_file(path)?;
+        refuse_key_file_as_secret(path, &secret)?;
         let algs = candidate_algs(Algorithm::is_hmac, allowed);
         if algs.is_empty() {
             return Err(UsageError(
@@ -137,6 +138,29 @@ pub fn add(keys: &mut TrustedKeys, spec: &str, allowed: &[Algorithm]) -> Result<
     Err(UsageError(format!(
         "key file {spec:?} is neither a JWK/JWK Set nor PEM; for an HMAC secret write secret:{spec}"
     )))
+}
+
+/// Refuses an HMAC secret whose bytes are a PEM block or a JWK / JWK Set:
+/// a public key given as `secret:` would let anyone who has the public key
+/// (everyone) sign HS256 tokens that verify (the RS256 -> HS256 confusion,
+/// brought back through the command line).
+fn refuse_key_file_as_secret(path: &str, secret: &[u8]) -> Result<(), UsageError> {
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return Ok(()); // Random secret bytes; neither PEM nor JSON.
+    };
+    if tessera_core::keys::parse_pem(text).is_ok_and(|blocks| !blocks.is_empty()) {
+        return Err(UsageError(format!(
+            "secret:{path} holds a PEM block, not an HMAC secret; pass a key file as --key {path} (without secret:)"
+        )));
+    }
+    let is_jwk = json::parse_object(text.trim().as_bytes())
+        .is_ok_and(|o| o.contains("kty") || o.contains("keys"));
+    if is_jwk {
+        return Err(UsageError(format!(
+            "secret:{path} holds a JWK or JWK Set, not raw HMAC secret bytes; pass it as --key {path} (a JWK of kty \"oct\" is an HMAC key)"
+        )));
+    }
+    Ok(())
 }
 
 fn is_rsa(alg: Algorithm) -> bool {

@@ -179,6 +179,141 @@ fn usage_errors_exit_2_with_message_on_stderr() {
     );
 }
 
+/// A public key file given as `secret:` is refused (exit 2, a message), so
+/// a token HS256-signed with the public key's bytes cannot verify.
+#[test]
+fn a_key_file_is_refused_as_an_hmac_secret() {
+    let dir = TempDir::new("secretkey");
+    let (private_jwk, public_jwk) = keygen(&dir, "ES256");
+    let pem = dir.path("rsa.pem");
+    let out = run(&["keygen", "--alg", "RS256", "--pem", "--out", &pem]);
+    assert!(out.status.success());
+    let public_pem = format!("{pem}.pub");
+    let jwks = dir.path("set.json");
+    let jwk_text = std::fs::read_to_string(&public_jwk).unwrap();
+    std::fs::write(&jwks, format!("{{\"keys\":[{jwk_text}]}}")).unwrap();
+    for (file, what) in [
+        (&public_pem, "PEM"),
+        (&pem, "PEM"),
+        (&public_jwk, "JWK"),
+        (&private_jwk, "JWK"),
+        (&jwks, "JWK"),
+    ] {
+        // The attacker's token: HS256 over the public file's exact bytes.
+        let bytes = std::fs::read(file).unwrap();
+        let hs =
+            tessera_core::keys::SigningKey::hmac(tessera_core::Algorithm::HS256, &bytes).unwrap();
+        let mut claims = tessera_core::json::Object::new();
+        claims.insert("sub", "admin".into());
+        claims.insert("exp", 4_000_000_000i64.into());
+        let token =
+            tessera_core::jwt::sign(&hs, &tessera_core::json::Object::new(), &claims).unwrap();
+        let out = run(&["verify", "--key", &format!("secret:{file}"), &token]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(out.stdout.is_empty(), "{file}: nothing verified");
+        assert!(stderr.contains(what) && stderr.contains("not"), "{stderr}");
+    }
+    // Raw secret bytes (and text that only looks a little like JSON) still work.
+    let raw = dir.path("raw.secret");
+    std::fs::write(&raw, b"{ this is 32+ bytes of secret text }").unwrap();
+    let out = run(&["verify", "--key", &format!("secret:{raw}"), "a.b.c"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A password in a store URL, in the userinfo or as `?password=`, never
+/// shows: not in `--print-config`, not in the start-up log line, not in the
+/// error of a store that cannot be opened (issue 17, item 6; one masking
+/// function, `tessera_store::mask_url`, serves all three).
+#[test]
+fn store_passwords_are_masked_wherever_printed() {
+    let dir = TempDir::new("mask");
+    let data = dir.path("data");
+    let secret_url = "postgres://app:hunter2@127.0.0.1:1/db?sslmode=disable&password=hunter3";
+    let out = run(&["serve", "--print-config", "--store", secret_url]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("postgres://app:***@127.0.0.1:1/db?sslmode=disable&password=***"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter"), "{text}");
+
+    // A store that cannot be reached: the error names the masked URL only.
+    let out = run(&[
+        "serve",
+        "--data-dir",
+        &data,
+        "--listen",
+        "127.0.0.1:0",
+        "--store",
+        secret_url,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains("password=***"), "{stderr}");
+    assert!(!stderr.contains("hunter") && !String::from_utf8_lossy(&out.stdout).contains("hunter"));
+
+    // The start-up line of a server that runs (Redis ignores the parameter;
+    // the test's own key prefix keeps the shared Redis clean).
+    let Ok(redis) = std::env::var("TESSERA_TEST_REDIS_URL") else {
+        eprintln!("TESSERA_TEST_REDIS_URL unset: start-up line not checked");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must check the start-up line"
+        );
+        return;
+    };
+    let sep = if redis.contains('?') { '&' } else { '?' };
+    let prefix = format!("mask{}", std::process::id());
+    let url = format!("{redis}{sep}prefix={prefix}&password=hunter4");
+    let mut child = tessera()
+        .args([
+            "serve",
+            "--data-dir",
+            &data,
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            &url,
+        ])
+        .env("TESSERA_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let listening = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(line) if line.contains("tessera listening") => break line,
+            Ok(line) => seen.push(line),
+            Err(_) => break String::new(),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!listening.is_empty(), "no start-up line; saw {seen:?}");
+    assert!(listening.contains("password=***"), "{listening}");
+    assert!(!listening.contains("hunter4"), "{listening}");
+    assert!(seen.iter().all(|l| !l.contains("hunter4")));
+}
+
 #[test]
 fn reads_the_credential_from_stdin() {
     let dir = TempDir::new("stdin");

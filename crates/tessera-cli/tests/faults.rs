@@ -13,7 +13,11 @@
 //! - `memory_bounded_under_garbage_credentials`: 100 000 distinct garbage
 //!   credentials against `/v1/verify`, with the server's peak RSS;
 //! - `pipelined_answers_are_not_held_back`: two pipelined requests are
-//!   answered without waiting for a delayed ACK (TCP_NODELAY).
+//!   answered without waiting for a delayed ACK (TCP_NODELAY);
+//! - `idle_and_half_sent_connections_do_not_starve_healthz`: 1,000 idle and
+//!   1,000 half-sent connections held for 60 s, `/healthz` p99 < 100 ms;
+//! - `sigterm_finishes_in_flight_requests_within_the_grace`: SIGTERM with a
+//!   request in flight, and with one that never completes.
 //!
 //! The load threads keep a model of what the server acknowledged (sessions,
 //! their live and spent refresh tokens, ended sessions, revoked access
@@ -354,11 +358,18 @@ struct Tessera {
     data_dir: PathBuf,
     store: Option<String>,
     log: PathBuf,
+    /// `TESSERA_*` settings of this test, over the harness's own.
+    env: Vec<(String, String)>,
 }
 
 impl Tessera {
     /// Starts the server on `127.0.0.1:<free port>` with its data in `dir`.
     fn start(dir: &Path, store: Option<&str>) -> Tessera {
+        Self::start_with(dir, store, &[])
+    }
+
+    /// As [`Tessera::start`], with `TESSERA_*` settings of the test's own.
+    fn start_with(dir: &Path, store: Option<&str>, env: &[(&str, &str)]) -> Tessera {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let mut t = Tessera {
             child: None,
@@ -367,6 +378,10 @@ impl Tessera {
             data_dir: dir.join("data"),
             store: store.map(str::to_owned),
             log: dir.join("serve.log"),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         t.spawn();
         t
@@ -401,6 +416,7 @@ impl Tessera {
         cmd.env("TESSERA_RATE_LIMIT_PER_MINUTE", "0")
             .env("TESSERA_REFRESH_REUSE_GRACE_SECONDS", "0")
             .env("TESSERA_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
@@ -1839,6 +1855,272 @@ fn sigkill_and_restart_on_sqlite_under_load() {
     assert!(audit.acknowledged > 100, "too little was acknowledged");
 }
 
+// ------------------------------------------------- slow and idle connections
+
+/// Idle and half-sent connections held by the load.
+const SLOW_EACH: usize = 1_000;
+/// How long they are held.
+const SLOW_HOLD: Duration = Duration::from_secs(60);
+/// The server's default `header_read_timeout_seconds` (this test runs it
+/// with its defaults).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The soft and hard open-file limits of this process, from /proc.
+fn nofile_limits() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    let mut nums = line.split_whitespace().filter_map(|w| {
+        w.parse::<u64>()
+            .ok()
+            .or((w == "unlimited").then_some(u64::MAX))
+    });
+    Some((nums.next()?, nums.next()?))
+}
+
+/// One held connection: when it was opened, and whether it is half-sent.
+struct Held {
+    conn: TcpStream,
+    opened: Instant,
+    half_sent: bool,
+}
+
+fn open_held(addr: SocketAddr, half_sent: bool) -> Option<Held> {
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    if half_sent {
+        // A request head that never ends (slowloris).
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: tessera\r\nX-Slow: a")
+            .ok()?;
+    }
+    conn.set_nonblocking(true).ok()?;
+    Some(Held {
+        conn,
+        opened: Instant::now(),
+        half_sent,
+    })
+}
+
+/// Whether the server has closed `conn` (a non-blocking read sees EOF or a
+/// reset; `WouldBlock` means still open).
+fn closed_by_server(conn: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 512];
+    match conn.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false, // an answer (none expected): still open
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+/// The finding: half-sent or silent connections stayed open forever, and
+/// with a low descriptor limit 140 idle sockets made `/healthz` time out.
+/// Now: 1,000 idle and 1,000 half-sent connections are held for 60 s (each
+/// one the server closes is opened again at once) while `/healthz`, on a
+/// fresh connection every 50 ms, answers within 100 ms at p99; and the
+/// server closes every held connection after its header-read timeout.
+#[test]
+fn idle_and_half_sent_connections_do_not_starve_healthz() {
+    let _one = serial();
+    let started = Instant::now();
+    // This process holds 2 × SLOW_EACH sockets, and so does the server
+    // (which raises its own soft limit to the hard one and sizes its
+    // connection cap to it). Raise the soft limit if need be; if the hard
+    // limit is too low, hold fewer connections and say so.
+    let needed = 2 * SLOW_EACH as u64 + 512;
+    if nofile_limits().is_some_and(|(soft, _)| soft < needed) {
+        let _ = rlimit::increase_nofile_limit(needed);
+    }
+    let (soft, hard) = nofile_limits().unwrap_or((needed, needed));
+    let each = if soft >= needed {
+        SLOW_EACH
+    } else {
+        ((soft.saturating_sub(512)) / 2) as usize
+    };
+    if each < SLOW_EACH {
+        loud_skip(&format!(
+            "open-file limit {soft} (hard {hard}): holding {each} idle + {each} half-sent connections instead of {SLOW_EACH} each"
+        ));
+    }
+    let dir = TempDir::new("slow");
+    let server = Tessera::start(dir.path(), None);
+    let (_, rss_before) = server.memory_kib();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let stop = Arc::clone(&stop);
+        let addr = server.addr;
+        std::thread::spawn(move || {
+            let (mut took, mut failed) = (Vec::new(), 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match Client::new(addr).get("/healthz", &[]) {
+                    Ok(a) if a.status == 200 => took.push(t.elapsed()),
+                    _ => failed += 1,
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (took, failed)
+        })
+    };
+
+    let mut held: Vec<Held> = Vec::with_capacity(2 * each);
+    let mut open_failed = 0u64;
+    for i in 0..2 * each {
+        match open_held(server.addr, i % 2 == 1) {
+            Some(h) => held.push(h),
+            None => open_failed += 1,
+        }
+    }
+    let opened_in = started.elapsed();
+    let hold_start = Instant::now();
+    let (mut closed_idle, mut closed_half) = (0u64, 0u64);
+    let (mut min_life, mut max_life) = (Duration::MAX, Duration::ZERO);
+    let mut reopened = 0u64;
+    while hold_start.elapsed() < SLOW_HOLD {
+        std::thread::sleep(Duration::from_millis(250));
+        for h in held.iter_mut() {
+            if !closed_by_server(&mut h.conn) {
+                continue;
+            }
+            let life = h.opened.elapsed();
+            min_life = min_life.min(life);
+            max_life = max_life.max(life);
+            if h.half_sent {
+                closed_half += 1;
+            } else {
+                closed_idle += 1;
+            }
+            // Keep the pressure on: the attacker reconnects.
+            match open_held(server.addr, h.half_sent) {
+                Some(fresh) => {
+                    *h = fresh;
+                    reopened += 1;
+                }
+                None => open_failed += 1,
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut took, failed) = prober.join().expect("prober");
+    let (peak_rss, _) = server.memory_kib();
+    drop(held);
+    took.sort();
+    let pct = |p: f64| {
+        took.get(((took.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(Duration::MAX)
+    };
+    let (p50, p99, max) = (pct(0.50), pct(0.99), pct(1.0));
+    report(&format!(
+        "LOAD slow-connections: idle={each} half_sent={each} hold_s={} healthz_probes={} failed={failed} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} closed_by_server idle={closed_idle} half_sent={closed_half} lifetime_s=[{:.1}, {:.1}] (header_read_timeout {}) reopened={reopened} open_failed={open_failed} opened_in_ms={} nofile_soft={soft} rss_kib_before={rss_before} peak_rss_kib={peak_rss} runtime_s={:.1}",
+        SLOW_HOLD.as_secs(),
+        took.len(),
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3,
+        min_life.as_secs_f64(),
+        max_life.as_secs_f64(),
+        HEADER_READ_TIMEOUT.as_secs(),
+        opened_in.as_millis(),
+        started.elapsed().as_secs_f64(),
+    ));
+    assert_eq!(
+        failed,
+        0,
+        "/healthz failed {failed} times:\n{}",
+        server.log_tail()
+    );
+    assert_eq!(open_failed, 0, "could not hold the connections");
+    assert!(took.len() > 500, "{} probes", took.len());
+    assert!(p99 < Duration::from_millis(100), "/healthz p99 {p99:?}");
+    // Every connection of the first wave was closed by the server, after
+    // the header-read timeout and not long past it.
+    assert!(
+        closed_idle >= each as u64 && closed_half >= each as u64,
+        "closed idle={closed_idle} half={closed_half} of {each} each"
+    );
+    assert!(
+        min_life + Duration::from_secs(1) >= HEADER_READ_TIMEOUT
+            && max_life <= HEADER_READ_TIMEOUT + Duration::from_secs(5),
+        "lifetimes [{min_life:?}, {max_life:?}]"
+    );
+    assert_eq!(status_of(server.addr, "/healthz"), Some(200));
+}
+
+/// SIGTERM: the server stops accepting, closes idle connections, finishes
+/// the request in flight, and exits 0; a request that never completes holds
+/// the exit only for `shutdown_grace_seconds`.
+#[test]
+fn sigterm_finishes_in_flight_requests_within_the_grace() {
+    let _one = serial();
+    let dir = TempDir::new("sigterm");
+    let started = Instant::now();
+    let mut server =
+        Tessera::start_with(dir.path(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "3")]);
+    let term = |pid: u32| {
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -TERM {pid}");
+    };
+    let wait_exit = |server: &mut Tessera, within: Duration| {
+        let t = Instant::now();
+        while t.elapsed() < within {
+            if let Some(Ok(Some(status))) = server.child.as_mut().map(|c| c.try_wait()) {
+                server.child = None;
+                return Some((status, t.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    };
+    let mut busy = TcpStream::connect(server.addr).expect("connect");
+    busy.write_all(
+        b"POST /v1/auth/challenge HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
+    )
+    .expect("head and half the body");
+    let mut idle = TcpStream::connect(server.addr).expect("connect");
+    std::thread::sleep(Duration::from_millis(300));
+    term(server.pid());
+    std::thread::sleep(Duration::from_millis(300));
+    let refused = TcpStream::connect_timeout(&server.addr, Duration::from_secs(1)).is_err();
+    idle.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let idle_closed = matches!(idle.read(&mut [0u8; 16]), Ok(0) | Err(_));
+    busy.write_all(b"}").expect("rest of the body");
+    let mut reader = BufReader::new(busy.try_clone().expect("clone"));
+    reader
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let in_flight = read_answer(&mut reader).map(|(s, _, _)| s).ok();
+    let exit = wait_exit(&mut server, Duration::from_secs(5));
+
+    // A request that never completes: the exit waits for the grace only.
+    let mut server2 =
+        Tessera::start_with(dir.path(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "2")]);
+    let mut stuck = TcpStream::connect(server2.addr).expect("connect");
+    stuck
+        .write_all(b"POST /v1/auth/challenge HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n{")
+        .expect("a body that never ends");
+    std::thread::sleep(Duration::from_millis(300));
+    term(server2.pid());
+    let bounded = wait_exit(&mut server2, Duration::from_secs(6));
+    report(&format!(
+        "FAULT sigterm: in_flight_answer={in_flight:?} refused_new={refused} idle_closed={idle_closed} exit={:?} stuck_request_exit={:?} (grace 2 s) runtime_s={:.1}",
+        exit.map(|(s, t)| (s.code(), t.as_millis())),
+        bounded.map(|(s, t)| (s.code(), t.as_millis())),
+        started.elapsed().as_secs_f64()
+    ));
+    assert_eq!(in_flight, Some(200), "{}", server.log_tail());
+    assert!(refused, "still accepting after SIGTERM");
+    assert!(idle_closed, "idle connection kept open after SIGTERM");
+    let (status, _) = exit.expect("exited after finishing the request");
+    assert_eq!(status.code(), Some(0));
+    let (status, took) = bounded.expect("exited within the grace");
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
 // ------------------------------------------------------------ memory under garbage
 
 /// The kinds of garbage sent to `/v1/verify`.
@@ -2043,6 +2325,219 @@ fn memory_bounded_under_garbage_credentials() {
         "peak RSS grew by {growth} KiB over {total} garbage requests (bound {RSS_GROWTH_BOUND_KIB} KiB)"
     );
     assert_eq!(status_of(server.addr, "/healthz"), Some(200));
+}
+
+// ------------------------------------------- NWT cache within its bound
+
+/// Bytes the server's verified-credential caches may hold in this test.
+const NWT_CACHE_BOUND: usize = 8 * 1024 * 1024;
+/// Maximal NWTs sent.
+const MAXIMAL_NWTS: u64 = 2_000;
+
+/// An NWT as large as the server takes (the `Authorization` value just
+/// under 8 KiB) with as many tags and values as an NWT may carry
+/// (`MAX_NWT_TAGS`, `MAX_NWT_TAG_VALUES`): the most claim objects per
+/// credential that get into the cache.
+fn maximal_nwt(key: &NostrSecretKey, url: &str, n: u64) -> String {
+    use tessera_core::nostr::{Event, MAX_NWT_TAGS, MAX_NWT_TAG_VALUES, NWT_KIND};
+    let now = SystemClock.now();
+    let mut tags = vec![
+        vec!["aud".to_owned(), url.to_owned()],
+        vec!["exp".to_owned(), (now + 600).to_string()],
+    ];
+    let per_tag = (MAX_NWT_TAG_VALUES - 2) / (MAX_NWT_TAGS - 2);
+    for t in 0..MAX_NWT_TAGS - 2 {
+        let mut tag = vec![format!("c{t}")];
+        tag.extend((0..per_tag).map(|v| format!("{n:08}-{t:03}-{v:03}")));
+        tags.push(tag);
+    }
+    let event = Event::sign(key, now, NWT_KIND, tags, "").expect("sign an NWT");
+    tessera_core::nostr::nwt_authorization(&event)
+}
+
+/// Issue 17, finding 3: 2 000 valid NWTs with 430 one-letter tags each made
+/// the NWT cache hold about seven times the bytes it counted (96 MiB of RSS
+/// for 13.9 MiB counted). Now an NWT carries at most `MAX_NWT_TAGS` tags
+/// and an entry is costed by what it holds: 2 000 maximal NWTs through
+/// `/v1/verify`, with the caches bounded to 8 MiB, grow the server's peak
+/// RSS by less than 1.5 times that bound.
+#[test]
+fn nwt_cache_stays_within_its_bound() {
+    let _serial = serial();
+    let started = Instant::now();
+    let dir = TempDir::new("nwt-cache");
+    let bound = NWT_CACHE_BOUND.to_string();
+    let server = Tessera::start_with(
+        dir.path(),
+        None,
+        &[("TESSERA_VERIFY_CACHE_BYTES", bound.as_str())],
+    );
+    // The attack's shape is refused before anything is cached.
+    let key = NostrSecretKey::generate();
+    let attack = {
+        let now = SystemClock.now();
+        let mut tags = vec![
+            vec!["aud".to_owned(), server.url.clone()],
+            vec!["exp".to_owned(), (now + 600).to_string()],
+        ];
+        tags.extend(
+            (0..430).map(|i| vec![format!("{}", (b'a' + (i % 26) as u8) as char), "x".into()]),
+        );
+        let event = tessera_core::nostr::Event::sign(&key, now, 27519, tags, "").expect("sign");
+        tessera_core::nostr::nwt_authorization(&event)
+    };
+    let refused = Client::new(server.addr)
+        .get("/v1/verify", &[("Authorization", &attack)])
+        .expect("answer");
+    assert_eq!(
+        (refused.status, refused.error()),
+        (401, "token_too_large".to_owned())
+    );
+    // Warm up the allocator and the runtime's threads with requests that
+    // are not cached, then measure.
+    {
+        let mut c = Client::new(server.addr);
+        for _ in 0..200 {
+            let _ = c.get("/v1/verify", &[("Authorization", &attack)]);
+        }
+    }
+    let (hwm_before, rss_before) = server.memory_kib();
+    let largest = maximal_nwt(&key, &server.url, 0).len();
+    assert!(largest < 8 * 1024, "{largest} bytes");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let per_thread = MAXIMAL_NWTS / THREADS as u64;
+    let handles: Vec<_> = (0..THREADS as u64)
+        .map(|id| {
+            let (addr, url) = (server.addr, server.url.clone());
+            std::thread::spawn(move || {
+                let key = NostrSecretKey::generate();
+                let mut c = Client::new(addr);
+                let mut counts = std::collections::BTreeMap::<u16, u64>::new();
+                for i in 0..per_thread {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let auth = maximal_nwt(&key, &url, id * per_thread + i);
+                    let status = c
+                        .get("/v1/verify", &[("Authorization", &auth)])
+                        .map_or(0, |a| a.status);
+                    *counts.entry(status).or_default() += 1;
+                }
+                counts
+            })
+        })
+        .collect();
+    let mut counts = std::collections::BTreeMap::<u16, u64>::new();
+    for h in handles {
+        for (k, v) in h.join().expect("NWT thread panicked") {
+            *counts.entry(k).or_default() += v;
+        }
+    }
+    let (hwm_after, rss_after) = server.memory_kib();
+    let growth = hwm_after.saturating_sub(hwm_before);
+    let bound_kib = (NWT_CACHE_BOUND / 1024) as u64;
+    let limit_kib = bound_kib * 3 / 2;
+    let ok = counts.get(&200).copied().unwrap_or(0);
+    report(&format!(
+        "LOAD nwt-cache: nwts={MAXIMAL_NWTS} nwt_bytes={largest} answered_200={ok} \
+         statuses={counts:?} cache_bound_kib={bound_kib} peak_rss_kib_before={hwm_before} \
+         peak_rss_kib_after={hwm_after} growth_kib={growth} (bound {limit_kib}) \
+         rss_kib_before={rss_before} rss_kib_after={rss_after} runtime_s={:.1}",
+        started.elapsed().as_secs_f64()
+    ));
+    assert_eq!(ok, MAXIMAL_NWTS, "every maximal NWT verifies: {counts:?}");
+    assert!(
+        growth < limit_kib,
+        "peak RSS grew by {growth} KiB for {MAXIMAL_NWTS} cached NWTs; the caches are bounded to {bound_kib} KiB (limit 1.5x: {limit_kib} KiB)"
+    );
+}
+
+// ----------------------------------------- one process per SQLite store
+
+/// Issue 17, finding 7: two processes on one SQLite data directory did not
+/// share revocations. The second `tessera serve` on the directory now
+/// exits non-zero, pointing to PostgreSQL or Redis; the first keeps
+/// serving; after the first dies (SIGKILL: no clean-up), a new one starts.
+/// Also finding 14: the database is created 0600 in a directory that
+/// existed before.
+#[test]
+fn second_server_on_one_sqlite_data_dir_is_refused() {
+    let _serial = serial();
+    let started = Instant::now();
+    let dir = TempDir::new("two-servers");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let mut first = Tessera::start(dir.path(), None);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("tessera.db"))
+            .expect("tessera.db")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "tessera.db is {mode:o}");
+    }
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--data-dir")
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TESSERA_") {
+            cmd.env_remove(name);
+        }
+    }
+    let mut second = cmd.spawn().expect("start a second tessera serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("the second server on one SQLite data directory kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = second.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert!(!status.success(), "the second server exited with {status}");
+    assert!(
+        stderr.contains("PostgreSQL or Redis") && stderr.contains(&data.display().to_string()),
+        "{stderr}"
+    );
+    assert_eq!(
+        status_of(addr, "/healthz"),
+        None,
+        "the second one never listened"
+    );
+    assert_eq!(status_of(first.addr, "/healthz"), Some(200));
+    // SIGKILL leaves no stale lock: a new server starts on the directory.
+    first.kill();
+    let restart = Instant::now();
+    first.spawn();
+    assert_eq!(status_of(first.addr, "/readyz"), Some(200));
+    report(&format!(
+        "FAULT two-servers: second_exit={} message_names_postgres_redis=true \
+         restart_after_sigkill_ms={} db_mode=0600 runtime_s={:.1}",
+        status.code().unwrap_or(-1),
+        restart.elapsed().as_millis(),
+        started.elapsed().as_secs_f64()
+    ));
 }
 
 // ------------------------------------------------- pipelined requests

@@ -11,8 +11,11 @@
 //!   so a hit never returns what a full verification would refuse at that
 //!   instant (revocation is the session layer's job and is checked after the
 //!   verifier, hit or miss);
-//! - memory is bounded by entries and by bytes (credential text plus a fixed
-//!   per-entry estimate); when a shard is full it is cut down to 7/8 of its
+//! - memory is bounded by entries and by bytes: what an entry really holds
+//!   (the credential text, the identity with every claim built, the map's
+//!   and the allocator's share, see `heap.rs`; an NWT's tags become a claim
+//!   object several times the size of their text); when a shard is full it
+//!   is cut down to 7/8 of its
 //!   bounds (so the scan is paid once per many inserts): expired entries go
 //!   first, then entries that were never looked up again, and only then
 //!   arbitrary ones. A flood of distinct credentials each used once (even
@@ -26,15 +29,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 const SHARDS: usize = 16;
-/// Approximate bytes an entry costs beyond the credential text.
-const ENTRY_OVERHEAD: usize = 512;
+
+/// Bytes an entry costs whatever it holds: its slot in the bucket vector
+/// (which starts with room for four), the map's slot for the bucket (at
+/// least half the map's slots are in use), and the shared identity's
+/// allocation.
+const ENTRY_OVERHEAD: usize = crate::heap::alloc_bytes(4 * std::mem::size_of::<Entry>())
+    + 2 * (std::mem::size_of::<(u64, Vec<Entry>)>() + 1)
+    + crate::heap::alloc_bytes(2 * std::mem::size_of::<usize>() + std::mem::size_of::<Identity>());
+
+/// What an entry for `credential` and `identity` costs against the byte
+/// bound.
+fn entry_cost(credential: &str, identity: &Identity) -> usize {
+    ENTRY_OVERHEAD + crate::heap::alloc_bytes(credential.len()) + identity.heap_bytes()
+}
 
 /// Bounds of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
     /// Most entries kept.
     pub max_entries: usize,
-    /// Most bytes kept (credential text plus per-entry overhead).
+    /// Most bytes kept: what the entries hold on the heap (credential text,
+    /// identity and claims, bookkeeping), estimated per entry.
     pub max_bytes: usize,
 }
 
@@ -50,13 +66,16 @@ impl Default for CacheConfig {
 struct Entry {
     credential: Box<str>,
     identity: Arc<Identity>,
+    /// [`entry_cost`] when inserted (the identity is complete by then:
+    /// the claims are built before an identity is cached).
+    cost: usize,
     /// Looked up at least once since it was inserted.
     used: AtomicBool,
 }
 
 impl Entry {
     fn cost(&self) -> usize {
-        self.credential.len() + ENTRY_OVERHEAD
+        self.cost
     }
 }
 
@@ -139,7 +158,9 @@ impl VerifiedCache {
     }
 
     /// Remembers a credential that has just passed full verification (as
-    /// `identity.format`).
+    /// `identity.format`). Its claims are built first if they are not yet
+    /// (a claim set kept as text is built on first read, which would
+    /// otherwise grow the entry after it was costed).
     pub fn insert(&self, credential: &str, identity: Arc<Identity>, now: i64) {
         let slot = self.slot(credential, identity.format);
         self.insert_at(slot, credential, identity, now);
@@ -151,7 +172,8 @@ impl VerifiedCache {
     /// finds it: entries are matched by their whole text, never by slot.)
     pub fn insert_at(&self, slot: Slot, credential: &str, identity: Arc<Identity>, now: i64) {
         let format = identity.format;
-        let cost = credential.len() + ENTRY_OVERHEAD;
+        identity.claims.object();
+        let cost = entry_cost(credential, &identity);
         let per_shard_entries = (self.config.max_entries / SHARDS).max(1);
         let per_shard_bytes = self.config.max_bytes / SHARDS;
         if self.config.max_entries == 0 || cost > per_shard_bytes {
@@ -175,6 +197,7 @@ impl VerifiedCache {
         s.map.entry(h).or_default().push(Entry {
             credential: credential.into(),
             identity,
+            cost,
             used: AtomicBool::new(false),
         });
     }
@@ -193,7 +216,7 @@ impl VerifiedCache {
         self.len() == 0
     }
 
-    /// Bytes accounted.
+    /// Bytes accounted (see [`CacheConfig::max_bytes`]).
     pub fn bytes(&self) -> usize {
         self.shards
             .iter()
@@ -391,13 +414,16 @@ mod tests {
     fn expired_entries_are_evicted_first() {
         let mut shard = Shard::default();
         for (text, exp) in [("old", 10), ("live", 1_000)] {
+            let identity = id("x", exp);
+            let cost = entry_cost(text, &identity);
             shard.entries += 1;
-            shard.bytes += text.len() + ENTRY_OVERHEAD;
+            shard.bytes += cost;
             shard.map.insert(
                 shard.entries as u64,
                 vec![Entry {
                     credential: text.into(),
-                    identity: id("x", exp),
+                    identity,
+                    cost,
                     used: AtomicBool::new(true),
                 }],
             );
@@ -411,6 +437,6 @@ mod tests {
             .collect();
         assert_eq!(left, vec!["live"]);
         assert_eq!(shard.entries, 1);
-        assert_eq!(shard.bytes, 4 + ENTRY_OVERHEAD);
+        assert_eq!(shard.bytes, entry_cost("live", &id("x", 1_000)));
     }
 }

@@ -62,6 +62,24 @@ pub struct Identity {
     pub claims: ClaimSet,
 }
 
+impl Identity {
+    /// Bytes this identity holds on the heap beyond its own struct: its
+    /// strings, audiences and claims (see `heap.rs`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use crate::heap::{alloc_bytes, opt_string_bytes, string_bytes};
+        let audience = self.audience.iter().fold(
+            alloc_bytes(self.audience.capacity() * std::mem::size_of::<String>()),
+            |sum, a| sum + string_bytes(a),
+        );
+        string_bytes(&self.subject)
+            + opt_string_bytes(&self.issuer)
+            + opt_string_bytes(&self.id)
+            + opt_string_bytes(&self.kid)
+            + audience
+            + self.claims.heap_bytes()
+    }
+}
+
 /// Every claim of a verified credential, read as an [`Object`] through
 /// `Deref`.
 ///
@@ -97,6 +115,16 @@ impl ClaimSet {
             debug_assert!(parsed.is_ok(), "checked claims no longer parse");
             parsed.unwrap_or_default()
         })
+    }
+
+    /// Bytes these claims hold on the heap: the checked text and, once
+    /// built, the object (see `heap.rs`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let text = self
+            .text
+            .as_ref()
+            .map_or(0, |t| crate::heap::alloc_bytes(t.capacity()));
+        text + self.object.get().map_or(0, Object::heap_bytes)
     }
 
     /// The claims as an owned object.

@@ -217,9 +217,41 @@ impl Object {
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
+
+    /// Bytes this object holds on the heap (see `heap.rs`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let slots = crate::heap::alloc_bytes(
+            self.members.capacity() * std::mem::size_of::<(Name, Value)>(),
+        );
+        self.members.iter().fold(slots, |sum, (name, value)| {
+            let name = match name {
+                Name::Inline { .. } => 0,
+                Name::Heap(s) => crate::heap::alloc_bytes(s.len()),
+            };
+            sum + name + value.heap_bytes()
+        })
+    }
+
+    /// Gives back the unused capacity of an object built member by member.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.members.shrink_to_fit();
+    }
 }
 
 impl Value {
+    /// Bytes this value holds on the heap (see `heap.rs`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+            Value::String(s) => crate::heap::string_bytes(s),
+            Value::Array(items) => items.iter().fold(
+                crate::heap::alloc_bytes(items.capacity() * std::mem::size_of::<Value>()),
+                |sum, v| sum + v.heap_bytes(),
+            ),
+            Value::Object(o) => o.heap_bytes(),
+        }
+    }
+
     /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {

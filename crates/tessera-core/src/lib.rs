@@ -14,6 +14,7 @@ pub mod credential;
 pub mod encoding;
 pub mod error;
 pub mod ethereum;
+mod heap;
 pub mod identity;
 pub mod json;
 pub mod jws;

@@ -507,6 +507,67 @@ mod tests {
         assert_eq!(v.clone().cache().unwrap().len(), 1);
     }
 
+    /// Issue 17, finding 3: an entry counts what it holds. An NWT whose
+    /// tags became claims costs its identity's claim object, not the
+    /// credential text plus a constant (which counted a seventh of it).
+    #[test]
+    fn cached_nwts_cost_their_claims() {
+        use crate::nostr::{issue_nwt, nwt_authorization, NostrSecretKey, NwtClaims};
+        let key = NostrSecretKey::generate();
+        let claims = NwtClaims {
+            aud: vec!["api.example".into()],
+            exp: Some(2_000),
+            custom: (0..60)
+                .map(|i| (format!("c{}", i % 20), "v".to_string()))
+                .collect(),
+            ..NwtClaims::default()
+        };
+        let auth = nwt_authorization(&issue_nwt(&key, &claims, "", 1_000).unwrap());
+        let v = Verifier::new(
+            Policy {
+                audiences: vec!["api.example".into()],
+                ..Policy::default()
+            },
+            KeySet::new(),
+        )
+        .with_clock(Arc::new(FixedClock(1_000)))
+        .with_cache(CacheConfig::default());
+        let id = v
+            .verify_authorization(&auth, None, FormatHint::Nwt, false)
+            .unwrap();
+        let credential = auth.strip_prefix("Nostr ").unwrap();
+        let cost = v.cache().unwrap().bytes();
+        let held = id.heap_bytes() + credential.len();
+        assert!(
+            held > 2 * credential.len(),
+            "{held} vs {}",
+            credential.len()
+        );
+        assert!(cost >= held, "counted {cost}, holds at least {held}");
+        // ...and not wildly more: the bound stays usable.
+        assert!(cost < held + 2_048, "counted {cost} for {held}");
+    }
+
+    /// A claim set kept as text is built before it is cached, so the entry
+    /// cannot grow after it was counted.
+    #[test]
+    fn cached_jwt_claims_are_built_and_counted() {
+        let (t, keys) = signed(1_000);
+        let v = Verifier::new(Policy::default(), keys)
+            .with_clock(Arc::new(FixedClock(0)))
+            .with_cache(CacheConfig::default());
+        let id = v.verify_jwt(&t).unwrap();
+        let before = v.cache().unwrap().bytes();
+        assert!(before >= id.heap_bytes() + t.len());
+        let built = id.claims.object().heap_bytes();
+        assert!(built > 0);
+        assert!(
+            before >= built + t.len(),
+            "{before} < {built} + {}",
+            t.len()
+        );
+    }
+
     #[test]
     fn thirdweb_tokens_are_detected_whatever_their_signature_starts_with() {
         use crate::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};

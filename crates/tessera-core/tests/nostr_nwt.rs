@@ -507,3 +507,56 @@ fn dispatcher_refuses_other_kinds() {
         ErrorCode::WrongKind
     );
 }
+
+/// Issue 17, finding 3: every tag becomes a claim (far larger in memory
+/// than its text) and anyone can sign an NWT, so tags are bounded:
+/// `MAX_NWT_TAGS` tags and `MAX_NWT_TAG_VALUES` values, `token_too_large`
+/// past either.
+#[test]
+fn tags_are_bounded_in_number_and_values() {
+    use tessera_core::nostr::{MAX_NWT_TAGS, MAX_NWT_TAG_VALUES};
+    let exp = exp_ok();
+    let policy = Policy::default();
+    let with = |extra: Vec<Vec<String>>| {
+        let mut t = tags(&[&["exp", &exp]]);
+        t.extend(extra);
+        Event::sign(&sk(1), NOW, 27519, t, "").unwrap()
+    };
+    let one_letter = |n: usize| -> Vec<Vec<String>> {
+        (0..n)
+            .map(|i| vec![format!("{}", (b'a' + (i % 26) as u8) as char), "x".into()])
+            .collect()
+    };
+    // The reviewed attack: 430 one-letter tags.
+    assert_eq!(
+        code(verify_nwt(&with(one_letter(430)), &policy, &[], NOW)),
+        ErrorCode::TokenTooLarge
+    );
+    // At the bound (with `exp`): accepted; one more: refused.
+    verify_nwt(&with(one_letter(MAX_NWT_TAGS - 1)), &policy, &[], NOW).unwrap();
+    assert_eq!(
+        code(verify_nwt(
+            &with(one_letter(MAX_NWT_TAGS)),
+            &policy,
+            &[],
+            NOW
+        )),
+        ErrorCode::TokenTooLarge
+    );
+    // Values: one tag with many is bounded too.
+    let many = |n: usize| {
+        let mut t = vec!["scope".to_string()];
+        t.extend((0..n).map(|i| i.to_string()));
+        vec![t]
+    };
+    verify_nwt(&with(many(MAX_NWT_TAG_VALUES - 1)), &policy, &[], NOW).unwrap();
+    assert_eq!(
+        code(verify_nwt(
+            &with(many(MAX_NWT_TAG_VALUES)),
+            &policy,
+            &[],
+            NOW
+        )),
+        ErrorCode::TokenTooLarge
+    );
+}

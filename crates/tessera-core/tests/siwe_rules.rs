@@ -396,3 +396,111 @@ fn hex_signature_text_is_strict() {
     let upper = format!("0x{}", hex_encode(&sig).to_uppercase());
     assert!(verify_siwe_message(&text, &upper, &at(ISSUED + 20)).is_ok());
 }
+
+// ---- What a server knows about itself (issue 17, item 11) ----
+
+#[test]
+fn scheme_must_be_the_servers_when_the_message_names_one() {
+    let msg = message(); // "https://app.example.com wants you to sign in..."
+    let sig = sign(&msg, &key());
+    let http = SiweExpectations {
+        scheme: Some("http"),
+        ..at(ISSUED + 20)
+    };
+    assert_eq!(code(verify(&msg, &sig, &http)), ErrorCode::DomainMismatch);
+    let https = SiweExpectations {
+        scheme: Some("https"),
+        ..at(ISSUED + 20)
+    };
+    assert!(verify(&msg, &sig, &https).is_ok());
+    // A message without a scheme says nothing to compare.
+    let bare = SiweMessage::builder(
+        DOMAIN,
+        key().address(),
+        "https://app.example.com/login",
+        1,
+        NONCE,
+        Rfc3339Time::from_unix(ISSUED).unwrap(),
+    )
+    .build()
+    .unwrap();
+    assert!(verify(&bare, &sign(&bare, &key()), &http).is_ok());
+}
+
+#[test]
+fn uri_must_be_the_servers_or_under_it() {
+    let msg = message(); // URI: https://app.example.com/login
+    let sig = sign(&msg, &key());
+    for base in [
+        "https://app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/login",
+    ] {
+        let e = SiweExpectations {
+            uri: Some(base),
+            ..at(ISSUED + 20)
+        };
+        assert!(verify(&msg, &sig, &e).is_ok(), "{base}");
+    }
+    for base in [
+        "https://evil",
+        "https://app.example",         // a longer host is not under it
+        "http://app.example.com",      // nor another scheme
+        "https://app.example.com/log", // nor a longer path segment
+        "https://app.example.com/login/x",
+    ] {
+        let e = SiweExpectations {
+            uri: Some(base),
+            ..at(ISSUED + 20)
+        };
+        assert_eq!(
+            code(verify(&msg, &sig, &e)),
+            ErrorCode::UrlMismatch,
+            "{base}"
+        );
+    }
+}
+
+#[test]
+fn chain_id_must_be_one_the_server_accepts() {
+    let msg = message(); // Chain ID: 1
+    let sig = sign(&msg, &key());
+    let other = SiweExpectations {
+        chain_ids: &[999, 10],
+        ..at(ISSUED + 20)
+    };
+    assert_eq!(code(verify(&msg, &sig, &other)), ErrorCode::InvalidClaim);
+    let ok = SiweExpectations {
+        chain_ids: &[10, 1],
+        ..at(ISSUED + 20)
+    };
+    assert!(verify(&msg, &sig, &ok).is_ok());
+}
+
+#[test]
+fn issued_at_must_fall_within_the_nonce_life() {
+    let msg = message(); // Issued At: ISSUED
+    let sig = sign(&msg, &key());
+    let window = |now: i64| SiweExpectations {
+        issued_at_max_age: Some(300),
+        issued_at_max_future: Some(60),
+        ..at(now)
+    };
+    assert!(verify(&msg, &sig, &window(ISSUED + 299)).is_ok());
+    // Older than the nonce could be (no Expiration Time check involved:
+    // the window is what refuses it).
+    let old = SiweExpectations {
+        issued_at_max_age: Some(5),
+        ..at(ISSUED + 20)
+    };
+    assert_eq!(code(verify(&msg, &sig, &old)), ErrorCode::Stale);
+    // Dated more than the skew ahead of the server's clock.
+    assert_eq!(
+        code(verify(&msg, &sig, &window(ISSUED - 61))),
+        ErrorCode::Stale
+    );
+    assert_ne!(
+        verify(&msg, &sig, &window(ISSUED - 60)).map_err(|e| e.code()),
+        Err(ErrorCode::Stale)
+    );
+}

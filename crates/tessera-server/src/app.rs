@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::keys::ServerKeys;
 use crate::metrics::Metrics;
+use crate::proxies::TrustedProxies;
 use crate::ratelimit::RateLimiter;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -16,6 +17,7 @@ use tessera_core::json::Value;
 use tessera_core::{Clock, SystemClock};
 use tessera_session::{SessionConfig, Sessions};
 use tessera_store::Store;
+use tower_http::timeout::TimeoutLayer;
 
 /// Shared state of every route.
 pub struct AppState {
@@ -25,8 +27,10 @@ pub struct AppState {
     pub keys: RwLock<ServerKeys>,
     /// Metrics registry.
     pub metrics: Metrics,
-    /// Per-IP limiter for challenge, login and refresh.
+    /// Per-client limiter for challenge, login and refresh.
     pub limiter: RateLimiter,
+    /// `[forward_auth] trusted_proxies`: whose forwarding headers count.
+    pub proxies: TrustedProxies,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Sessions over the configured store.
@@ -48,6 +52,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_per_minute);
+        // `validate` refused a bad list already; an unvalidated one trusts
+        // no proxy rather than guess.
+        let proxies = TrustedProxies::new(config.trusted_proxies().unwrap_or_default());
         let url = config.public_url();
         let host = config.public_host();
         let session_config = SessionConfig {
@@ -56,6 +63,7 @@ impl AppState {
             siwe_domain: host.clone(),
             siwe_uri: url.clone(),
             chain_id: config.chain_id,
+            siwe_chain_ids: config.allowed_chain_ids(),
             login_url: format!("{url}/v1/auth/login"),
             nwt_audiences: vec![url, host],
             access_ttl: config.access_ttl_seconds,
@@ -83,6 +91,7 @@ impl AppState {
             keys: RwLock::new(keys),
             metrics: Metrics::new(),
             limiter,
+            proxies,
             clock,
             sessions: Arc::new(sessions),
         }
@@ -135,13 +144,36 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(crate::openapi::document())
 }
 
-/// Wraps a router with the limits and fallbacks every route shares.
+/// Wraps a router with the limits and fallbacks every route shares: the
+/// body limit, and the request timeout (tower-http; a request still
+/// unanswered after `request_timeout_seconds`, its body read included, gets
+/// 408 and its handler is dropped).
 pub fn finish(router: Router<Shared>, state: Shared) -> Router {
     let limit = state.config.max_body_bytes;
+    let timeout = std::time::Duration::from_secs(state.config.request_timeout_seconds);
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::map_response(timeout_body))
         .with_state(state)
+}
+
+/// The timeout layer answers 408 with no body; say it in the JSON every
+/// error has.
+async fn timeout_body(resp: Response) -> Response {
+    if resp.status() == StatusCode::REQUEST_TIMEOUT {
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took longer than allowed (request_timeout_seconds)",
+        )
+        .into_response();
+    }
+    resp
 }
 
 async fn not_found() -> ApiError {
@@ -157,6 +189,9 @@ async fn healthz() -> Response {
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
+    state
+        .metrics
+        .set_revocation_entries(state.sessions.revocation_entries());
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

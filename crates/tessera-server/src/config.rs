@@ -55,19 +55,60 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest `Authorization` value, bytes (431 above).
     pub max_authorization_bytes: usize,
-    /// Per-client-IP requests per minute on challenge, login and refresh (0 = unlimited).
+    /// Per-client-IP requests per minute on challenge, login, refresh and revoke (0 = unlimited).
     pub rate_limit_per_minute: u32,
-    /// Trust `X-Forwarded-For` for the client IP (set when behind a proxy).
-    pub trust_forwarded_for: bool,
+    /// Replaced by `[forward_auth] trusted_proxies`; `true` is refused with
+    /// a message (it trusted the leftmost `X-Forwarded-For` entry, which the
+    /// client writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Seconds a connection may take to send a whole request head, counted
+    /// from the moment the server waits for one: on a new connection, and
+    /// after each answer on a keep-alive connection, so it is also the idle
+    /// keep-alive timeout (hyper measures both with one timer).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds one request may take from its head to its answer (reading
+    /// the body included); past it the answer is 408.
+    pub request_timeout_seconds: u64,
+    /// Most open client connections; past it the server stops accepting
+    /// until one closes. Lowered at start-up to fit the descriptor limit.
+    pub max_connections: usize,
+    /// On SIGTERM/Ctrl-C, seconds in-flight requests get to finish before
+    /// the remaining connections are dropped.
+    pub shutdown_grace_seconds: u64,
+    /// SIWE `Chain ID`s a login may name; default: just `chain_id`.
+    pub allowed_chain_ids: Option<Vec<u64>>,
+    /// Proxies in front of the server.
+    pub forward_auth: ForwardAuth,
     /// Mark cookies `Secure` (default true; turn off only for plain-HTTP local development).
     pub cookie_secure: bool,
     /// Most entries in each verified-credential cache (0 turns them off).
     /// There are two, each with these bounds: one of access tokens and one
     /// of NWTs.
     pub verify_cache_entries: usize,
-    /// Most bytes each verified-credential cache holds (credential text plus
-    /// a fixed per-entry estimate); the two together hold at most twice this.
+    /// Most bytes each verified-credential cache holds (what each entry
+    /// really holds: credential text, identity and claims, bookkeeping);
+    /// the two together hold at most twice this.
     pub verify_cache_bytes: usize,
+}
+
+/// The `[forward_auth]` table (contracts.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForwardAuth {
+    /// CIDRs (or single addresses) of the proxies whose forwarding headers
+    /// are believed: `X-Forwarded-For` (read from the right, skipping these
+    /// proxies, for the rate limiter's client address) and the gateway's
+    /// `X-Original-*` / `X-Forwarded-*` request headers at `/v1/verify`.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for ForwardAuth {
+    fn default() -> Self {
+        ForwardAuth {
+            trusted_proxies: vec!["127.0.0.1/32".into(), "::1/128".into()],
+        }
+    }
 }
 
 impl Default for Config {
@@ -88,7 +129,13 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             max_authorization_bytes: 8 * 1024,
             rate_limit_per_minute: 60,
-            trust_forwarded_for: false,
+            trust_forwarded_for: None,
+            header_read_timeout_seconds: 30,
+            request_timeout_seconds: 15,
+            max_connections: 10_000,
+            shutdown_grace_seconds: 20,
+            allowed_chain_ids: None,
+            forward_auth: ForwardAuth::default(),
             cookie_secure: true,
             verify_cache_entries: 100_000,
             verify_cache_bytes: 64 * 1024 * 1024,
@@ -112,6 +159,16 @@ fn parse_env<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigE
     value
         .parse()
         .map_err(|_| ConfigError(format!("{name}={value:?} is not a valid value")))
+}
+
+/// A comma-separated list (`TESSERA_ALLOWED_CHAIN_IDS=1,10`); empty is [].
+fn parse_env_list<T: std::str::FromStr>(name: &str, value: &str) -> Result<Vec<T>, ConfigError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| parse_env(name, v))
+        .collect()
 }
 
 impl Config {
@@ -158,7 +215,21 @@ impl Config {
                     self.max_authorization_bytes = parse_env(&name, &value)?
                 }
                 "RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = parse_env(&name, &value)?,
-                "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = parse_env(&name, &value)?,
+                "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = Some(parse_env(&name, &value)?),
+                "HEADER_READ_TIMEOUT_SECONDS" => {
+                    self.header_read_timeout_seconds = parse_env(&name, &value)?
+                }
+                "REQUEST_TIMEOUT_SECONDS" => {
+                    self.request_timeout_seconds = parse_env(&name, &value)?
+                }
+                "MAX_CONNECTIONS" => self.max_connections = parse_env(&name, &value)?,
+                "SHUTDOWN_GRACE_SECONDS" => self.shutdown_grace_seconds = parse_env(&name, &value)?,
+                "ALLOWED_CHAIN_IDS" => {
+                    self.allowed_chain_ids = Some(parse_env_list(&name, &value)?)
+                }
+                "FORWARD_AUTH_TRUSTED_PROXIES" => {
+                    self.forward_auth.trusted_proxies = parse_env_list(&name, &value)?
+                }
                 "COOKIE_SECURE" => self.cookie_secure = parse_env(&name, &value)?,
                 "VERIFY_CACHE_ENTRIES" => self.verify_cache_entries = parse_env(&name, &value)?,
                 "VERIFY_CACHE_BYTES" => self.verify_cache_bytes = parse_env(&name, &value)?,
@@ -199,12 +270,77 @@ impl Config {
                 )));
             }
         }
+        let timeouts = [
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("shutdown_grace_seconds", self.shutdown_grace_seconds),
+            ("max_connections", self.max_connections as u64),
+        ];
+        for (name, v) in timeouts {
+            if v == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
+        }
+        if self.trust_forwarded_for == Some(true) {
+            return Err(ConfigError(
+                "trust_forwarded_for was replaced: it believed the leftmost X-Forwarded-For entry, which the client writes. List your proxies instead: [forward_auth] trusted_proxies = [\"10.0.0.0/8\"] (TESSERA_FORWARD_AUTH_TRUSTED_PROXIES); the address is then read from the right, skipping them".into(),
+            ));
+        }
+        self.trusted_proxies()?;
+        let chains = self.allowed_chain_ids();
+        if chains.is_empty() || !chains.contains(&self.chain_id) {
+            return Err(ConfigError(format!(
+                "allowed_chain_ids {chains:?} must include chain_id {} (the chain challenges offer)",
+                self.chain_id
+            )));
+        }
         if self.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError(
                 "admin_token must be at least 16 characters".into(),
             ));
         }
+        // It is presented as `Authorization: Bearer <admin_token>`, where the
+        // credential has no whitespace (RFC 6750 §2.1).
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError(
+                "admin_token must be printable ASCII without spaces (it is sent as a Bearer token)"
+                    .into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The parsed `[forward_auth] trusted_proxies` (a bare address is a
+    /// network of one).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.forward_auth
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.trim()
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| p.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError(format!(
+                            "[forward_auth] trusted_proxies: {p:?} is not a CIDR like 10.0.0.0/8 or an address"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// The SIWE chain ids a login may name (default: `[chain_id]`).
+    pub fn allowed_chain_ids(&self) -> Vec<u64> {
+        self.allowed_chain_ids
+            .clone()
+            .unwrap_or_else(|| vec![self.chain_id])
     }
 
     /// The server's own URL, without a trailing slash.
@@ -233,34 +369,13 @@ impl Config {
     /// The configuration as TOML with secrets masked (`--print-config`).
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
-        shown.store = Some(mask_url_password(&self.store_url()));
+        shown.store = Some(tessera_store::mask_url(&self.store_url()));
         shown.public_url = Some(self.public_url());
+        shown.allowed_chain_ids = Some(self.allowed_chain_ids());
         if shown.admin_token.is_some() {
             shown.admin_token = Some("********".into());
         }
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
-    }
-}
-
-/// `postgres://user:secret@host/db` -> `postgres://user:********@host/db`.
-pub fn mask_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:********@{host}{path}")
-            } else {
-                format!("{scheme}://{user}@{host}{path}")
-            }
-        }
-        None => url.to_owned(),
     }
 }
 
@@ -330,7 +445,118 @@ mod tests {
         let text = c.to_masked_toml();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(!text.contains("super-secret-admin-token"), "{text}");
-        assert!(text.contains("postgres://app:********@db:5432/tessera"));
+        assert!(
+            text.contains("postgres://app:***@db:5432/tessera"),
+            "{text}"
+        );
+        // The password as a query parameter (issue 17, item 6).
+        let c = Config {
+            store: Some("postgres://app@db/tessera?sslmode=disable&password=hunter2".into()),
+            ..Config::default()
+        };
+        let text = c.to_masked_toml();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("postgres://app@db/tessera?sslmode=disable&password=***"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn print_config_shows_the_connection_limits_and_proxies() {
+        let text = Config::default().to_masked_toml();
+        for line in [
+            "header_read_timeout_seconds = 30",
+            "request_timeout_seconds = 15",
+            "max_connections = 10000",
+            "shutdown_grace_seconds = 20",
+            "allowed_chain_ids = [1]",
+            "[forward_auth]",
+            "trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]",
+        ] {
+            assert!(text.contains(line), "{line} missing in:\n{text}");
+        }
+        // What it prints reads back as the same configuration.
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.max_connections, 10_000);
+        assert_eq!(back.forward_auth, ForwardAuth::default());
+    }
+
+    #[test]
+    fn limits_proxies_and_chains_from_the_environment() {
+        let mut c = Config::default();
+        c.apply_env(
+            [
+                ("TESSERA_HEADER_READ_TIMEOUT_SECONDS", "5"),
+                ("TESSERA_REQUEST_TIMEOUT_SECONDS", "7"),
+                ("TESSERA_MAX_CONNECTIONS", "64"),
+                ("TESSERA_SHUTDOWN_GRACE_SECONDS", "3"),
+                ("TESSERA_ALLOWED_CHAIN_IDS", "1, 10,137"),
+                (
+                    "TESSERA_FORWARD_AUTH_TRUSTED_PROXIES",
+                    "10.0.0.0/8,192.168.1.7,fd00::/8",
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.header_read_timeout_seconds,
+                c.request_timeout_seconds,
+                c.max_connections,
+                c.shutdown_grace_seconds
+            ),
+            (5, 7, 64, 3)
+        );
+        assert_eq!(c.allowed_chain_ids(), [1, 10, 137]);
+        c.validate().unwrap();
+        let nets = c.trusted_proxies().unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+    }
+
+    #[test]
+    fn bad_limits_proxies_and_chains_are_refused() {
+        let bad = [
+            Config {
+                header_read_timeout_seconds: 0,
+                ..Config::default()
+            },
+            Config {
+                max_connections: 0,
+                ..Config::default()
+            },
+            Config {
+                forward_auth: ForwardAuth {
+                    trusted_proxies: vec!["10.0.0.0/33".into()],
+                },
+                ..Config::default()
+            },
+            Config {
+                allowed_chain_ids: Some(vec![10]),
+                ..Config::default()
+            },
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn the_old_trust_forwarded_for_flag_is_refused_with_the_replacement() {
+        let c: Config = toml::from_str("trust_forwarded_for = true\n").unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.0.contains("trusted_proxies"), "{e}");
+        let mut c = Config::default();
+        c.apply_env([("TESSERA_TRUST_FORWARDED_FOR".into(), "true".into())].into_iter())
+            .unwrap();
+        assert!(c.validate().is_err());
+        // `false` asked for nothing the new rule does not give.
+        let c: Config = toml::from_str("trust_forwarded_for = false\n").unwrap();
+        assert!(c.validate().is_ok());
+        assert!(!c.to_masked_toml().contains("trust_forwarded_for = true"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Request extraction with JSON errors: bodies (413 past the limit, 400 for
-//! malformed JSON), the client IP, and the `Authorization` value.
+//! malformed JSON), the socket peer, and the `Authorization` value.
 
 use crate::error::ApiError;
 use axum::body::Bytes;
@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// A JSON body parsed strictly (tessera's own JSON reader refuses duplicate
 /// members, then serde maps it into `T`).
@@ -42,22 +42,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {}", e.message())))?;
     serde_json::from_value(strict.to_serde())
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
-}
-
-/// The client's IP: the socket peer, or the first `X-Forwarded-For` entry
-/// when the server is configured to trust its proxy.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded: bool) -> IpAddr {
-    if trust_forwarded {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
-        }
-    }
-    peer.map_or(IpAddr::from([127, 0, 0, 1]), |p| p.ip())
 }
 
 /// The socket peer, when the server was started with connect info.

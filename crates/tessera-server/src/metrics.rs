@@ -1,7 +1,7 @@
 //! Prometheus metrics (contracts.md, "Metrics").
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The server's metrics.
@@ -18,6 +18,9 @@ pub struct Metrics {
     pub verify_duration: HistogramVec,
     /// `tessera_http_requests_total{route,status}`
     pub http_requests: IntCounterVec,
+    /// `tessera_revocation_entries{kind}`: the in-process revocation
+    /// picture, set at each scrape ([`Metrics::set_revocation_entries`]).
+    pub revocation_entries: IntGaugeVec,
 }
 
 impl Metrics {
@@ -65,6 +68,15 @@ impl Metrics {
             let _ = registry.register(Box::new(c.clone()));
         }
         let _ = registry.register(Box::new(verify_duration.clone()));
+        let revocation_entries = IntGaugeVec::new(
+            Opts::new(
+                "tessera_revocation_entries",
+                "Entries of the in-process revocation picture: kind=jti (revoked access tokens and NWTs not expired yet), family (ended sessions whose access tokens may still be alive), subject (subjects that logged out everywhere)",
+            ),
+            &["kind"],
+        )
+        .unwrap_or_else(|_| unreachable_gauge());
+        let _ = registry.register(Box::new(revocation_entries.clone()));
         Metrics {
             registry,
             verifications,
@@ -72,6 +84,20 @@ impl Metrics {
             refreshes,
             verify_duration,
             http_requests,
+            revocation_entries,
+        }
+    }
+
+    /// Sets `tessera_revocation_entries` from the picture's sizes.
+    pub fn set_revocation_entries(&self, entries: tessera_session::revocation::RevocationEntries) {
+        for (kind, n) in [
+            ("jti", entries.jtis),
+            ("family", entries.families),
+            ("subject", entries.subjects),
+        ] {
+            self.revocation_entries
+                .with_label_values(&[kind])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 
@@ -114,6 +140,15 @@ impl Default for Metrics {
 fn unreachable_metric() -> IntCounterVec {
     IntCounterVec::new(
         Opts::new("tessera_invalid_metric", "invalid metric definition"),
+        &["x"],
+    )
+    .unwrap_or_else(|_| std::process::abort())
+}
+
+#[cold]
+fn unreachable_gauge() -> IntGaugeVec {
+    IntGaugeVec::new(
+        Opts::new("tessera_invalid_gauge", "invalid gauge definition"),
         &["x"],
     )
     .unwrap_or_else(|_| std::process::abort())

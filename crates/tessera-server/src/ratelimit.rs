@@ -1,55 +1,121 @@
-//! Per-client-IP fixed-window rate limiting for challenge, login and refresh.
+//! Per-client rate limiting of challenge, login and refresh, with
+//! `governor` (GCRA, one state per key): each client may burst `limit`
+//! requests and then gets one more every `60 / limit` seconds.
+//!
+//! Keys are (client, route). A client is its IPv4 address, or the /64 of
+//! its IPv6 address (one host commonly holds a whole /64, so per-address
+//! keys would let it mint buckets). Memory is bounded: keys whose state is
+//! back to "fresh" are dropped every [`CLEANUP_EVERY`], and at most
+//! [`MAX_CLIENTS`] keys are held; when that many are busy at once, new
+//! requests are refused (429) until some settle, rather than anyone's
+//! count being forgotten.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-/// Most clients tracked at once; beyond it, the oldest windows are dropped.
-const MAX_CLIENTS: usize = 100_000;
+/// Most keys held at once.
+pub const MAX_CLIENTS: usize = 100_000;
+/// How often settled keys are dropped.
+pub const CLEANUP_EVERY: Duration = Duration::from_secs(10);
 
-/// (client, bucket) -> (window, count).
-type Windows = HashMap<(IpAddr, &'static str), (i64, u32)>;
+type Key = (IpAddr, &'static str);
 
-/// A per-IP limiter: `limit` requests per 60-second window.
+/// A per-client limiter: `limit` requests per minute per route.
 pub struct RateLimiter {
-    limit: u32,
-    windows: Mutex<Windows>,
+    inner: Option<DefaultKeyedRateLimiter<Key>>,
+    clock: DefaultClock,
+    max_clients: usize,
+    started: Instant,
+    /// Milliseconds after `started` of the last cleanup.
+    last_cleanup: AtomicU64,
+}
+
+/// The bucket key of an address: IPv4 as is, IPv6 by its /64.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 impl RateLimiter {
     /// A limiter; `limit == 0` disables it.
     pub fn new(limit: u32) -> Self {
+        Self::with_max_clients(limit, MAX_CLIENTS)
+    }
+
+    pub(crate) fn with_max_clients(limit: u32, max_clients: usize) -> Self {
         RateLimiter {
-            limit,
-            windows: Mutex::new(HashMap::new()),
+            inner: NonZeroU32::new(limit)
+                .map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))),
+            clock: DefaultClock::default(),
+            max_clients,
+            started: Instant::now(),
+            last_cleanup: AtomicU64::new(0),
         }
     }
 
-    /// Counts one request; `Err(retry_after_seconds)` when over the limit.
-    pub fn check(&self, ip: IpAddr, bucket: &'static str, now: i64) -> Result<(), u64> {
-        if self.limit == 0 {
+    /// Counts one request of `ip` on `route`; `Err(retry_after_seconds)`
+    /// when over the limit.
+    pub fn check(&self, ip: IpAddr, route: &'static str) -> Result<(), u64> {
+        let Some(limiter) = &self.inner else {
             return Ok(());
-        }
-        let window = now.div_euclid(60);
-        let mut map = match self.windows.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
         };
-        if map.len() >= MAX_CLIENTS {
-            map.retain(|_, (w, _)| *w == window);
-            if map.len() >= MAX_CLIENTS {
-                map.clear();
+        self.maybe_cleanup(limiter);
+        if limiter.len() >= self.max_clients {
+            limiter.retain_recent();
+            if limiter.len() >= self.max_clients {
+                tracing::warn!(
+                    keys = limiter.len(),
+                    "rate limiter full: refusing until clients settle"
+                );
+                return Err(1);
             }
         }
-        let entry = map.entry((ip, bucket)).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
+        limiter
+            .check_key(&(client_key(ip), route))
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(self.clock.now());
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            })
+    }
+
+    /// Drops settled keys at most once per [`CLEANUP_EVERY`] (the first
+    /// caller past the deadline does it).
+    fn maybe_cleanup(&self, limiter: &DefaultKeyedRateLimiter<Key>) {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_cleanup.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < CLEANUP_EVERY.as_millis() as u64 {
+            return;
         }
-        if entry.1 >= self.limit {
-            return Err((60 - now.rem_euclid(60)).max(1) as u64);
+        if self
+            .last_cleanup
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
         }
-        entry.1 += 1;
-        Ok(())
+    }
+
+    /// Keys held now (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -57,17 +123,50 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn limits_per_ip_and_bucket_and_resets() {
+    fn limits_per_client_and_route() {
         let l = RateLimiter::new(2);
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(l.check(a, "login", 0).is_ok());
-        assert!(l.check(a, "login", 1).is_ok());
-        assert_eq!(l.check(a, "login", 2), Err(58));
-        assert!(l.check(a, "refresh", 2).is_ok());
-        assert!(l.check(b, "login", 2).is_ok());
-        assert!(l.check(a, "login", 60).is_ok());
-        assert!(RateLimiter::new(0).check(a, "login", 0).is_ok());
+        let (a, b) = (ip("10.0.0.1"), ip("10.0.0.2"));
+        assert!(l.check(a, "login").is_ok());
+        assert!(l.check(a, "login").is_ok());
+        let retry = l.check(a, "login").unwrap_err();
+        // One request comes back every 30 s.
+        assert!((1..=30).contains(&retry), "{retry}");
+        assert!(l.check(a, "refresh").is_ok());
+        assert!(l.check(b, "login").is_ok());
+        assert!(RateLimiter::new(0).check(a, "login").is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        let l = RateLimiter::new(1);
+        assert!(l.check(ip("2001:db8:1:2::1"), "login").is_ok());
+        assert!(l.check(ip("2001:db8:1:2:ffff::9"), "login").is_err());
+        assert!(l.check(ip("2001:db8:1:3::1"), "login").is_ok());
+        assert!(l.check(ip("::ffff:10.0.0.9"), "login").is_ok());
+        assert!(l.check(ip("10.0.0.9"), "login").is_err());
+    }
+
+    /// The old limiter cleared every window when its map was full, which
+    /// reset the count of a client being limited. Now a full map refuses
+    /// newcomers and forgets nobody's count.
+    #[test]
+    fn a_full_map_forgets_nobody() {
+        let l = RateLimiter::with_max_clients(1, 50);
+        let victim = ip("192.0.2.1");
+        assert!(l.check(victim, "login").is_ok());
+        assert!(l.check(victim, "login").is_err());
+        for i in 0..100u32 {
+            let _ = l.check(IpAddr::from(i.to_be_bytes()), "login");
+        }
+        assert!(l.len() <= 50, "{}", l.len());
+        assert!(
+            l.check(victim, "login").is_err(),
+            "the limited client stays limited"
+        );
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::app::Shared;
 use crate::error::ApiError;
-use crate::extract::{authorization, client_ip, parse_json, Peer};
+use crate::extract::{authorization, parse_json, Peer};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -18,16 +18,15 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
+use tessera_core::credential::{parse_authorization, Credential};
 use tessera_core::encoding::hex_encode;
 use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
 use tessera_core::sha::constant_time_eq;
 use tessera_core::{ErrorCode, Format, Identity, Policy};
+use tessera_session::browser::{self, Intent};
 use tessera_session::{SessionError, SessionErrorKind, TokenPair};
 
-/// Access-token cookie name.
-pub const ACCESS_COOKIE: &str = "tessera_access";
-/// Refresh-token cookie name.
-pub const REFRESH_COOKIE: &str = "tessera_refresh";
+pub use tessera_session::browser::{ACCESS_COOKIE, REFRESH_COOKIE};
 
 impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> Self {
@@ -72,53 +71,50 @@ fn rate_limit(
     peer: &Peer,
     bucket: &'static str,
 ) -> Result<(), ApiError> {
-    let ip = client_ip(headers, peer.0, state.config.trust_forwarded_for);
+    let ip = state.proxies.client_ip(headers, peer.0);
     state
         .limiter
-        .check(ip, bucket, state.clock.now())
+        .check(ip, bucket)
         .map_err(ApiError::rate_limited)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for part in text.split(';') {
-            if let Some((k, v)) = part.trim().split_once('=') {
-                if k == name && !v.is_empty() && v.len() <= 16 * 1024 {
-                    return Some(v.to_owned());
-                }
-            }
-        }
-    }
-    None
+    browser::find_cookie(
+        headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
+        name,
+    )
 }
 
-/// A state-changing request authenticated by cookie must come from the
-/// server's own origin: `Sec-Fetch-Site: same-origin`, or an `Origin`
-/// equal to the public URL's origin.
-fn same_origin(state: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return if site.as_bytes() == b"same-origin" {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "a cookie-authenticated request must come from the same origin (Sec-Fetch-Site)",
-            ))
-        };
-    }
-    let url = state.config.public_url();
-    let origin = url
-        .split_once("://")
-        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)))
-        .unwrap_or(url);
-    match headers.get(header::ORIGIN) {
-        Some(o) if o.as_bytes() == origin.as_bytes() => Ok(()),
-        Some(_) => Err(ApiError::forbidden(
-            "a cookie-authenticated request must come from the server's own origin",
-        )),
-        None => Err(ApiError::forbidden(
-            "a cookie-authenticated request that changes state needs an Origin or Sec-Fetch-Site header",
-        )),
+/// The one origin rule for requests that use or set the session cookies
+/// (`tessera_session::browser::check_cookie_origin`, which the axum layer
+/// applies too), against the server's public origin.
+fn same_origin(state: &Shared, headers: &HeaderMap, intent: Intent) -> Result<(), ApiError> {
+    let public = state.config.public_url();
+    let expected = browser::origin_of(&public).unwrap_or(public);
+    cookie_origin(&expected, headers, intent)
+}
+
+fn cookie_origin(expected: &str, headers: &HeaderMap, intent: Intent) -> Result<(), ApiError> {
+    browser::check_cookie_origin(
+        expected,
+        headers.get(header::ORIGIN).map(|v| v.as_bytes()),
+        headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+        intent,
+    )
+    .map_err(ApiError::forbidden)
+}
+
+/// The parsed `Authorization` value, by core's one parser (scheme, then
+/// exactly one space, then a credential without whitespace).
+fn credential<'a>(
+    state: &Shared,
+    auth: Option<&'a str>,
+) -> Result<Option<Credential<'a>>, ApiError> {
+    match auth {
+        None => Ok(None),
+        Some(a) => parse_authorization(a, state.config.max_authorization_bytes, false)
+            .map(Some)
+            .map_err(|e| ApiError::from_core(&e)),
     }
 }
 
@@ -260,7 +256,19 @@ pub async fn login(
     rate_limit(&state, &headers, &peer, "login")?;
     let body = body_bytes(body)?;
     let auth = authorization(&headers, state.config.max_authorization_bytes)?;
-    let nostr = auth.filter(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr "));
+    let nostr = match credential(&state, auth)? {
+        Some(Credential::Nostr(_)) => auth,
+        _ => None,
+    };
+    // Login CSRF: an HTML form can post `text/plain` cross-site without a
+    // preflight, but not `application/json` nor an `Authorization` header.
+    if nostr.is_none() && !is_json(&headers) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "send the login as `Content-Type: application/json` (or with `Authorization: Nostr <event>`)",
+        ));
+    }
     let (method, result, cookie) = if let Some(auth) = nostr {
         // The body is what the NIP-98 payload hash covers; it may carry
         // `{"cookie":true}`.
@@ -269,6 +277,9 @@ pub async fn login(
         } else {
             parse_json::<LoginRequest>(&body)?.cookie
         };
+        if cookie {
+            same_origin(&state, &headers, Intent::ChangeState)?;
+        }
         (
             "nostr",
             state.sessions.login_nostr(auth, &body).await,
@@ -276,6 +287,10 @@ pub async fn login(
         )
     } else {
         let req: LoginRequest = parse_json(&body)?;
+        if req.cookie {
+            // Setting the session cookies is a state change of the browser.
+            same_origin(&state, &headers, Intent::ChangeState)?;
+        }
         match req.method.as_deref() {
             Some("siwe") => {
                 let message = required(&req.message, "message", "siwe")?;
@@ -342,10 +357,15 @@ pub async fn refresh(
     let body = body_bytes(body)?;
     let req: RefreshRequest = parse_json(&body)?;
     let (token, from_cookie) = match req.refresh_token {
-        Some(t) => (t, req.cookie),
+        Some(t) => {
+            if req.cookie {
+                same_origin(&state, &headers, Intent::ChangeState)?;
+            }
+            (t, req.cookie)
+        }
         None => match cookie(&headers, REFRESH_COOKIE) {
             Some(t) => {
-                same_origin(&state, &headers)?;
+                same_origin(&state, &headers, Intent::ChangeState)?;
                 (t, true)
             }
             None => {
@@ -377,11 +397,6 @@ pub async fn refresh(
 
 // ---------------------------------------------------------------- logout
 
-fn bearer(auth: Option<&str>) -> Option<&str> {
-    let a = auth?;
-    (a.len() > 7 && a[..7].eq_ignore_ascii_case("bearer ")).then(|| a[7..].trim())
-}
-
 fn clear_cookies(state: &Shared, resp: &mut Response) {
     set_cookie(resp, state, ACCESS_COOKIE, "", "/", 0);
     set_cookie(resp, state, REFRESH_COOKIE, "", "/v1/auth", 0);
@@ -395,17 +410,19 @@ fn access_token(
     changes_state: bool,
 ) -> Result<Option<String>, ApiError> {
     let auth = authorization(headers, state.config.max_authorization_bytes)?;
-    if let Some(t) = bearer(auth) {
-        return Ok(Some(t.to_owned()));
-    }
-    if auth.is_some() {
-        return Ok(None);
+    match credential(state, auth)? {
+        Some(Credential::Bearer(t)) => return Ok(Some(t.to_owned())),
+        Some(Credential::Nostr(_)) => return Ok(None),
+        None => {}
     }
     match cookie(headers, ACCESS_COOKIE) {
         Some(t) => {
-            if changes_state {
-                same_origin(state, headers)?;
-            }
+            let intent = if changes_state {
+                Intent::ChangeState
+            } else {
+                Intent::Read
+            };
+            same_origin(state, headers, intent)?;
             Ok(Some(t))
         }
         None => Ok(None),
@@ -424,7 +441,7 @@ pub async fn logout(
         Some(t) => Some(t),
         None => match cookie(&headers, REFRESH_COOKIE) {
             Some(t) => {
-                same_origin(&state, &headers)?;
+                same_origin(&state, &headers, Intent::ChangeState)?;
                 Some(t)
             }
             None => None,
@@ -555,36 +572,50 @@ fn json_text(body: String) -> Response {
 async fn identify(
     state: &Shared,
     headers: &HeaderMap,
-    seen: impl FnOnce() -> SeenRequest,
+    seen: impl Fn() -> SeenRequest,
 ) -> Result<(Arc<Identity>, &'static str), ApiError> {
     let start = Instant::now();
     let auth = authorization(headers, state.config.max_authorization_bytes)?;
+    let parsed = auth.map(|a| parse_authorization(a, state.config.max_authorization_bytes, false));
+    let is_nostr = matches!(parsed, Some(Ok(Credential::Nostr(_))));
+    // The cookie is what a browser attaches by itself: it counts only for a
+    // request from the origin the request is for (the server's own, or at
+    // `/v1/verify` the original request's).
+    let cookie_token = match auth {
+        None => cookie(headers, ACCESS_COOKIE),
+        Some(_) => None,
+    };
+    if cookie_token.is_some() {
+        let seen = seen();
+        let expected = browser::origin_of(&seen.url).unwrap_or_default();
+        cookie_origin(&expected, headers, Intent::of_method(&seen.method))?;
+    }
     let result: Result<(Arc<Identity>, &'static str), SessionError> = async {
-        if let Some(a) = auth {
-            if a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr ") {
+        match (auth, parsed) {
+            (Some(a), Some(Ok(Credential::Nostr(_)))) => {
                 // Only a Nostr credential is bound to the request.
                 let seen = seen();
-                let id = state.sessions.verify_nostr_for(a, &seen.url, &seen.method, b"")?;
+                let id = state
+                    .sessions
+                    .verify_nostr_for(a, &seen.url, &seen.method, b"")
+                    .await?;
                 if id.format == Format::Nip98 {
                     state.sessions.remember_once(&id).await?;
                     return Ok((id, "nip98"));
                 }
-                return Ok((id, "nwt"));
+                Ok((id, "nwt"))
             }
-            let Some(token) = bearer(Some(a)) else {
-                return Err(SessionError::unauthorized(
+            (_, Some(Ok(Credential::Bearer(token)))) => {
+                Ok((state.sessions.check_access(token).await?, "access_token"))
+            }
+            (_, Some(Err(e))) => Err(e.into()),
+            _ => match &cookie_token {
+                Some(t) => Ok((state.sessions.check_access(t).await?, "access_token")),
+                None => Err(SessionError::unauthorized(
                     ErrorCode::Malformed,
-                    "use `Authorization: Bearer <access token>` or `Authorization: Nostr <event>`",
-                ));
-            };
-            return Ok((state.sessions.check_access(token).await?, "access_token"));
-        }
-        match cookie(headers, ACCESS_COOKIE) {
-            Some(t) => Ok((state.sessions.check_access(&t).await?, "access_token")),
-            None => Err(SessionError::unauthorized(
-                ErrorCode::Malformed,
-                "no credential: send `Authorization: Bearer <access token>`, `Authorization: Nostr <event>`, or the access cookie",
-            )),
+                    "no credential: send `Authorization: Bearer <access token>`, `Authorization: Nostr <event>`, or the access cookie",
+                )),
+            },
         }
     }
     .await;
@@ -595,10 +626,7 @@ async fn identify(
             Ok((id, method))
         }
         Err(e) => {
-            let format = match auth {
-                Some(a) if a.len() > 6 && a[..6].eq_ignore_ascii_case("nostr ") => "nostr",
-                _ => "access_token",
-            };
+            let format = if is_nostr { "nostr" } else { "access_token" };
             if e.kind() == SessionErrorKind::Unauthorized {
                 let code = ErrorCode::from_name(e.code()).unwrap_or(ErrorCode::Malformed);
                 state.metrics.verification(format, Err(code), seconds);
@@ -615,7 +643,11 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
         method: "GET".into(),
     };
     let (id, method) = identify(&state, &headers, seen).await?;
-    Ok(json_text(identity_body(&id, method)))
+    let mut resp = json_text(identity_body(&id, method));
+    // Who the caller is must not be kept by a shared cache.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 /// The original request behind a forward-auth call: `X-Original-URL`
@@ -664,9 +696,21 @@ fn forwarded_request(state: &Shared, headers: &HeaderMap) -> SeenRequest {
     SeenRequest { url, method }
 }
 
-/// `GET /v1/verify` (any method): forward-auth for gateways.
-pub async fn verify(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let (id, method) = identify(&state, &headers, || forwarded_request(&state, &headers)).await?;
+/// `GET /v1/verify` (any method): forward-auth for gateways. The original
+/// request is read from the gateway's headers only when the peer is one of
+/// `[forward_auth] trusted_proxies` (anyone else could name any request).
+pub async fn verify(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    static NONE: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(HeaderMap::new);
+    let forwarding = if state.proxies.trusts_peer(peer.0) {
+        &headers
+    } else {
+        &*NONE
+    };
+    let (id, method) = identify(&state, &headers, || forwarded_request(&state, forwarding)).await?;
     static X_AUTH_SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
     static X_AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
     let mut resp = json_text(identity_body(&id, method));
@@ -687,12 +731,19 @@ struct TokenForm {
     token_type_hint: Option<String>,
 }
 
-fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, ApiError> {
-    let is_json = headers
+/// Whether the body is declared `application/json` (media type compared
+/// case-insensitively, parameters such as `charset` allowed: RFC 9110
+/// §8.3.1).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, ApiError> {
+    if is_json(headers) {
         return parse_json(body);
     }
     let mut form = TokenForm {
@@ -752,9 +803,13 @@ fn percent_decode(s: &str) -> Result<String, ApiError> {
 /// `POST /v1/oauth/revoke` (RFC 7009): 200 even for unknown tokens.
 pub async fn revoke(
     State(state): State<Shared>,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // Limited like login: revoking an NWT stores its id until it expires,
+    // so unlimited revocations would let anyone grow the store.
+    rate_limit(&state, &headers, &peer, "revoke")?;
     let body = body_bytes(body)?;
     let form = token_form(&headers, &body)?;
     let token = form
@@ -785,7 +840,11 @@ fn require_admin(state: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
         ));
     };
     let auth = authorization(headers, state.config.max_authorization_bytes)?;
-    match bearer(auth) {
+    let token = match credential(state, auth) {
+        Ok(Some(Credential::Bearer(t))) => Some(t),
+        _ => None,
+    };
+    match token {
         Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

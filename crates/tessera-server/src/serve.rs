@@ -3,7 +3,6 @@
 use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::keys::ServerKeys;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tessera_core::{Clock, SystemClock};
 
@@ -22,20 +21,7 @@ impl std::error::Error for ServeError {}
 /// Builds the application state: keys from (or into) the data directory.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     config.validate().map_err(|e| ServeError(e.0))?;
-    let created = !config.data_dir.exists();
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        ServeError(format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        ))
-    })?;
-    // The database holds refresh-token hashes and the keys live below:
-    // only the server's user may enter a directory the server creates.
-    #[cfg(unix)]
-    if created {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
-    }
+    crate::single_instance::create_data_dir(&config.data_dir)?;
     let keys = ServerKeys::load_or_create(
         &config.data_dir,
         config.signing_alg.algorithm(),
@@ -102,11 +88,14 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
-/// Serves until SIGTERM/Ctrl-C; in-flight requests finish first.
+/// Serves until SIGTERM/Ctrl-C; in-flight requests then get
+/// `shutdown_grace_seconds` to finish.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listen = config.listen.clone();
+    // Held until the process ends: one process per SQLite store.
+    let _single = crate::single_instance::lock_for_sqlite(&config)?;
     let state = build_state(config).await?;
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+    let listener = crate::listen::bind(&listen).map_err(|e| {
         ServeError(format!(
             "cannot listen on {listen}: {e}; is another server running there? (--listen to change)"
         ))
@@ -114,25 +103,26 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError(e.to_string()))?;
+    let limits = crate::listen::Limits::from_config(&state.config);
     tracing::info!(
         %addr,
         public_url = %state.config.public_url(),
-        store = %crate::config::mask_url_password(&state.config.store_url()),
+        store = %tessera_store::mask_url(&state.config.store_url()),
+        max_connections = limits.max_connections,
         "tessera listening"
     );
-    // Answers go out as soon as they are written: without TCP_NODELAY, the
-    // second of two pipelined answers waits for the client's delayed ACK
-    // (40 ms on Linux).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| ServeError(format!("server error: {e}")))
+    run(listener, state, limits, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Serves `state` on a bound listener until `shutdown` resolves, within
+/// `limits` (what `tessera serve` runs; tests call it with their own
+/// listener and signal).
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    limits: crate::listen::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    crate::listen::serve_connections(listener, router(state), limits, shutdown).await;
 }

@@ -24,6 +24,7 @@ fn config() -> SessionConfig {
         siwe_domain: "bench.tessera".into(),
         siwe_uri: url.clone(),
         chain_id: 1,
+        siwe_chain_ids: Vec::new(),
         login_url: format!("{url}/v1/auth/login"),
         nwt_audiences: vec![url],
         access_ttl: 900,

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod browser;
 pub mod error;
 pub mod revocation;
 pub mod sessions;

@@ -7,9 +7,17 @@
 //! the store's invalidation feed (Redis pub/sub, PostgreSQL LISTEN/NOTIFY,
 //! in-process on SQLite). While the feed is down the picture may be stale,
 //! so checks fail closed until it is reloaded.
+//!
+//! The picture does not only grow: a revoked `jti` is dropped once its
+//! token has expired, and an ended session once every access token it
+//! could have handed out has (ended at `T`, dropped at `T` plus the
+//! configured retention: the access-token life and the leeway, see
+//! [`RevocationCache::new`]). Subjects' logout-all versions stay: they
+//! also date the logout-all for credentials that carry an issue time.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+use tessera_core::Clock;
 
 /// The revocation facts an access-token check needs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -35,6 +43,45 @@ pub enum RevocationEvent {
     Resync,
 }
 
+/// A credential as the check sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presented<'a> {
+    /// A tessera access token.
+    Access {
+        /// Its `jti`.
+        jti: &'a str,
+        /// Its session (`sid`).
+        sid: &'a str,
+        /// Its subject.
+        subject: &'a str,
+        /// The subject's token version it was minted with (`ver`).
+        ver: u64,
+    },
+    /// A credential the subject made (NWT, NIP-98, Portal JWT), checked
+    /// against the subject's logout-all instant and, when it has one, by
+    /// its revocation id.
+    Issued {
+        /// The key it is revoked under (`nwt:<event id>`), if any.
+        revocation_id: Option<&'a str>,
+        /// Its subject.
+        subject: &'a str,
+        /// Its issue time (`iat`, or a Nostr event's `created_at`).
+        issued_at: Option<i64>,
+    },
+}
+
+/// How many entries the picture holds, by kind (the
+/// `tessera_revocation_entries` metric).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RevocationEntries {
+    /// Revoked `jti`s (and NWT ids) not expired yet.
+    pub jtis: usize,
+    /// Ended sessions whose access tokens may still be alive.
+    pub families: usize,
+    /// Subjects that logged out everywhere.
+    pub subjects: usize,
+}
+
 /// Why a token is no longer good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
@@ -50,9 +97,18 @@ pub enum Revoked {
 /// does not count as fresh (the next check reloads again).
 const MAX_PENDING: usize = 100_000;
 
+/// What the picture holds: [`RevocationSnapshot`], with the instant this
+/// instance learned of each ended session.
+#[derive(Debug, Default)]
+struct Picture {
+    jtis: HashMap<String, i64>,
+    families: HashMap<String, i64>,
+    versions: HashMap<String, u64>,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    snapshot: RevocationSnapshot,
+    snapshot: Picture,
     fresh: bool,
     /// Events seen since [`RevocationCache::begin_reload`]: the snapshot
     /// being loaded may predate them, so [`RevocationCache::load`] replays
@@ -64,15 +120,37 @@ struct State {
 }
 
 /// The in-process picture.
-#[derive(Debug, Default)]
 pub struct RevocationCache {
     state: RwLock<State>,
+    /// How long an ended session is kept after this instance learned of it.
+    family_retention: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RevocationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationCache")
+            .field("entries", &self.entries())
+            .field("family_retention", &self.family_retention)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RevocationCache {
-    /// An empty cache that is not yet fresh (checks fail closed).
-    pub fn new() -> Self {
-        RevocationCache::default()
+    /// An empty cache that is not yet fresh (checks fail closed). An ended
+    /// session is kept `family_retention` seconds after this instance
+    /// learned of it (by `clock`): at least the access-token life plus the
+    /// verifier's leeway, since its access tokens are accepted until
+    /// `exp + leeway` and none is minted after it ended. [`Sessions`] adds
+    /// one more leeway for clock differences between instances.
+    ///
+    /// [`Sessions`]: crate::Sessions
+    pub fn new(family_retention: i64, clock: Arc<dyn Clock>) -> Self {
+        RevocationCache {
+            state: RwLock::new(State::default()),
+            family_retention: family_retention.max(0),
+            clock,
+        }
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
@@ -97,11 +175,18 @@ impl RevocationCache {
     /// the picture fresh unless the feed reported lost events meanwhile.
     /// Returns whether the picture is now fresh.
     pub fn load(&self, snapshot: RevocationSnapshot) -> bool {
+        // The store does not say when a session ended: it counts from now,
+        // which keeps it at least as long as needed.
+        let now = self.clock.now();
         let mut s = self.write();
-        s.snapshot = snapshot;
+        s.snapshot = Picture {
+            jtis: snapshot.jtis,
+            families: snapshot.families.into_iter().map(|f| (f, now)).collect(),
+            versions: snapshot.versions,
+        };
         let pending = s.pending.take().unwrap_or_default();
         for event in pending {
-            apply_to(&mut s.snapshot, event);
+            apply_to(&mut s.snapshot, event, now);
         }
         s.fresh = !std::mem::take(&mut s.pending_lost);
         s.fresh
@@ -126,6 +211,7 @@ impl RevocationCache {
 
     /// Applies one event from the feed (own or another instance's).
     pub fn apply(&self, event: RevocationEvent) {
+        let now = self.clock.now();
         let mut s = self.write();
         if event == RevocationEvent::Resync {
             s.fresh = false;
@@ -145,7 +231,7 @@ impl RevocationCache {
         if overflow {
             s.pending_lost = true;
         }
-        apply_to(&mut s.snapshot, event);
+        apply_to(&mut s.snapshot, event, now);
     }
 
     /// Checks a token; `None` when the picture is stale (the caller reloads
@@ -164,13 +250,53 @@ impl RevocationCache {
         if s.snapshot.jtis.contains_key(jti) {
             return Some(Err(Revoked::Token));
         }
-        if s.snapshot.families.contains(sid) {
+        if s.snapshot.families.contains_key(sid) {
             return Some(Err(Revoked::Session));
         }
         if ver < s.snapshot.versions.get(subject).copied().unwrap_or(0) {
             return Some(Err(Revoked::Subject));
         }
         Some(Ok(()))
+    }
+
+    /// Checks a credential the subject made (see [`Presented::Issued`]):
+    /// refused when revoked by id, and when the subject logged out
+    /// everywhere at or after its issue time (a credential issued in the
+    /// same second as the logout-all is refused: seconds cannot tell which
+    /// came first), or without an issue time at all once the subject has
+    /// logged out everywhere. `None` when the picture is stale.
+    pub fn check_issued(
+        &self,
+        revocation_id: Option<&str>,
+        subject: &str,
+        issued_at: Option<i64>,
+    ) -> Option<Result<(), Revoked>> {
+        let s = self.state.read().ok()?;
+        if !s.fresh {
+            return None;
+        }
+        if revocation_id.is_some_and(|id| s.snapshot.jtis.contains_key(id)) {
+            return Some(Err(Revoked::Token));
+        }
+        let instant = s.snapshot.versions.get(subject).copied().unwrap_or(0);
+        Some(issued_after(issued_at, instant))
+    }
+
+    /// [`RevocationCache::check`] or [`RevocationCache::check_issued`].
+    pub fn check_presented(&self, p: &Presented<'_>) -> Option<Result<(), Revoked>> {
+        match *p {
+            Presented::Access {
+                jti,
+                sid,
+                subject,
+                ver,
+            } => self.check(jti, sid, subject, ver),
+            Presented::Issued {
+                revocation_id,
+                subject,
+                issued_at,
+            } => self.check_issued(revocation_id, subject, issued_at),
+        }
     }
 
     /// The subject's current token version as far as this instance knows.
@@ -180,20 +306,52 @@ impl RevocationCache {
             .then(|| s.snapshot.versions.get(subject).copied().unwrap_or(0))
     }
 
-    /// Drops `jti`s whose tokens have expired anyway.
-    pub fn purge(&self, now: i64) {
-        self.write().snapshot.jtis.retain(|_, exp| *exp > now);
+    /// Drops what no live token needs any more: `jti`s (and NWT ids) past
+    /// their expiry, and sessions ended more than the retention ago.
+    pub fn prune(&self) {
+        let now = self.clock.now();
+        let retention = self.family_retention;
+        let mut s = self.write();
+        s.snapshot.jtis.retain(|_, exp| *exp > now);
+        s.snapshot
+            .families
+            .retain(|_, ended| ended.saturating_add(retention) > now);
+    }
+
+    /// How many entries the picture holds.
+    pub fn entries(&self) -> RevocationEntries {
+        self.state
+            .read()
+            .map(|s| RevocationEntries {
+                jtis: s.snapshot.jtis.len(),
+                families: s.snapshot.families.len(),
+                subjects: s.snapshot.versions.len(),
+            })
+            .unwrap_or_default()
     }
 }
 
-fn apply_to(snapshot: &mut RevocationSnapshot, event: RevocationEvent) {
+/// The logout-all rule for credentials with an issue time: `instant` is the
+/// subject's token version (0: never logged out everywhere).
+pub(crate) fn issued_after(issued_at: Option<i64>, instant: u64) -> Result<(), Revoked> {
+    if instant == 0 {
+        return Ok(());
+    }
+    let instant = i64::try_from(instant).unwrap_or(i64::MAX);
+    match issued_at {
+        Some(iat) if iat > instant => Ok(()),
+        _ => Err(Revoked::Subject),
+    }
+}
+
+fn apply_to(snapshot: &mut Picture, event: RevocationEvent, now: i64) {
     match event {
         RevocationEvent::Jti { jti, exp } => {
             let e = snapshot.jtis.entry(jti).or_insert(exp);
             *e = (*e).max(exp);
         }
         RevocationEvent::Family(id) => {
-            snapshot.families.insert(id);
+            snapshot.families.entry(id).or_insert(now);
         }
         RevocationEvent::Subject { subject, version } => {
             let v = snapshot.versions.entry(subject).or_insert(0);
@@ -206,10 +364,29 @@ fn apply_to(snapshot: &mut RevocationSnapshot, event: RevocationEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    struct TestClock(AtomicI64);
+    impl Clock for TestClock {
+        fn now(&self) -> i64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn cache_at(now: i64) -> (RevocationCache, Arc<TestClock>) {
+        let clock = Arc::new(TestClock(AtomicI64::new(now)));
+        (RevocationCache::new(1_020, clock.clone()), clock)
+    }
+
+    impl RevocationCache {
+        fn new_for_test() -> Self {
+            cache_at(0).0
+        }
+    }
 
     #[test]
     fn stale_until_loaded_and_after_resync() {
-        let c = RevocationCache::new();
+        let c = RevocationCache::new_for_test();
         assert_eq!(c.check("j", "s", "alice", 0), None);
         c.load(RevocationSnapshot::default());
         assert_eq!(c.check("j", "s", "alice", 0), Some(Ok(())));
@@ -219,7 +396,7 @@ mod tests {
 
     #[test]
     fn each_kind_of_revocation() {
-        let c = RevocationCache::new();
+        let c = RevocationCache::new_for_test();
         c.load(RevocationSnapshot::default());
         c.apply(RevocationEvent::Jti {
             jti: "j1".into(),
@@ -240,13 +417,109 @@ mod tests {
             version: 1,
         });
         assert_eq!(c.version("alice"), Some(2));
-        c.purge(100);
-        assert_eq!(c.check("j1", "s", "bob", 0), Some(Ok(())));
+    }
+
+    /// Issue 17, finding 12: ended sessions and revoked `jti`s leave the
+    /// picture once no token they cover can be alive; logout-all versions
+    /// stay.
+    #[test]
+    fn pruning_drops_what_no_live_token_needs() {
+        let (c, clock) = cache_at(1_000);
+        c.load(RevocationSnapshot {
+            jtis: [("j-old".to_string(), 1_100)].into(),
+            families: ["f-loaded".to_string()].into(),
+            versions: [("alice".to_string(), 900)].into(),
+        });
+        clock.0.store(1_500, Ordering::SeqCst);
+        c.apply(RevocationEvent::Family("f-late".into()));
+        c.apply(RevocationEvent::Jti {
+            jti: "j-late".into(),
+            exp: 3_000,
+        });
+        let all = RevocationEntries {
+            jtis: 2,
+            families: 2,
+            subjects: 1,
+        };
+        assert_eq!(c.entries(), all);
+        // The jti expires at 1100; the session loaded at 1000 is kept until
+        // 1000 + 1020 (exclusive).
+        clock.0.store(2_019, Ordering::SeqCst);
+        c.prune();
+        assert_eq!(c.check("j-old", "s", "bob", 0), Some(Ok(())));
+        assert_eq!(
+            c.check("j", "f-loaded", "bob", 0),
+            Some(Err(Revoked::Session))
+        );
+        clock.0.store(2_020, Ordering::SeqCst);
+        c.prune();
+        assert_eq!(c.check("j", "f-loaded", "bob", 0), Some(Ok(())));
+        assert_eq!(
+            c.check("j", "f-late", "bob", 0),
+            Some(Err(Revoked::Session))
+        );
+        assert_eq!(
+            c.entries(),
+            RevocationEntries {
+                jtis: 1,
+                families: 1,
+                subjects: 1
+            }
+        );
+        // The session learned of at 1500 goes at 2520, the jti at its exp.
+        clock.0.store(3_000, Ordering::SeqCst);
+        c.prune();
+        assert_eq!(
+            c.entries(),
+            RevocationEntries {
+                jtis: 0,
+                families: 0,
+                subjects: 1
+            }
+        );
+        // The subject's logout-all still refuses what was issued before it.
+        assert_eq!(c.check("j", "s", "alice", 899), Some(Err(Revoked::Subject)));
+        assert_eq!(
+            c.check_issued(None, "alice", Some(900)),
+            Some(Err(Revoked::Subject))
+        );
+    }
+
+    #[test]
+    fn issued_credentials_die_at_the_logout_all_instant() {
+        let (c, _) = cache_at(1_000);
+        c.load(RevocationSnapshot::default());
+        c.apply(RevocationEvent::Subject {
+            subject: "alice".into(),
+            version: 1_000,
+        });
+        c.apply(RevocationEvent::Jti {
+            jti: "nwt:ab".into(),
+            exp: 2_000,
+        });
+        // Before, and in the same second: refused; after: accepted.
+        for (iat, want) in [
+            (Some(999), Err(Revoked::Subject)),
+            (Some(1_000), Err(Revoked::Subject)),
+            (Some(1_001), Ok(())),
+            (None, Err(Revoked::Subject)),
+        ] {
+            assert_eq!(c.check_issued(None, "alice", iat), Some(want), "{iat:?}");
+        }
+        // Another subject, never logged out everywhere.
+        assert_eq!(c.check_issued(None, "bob", None), Some(Ok(())));
+        // Revoked by id whatever its time.
+        assert_eq!(
+            c.check_issued(Some("nwt:ab"), "bob", Some(5_000)),
+            Some(Err(Revoked::Token))
+        );
+        c.apply(RevocationEvent::Resync);
+        assert_eq!(c.check_issued(None, "bob", Some(5_000)), None);
     }
 
     #[test]
     fn events_during_a_reload_survive_an_older_snapshot() {
-        let c = RevocationCache::new();
+        let c = RevocationCache::new_for_test();
         c.begin_reload();
         // The snapshot was read before this revocation reached the store...
         c.apply(RevocationEvent::Family("s1".into()));
@@ -257,7 +530,7 @@ mod tests {
 
     #[test]
     fn resync_during_a_reload_leaves_the_picture_stale() {
-        let c = RevocationCache::new();
+        let c = RevocationCache::new_for_test();
         c.begin_reload();
         c.apply(RevocationEvent::Resync);
         assert!(!c.load(RevocationSnapshot::default()));

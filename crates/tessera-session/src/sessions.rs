@@ -2,7 +2,9 @@
 //! revocation and the per-request check, over any [`Store`].
 
 use crate::error::{SessionError, SessionErrorKind};
-use crate::revocation::{RevocationCache, RevocationEvent, RevocationSnapshot, Revoked};
+use crate::revocation::{
+    Presented, RevocationCache, RevocationEntries, RevocationEvent, RevocationSnapshot, Revoked,
+};
 use crate::tokens::{
     new_nonce, new_refresh_token, random_id, refresh_hash, sign_access_token, AccessClaims,
     ACCESS_TOKEN_TYP,
@@ -41,6 +43,8 @@ pub struct SessionConfig {
     pub siwe_uri: String,
     /// The SIWE `Chain ID` put into challenges.
     pub chain_id: u64,
+    /// The SIWE `Chain ID`s a login may name; empty: just `chain_id`.
+    pub siwe_chain_ids: Vec<u64>,
     /// The absolute URL a NIP-98 login event must name (method `POST`).
     pub login_url: String,
     /// Audiences an NWT login may name (the public URL and its host).
@@ -50,7 +54,9 @@ pub struct SessionConfig {
     /// Refresh-token (and session) life, seconds.
     pub refresh_ttl: i64,
     /// Window in which a rotated refresh token presented again gets a new
-    /// pair instead of killing the family, seconds.
+    /// pair instead of killing the family, seconds. The new pair replaces
+    /// the one it got before (one live successor per token), and only
+    /// while that one has not been used.
     pub grace: i64,
     /// Clock-skew allowance, seconds.
     pub leeway: i64,
@@ -104,6 +110,9 @@ pub enum Revocation {
     AccessToken,
     /// A refresh token's whole session was revoked.
     RefreshToken,
+    /// An NWT for this server was revoked by its event id until it
+    /// expires.
+    NostrToken,
     /// Nothing known by that token (RFC 7009 still answers 200).
     Unknown,
 }
@@ -188,7 +197,13 @@ impl Sessions {
         server_nostr: NostrPublicKey,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let revocations = Arc::new(RevocationCache::new());
+        // An ended session's access tokens are accepted until `exp +
+        // leeway`, at most `access_ttl` after it ended; one more leeway
+        // covers clocks of instances that differ.
+        let retention = config
+            .access_ttl
+            .saturating_add(config.leeway.max(0).saturating_mul(2));
+        let revocations = Arc::new(RevocationCache::new(retention, Arc::clone(&clock)));
         let listener = tokio::spawn(follow_feed(store.subscribe(), Arc::clone(&revocations)));
         let signer = Arc::new(Signer {
             verifier: access_verifier(&config, verify_keys, &clock),
@@ -307,9 +322,26 @@ impl Sessions {
         let now = self.now();
         let mut expect = SiweExpectations::new(&self.config.siwe_domain, msg.nonce(), now);
         expect.leeway = self.config.leeway.min(5);
+        // What the server knows of itself (issue 17, item 11): its URI (a
+        // message may name it or a page under it), its scheme, its chains,
+        // and that a nonce lives `nonce_ttl`: a message issued before that
+        // cannot carry one of ours.
+        let own_chain = [self.config.chain_id];
+        expect.uri = Some(&self.config.siwe_uri);
+        expect.scheme = self.config.siwe_uri.split_once("://").map(|(s, _)| s);
+        expect.chain_ids = if self.config.siwe_chain_ids.is_empty() {
+            &own_chain
+        } else {
+            &self.config.siwe_chain_ids
+        };
+        expect.issued_at_max_age = Some(self.config.nonce_ttl.saturating_add(self.config.leeway));
+        expect.issued_at_max_future = Some(self.config.leeway);
         // Signature (and domain, times) first: a forged request must not
         // burn somebody's nonce.
         let identity = msg.verify(&sig, &expect)?;
+        // A message issued at or before the subject's logout-all is dead
+        // like every other credential of theirs (issue 17, finding 1).
+        self.check_issued(&identity).await?;
         if !self.store.consume_nonce(msg.nonce(), now).await? {
             return Err(unauthorized(
                 ErrorCode::NonceMismatch,
@@ -327,8 +359,9 @@ impl Sessions {
         authorization: &str,
         body: &[u8],
     ) -> Result<TokenPair, SessionError> {
-        let identity =
-            self.verify_nostr_for(authorization, &self.config.login_url, "POST", body)?;
+        let identity = self
+            .verify_nostr_for(authorization, &self.config.login_url, "POST", body)
+            .await?;
         self.remember_once(&identity).await?;
         self.issue_pair(&identity.subject, "nostr").await
     }
@@ -339,8 +372,11 @@ impl Sessions {
     }
 
     /// Verifies a `Nostr` credential (NWT for this server, or NIP-98 bound
-    /// to `url`/`method`/`body`) without the replay guard.
-    pub fn verify_nostr_for(
+    /// to `url`/`method`/`body`), then the session checks: an NWT revoked
+    /// by its event id, and any credential of a subject who logged out
+    /// everywhere at or after its issue time, is `revoked`. Without the
+    /// replay guard ([`Sessions::remember_once`]).
+    pub async fn verify_nostr_for(
         &self,
         authorization: &str,
         url: &str,
@@ -367,7 +403,36 @@ impl Sessions {
                 "expected `Authorization: Nostr <event>` (an NWT or a NIP-98 event)",
             ));
         }
+        self.check_issued(&id).await?;
         Ok(id)
+    }
+
+    /// The session checks of a credential the subject made (issue 17,
+    /// finding 1): revoked by id (NWTs, see [`Sessions::revoke`]), or
+    /// issued at or before the subject's logout-all. From the in-process
+    /// picture, like [`Sessions::check_access`].
+    async fn check_issued(&self, identity: &Identity) -> Result<(), SessionError> {
+        let revocation_id = nwt_revocation_id(identity);
+        let presented = Presented::Issued {
+            revocation_id: revocation_id.as_deref(),
+            subject: &identity.subject,
+            issued_at: identity.issued_at,
+        };
+        let verdict = match self.revocations.check_presented(&presented) {
+            Some(v) => v,
+            None => self.check_slow(&presented).await?,
+        };
+        match verdict {
+            Ok(()) => Ok(()),
+            Err(Revoked::Subject) => Err(unauthorized(
+                ErrorCode::Revoked,
+                "the subject logged out everywhere after this credential was issued (or in the same second); make a new one",
+            )),
+            Err(_) => Err(unauthorized(
+                ErrorCode::Revoked,
+                "this credential was revoked",
+            )),
+        }
     }
 
     /// The replay guard: refuses (`replayed`) a credential id seen before
@@ -411,6 +476,7 @@ impl Sessions {
         };
         let mut identity = verify_portal(token, &signer, &policy, self.now())?;
         identity.id = Some(hex_encode(&sha256(token.as_bytes())));
+        self.check_issued(&identity).await?;
         self.remember_once(&identity).await?;
         self.issue_pair(&identity.subject, "portal").await
     }
@@ -477,8 +543,10 @@ impl Sessions {
     }
 
     /// Rotates a refresh token: a new pair in the same session, the
-    /// presented token spent. A token spent more than the grace window ago
-    /// revokes the whole session (`invalid_grant`, detail
+    /// presented token spent. Presented again within the grace window, it
+    /// gets a pair that replaces the previous one. A token spent more than
+    /// the grace window ago, a replaced one, or one whose successor was
+    /// already used revokes the whole session (`invalid_grant`, detail
     /// `reuse_detected`).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
         if refresh_token.is_empty() || refresh_token.len() > 512 {
@@ -557,9 +625,15 @@ impl Sessions {
                 "an access token carries `jti`, `sid` and `ver`",
             )
         })?;
-        let verdict = match self.revocations.check(jti, sid, &identity.subject, ver) {
+        let presented = Presented::Access {
+            jti,
+            sid,
+            subject: &identity.subject,
+            ver,
+        };
+        let verdict = match self.revocations.check_presented(&presented) {
             Some(v) => v,
-            None => self.check_slow(jti, sid, &identity.subject, ver).await?,
+            None => self.check_slow(&presented).await?,
         };
         match verdict {
             Ok(()) => Ok(identity),
@@ -579,18 +653,15 @@ impl Sessions {
     }
 
     /// The picture is stale: reload it once (one snapshot query), or, if
-    /// the store holds more than fits, ask it about this one token.
+    /// the store holds more than fits, ask it about this one credential.
     async fn check_slow(
         &self,
-        jti: &str,
-        sid: &str,
-        subject: &str,
-        ver: u64,
+        presented: &Presented<'_>,
     ) -> Result<Result<(), Revoked>, SessionError> {
         let seen = self.reloads.load(Ordering::Acquire);
         {
             let mut last_unreachable = self.reload.lock().await;
-            if let Some(v) = self.revocations.check(jti, sid, subject, ver) {
+            if let Some(v) = self.revocations.check_presented(presented) {
                 return Ok(v);
             }
             // A reload ran while this check waited, and could not reach the
@@ -610,23 +681,45 @@ impl Sessions {
                 matches!(&reloaded, Err(e) if e.kind() == SessionErrorKind::Unavailable);
             self.reloads.fetch_add(1, Ordering::Release);
             if reloaded? {
-                if let Some(v) = self.revocations.check(jti, sid, subject, ver) {
+                if let Some(v) = self.revocations.check_presented(presented) {
                     return Ok(v);
                 }
             }
         }
         let now = self.now();
-        if self.store.is_jti_revoked(jti, now).await? {
-            return Ok(Err(Revoked::Token));
+        match *presented {
+            Presented::Access {
+                jti,
+                sid,
+                subject,
+                ver,
+            } => {
+                if self.store.is_jti_revoked(jti, now).await? {
+                    return Ok(Err(Revoked::Token));
+                }
+                match self.store.family(sid).await? {
+                    Some(f) if !f.revoked => {}
+                    _ => return Ok(Err(Revoked::Session)),
+                }
+                if ver < self.store.token_version(subject).await? {
+                    return Ok(Err(Revoked::Subject));
+                }
+                Ok(Ok(()))
+            }
+            Presented::Issued {
+                revocation_id,
+                subject,
+                issued_at,
+            } => {
+                if let Some(id) = revocation_id {
+                    if self.store.is_jti_revoked(id, now).await? {
+                        return Ok(Err(Revoked::Token));
+                    }
+                }
+                let instant = self.store.token_version(subject).await?;
+                Ok(crate::revocation::issued_after(issued_at, instant))
+            }
         }
-        match self.store.family(sid).await? {
-            Some(f) if !f.revoked => {}
-            _ => return Ok(Err(Revoked::Session)),
-        }
-        if ver < self.store.token_version(subject).await? {
-            return Ok(Err(Revoked::Subject));
-        }
-        Ok(Ok(()))
     }
 
     /// Loads the revocation picture from the store; `Ok(false)` when it
@@ -706,7 +799,9 @@ impl Sessions {
     /// working (token version bumped, every session revoked). Returns the
     /// number of sessions ended.
     pub async fn logout_all(&self, subject: &str) -> Result<u64, SessionError> {
-        let version = self.store.bump_token_version(subject).await?;
+        // The new version is also the logout-all instant, which credentials
+        // with an issue time (NWT, NIP-98, Portal) are compared with.
+        let version = self.store.bump_token_version(subject, self.now()).await?;
         self.note(RevocationEvent::Subject {
             subject: subject.to_owned(),
             version,
@@ -717,8 +812,10 @@ impl Sessions {
             .await?)
     }
 
-    /// RFC 7009: revokes an access token (by `jti`) or a refresh token (its
-    /// whole session). Unknown or invalid tokens are not an error.
+    /// RFC 7009: revokes an access token (by `jti`), a refresh token (its
+    /// whole session), or an NWT for this server (its event id, until it
+    /// expires; the token is the base64url event, with or without the
+    /// `Nostr ` scheme). Unknown or invalid tokens are not an error.
     pub async fn revoke(
         &self,
         token: &str,
@@ -745,7 +842,28 @@ impl Sessions {
                 return Ok(Revocation::AccessToken);
             }
         }
+        if hint != Some("refresh_token") && !token.contains('.') {
+            if let Some((id, exp)) = self.nwt_to_revoke(token) {
+                self.revoke_jti(id, exp).await?;
+                return Ok(Revocation::NostrToken);
+            }
+        }
         Ok(Revocation::Unknown)
+    }
+
+    /// The revocation id and expiry of a valid NWT for this server (an NWT
+    /// that does not verify here has nothing to revoke).
+    fn nwt_to_revoke(&self, token: &str) -> Option<(String, i64)> {
+        let token = token.trim();
+        let bare = match token.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("nostr") => rest,
+            _ => token,
+        };
+        let id = self
+            .nostr
+            .verify_authorization(&format!("Nostr {bare}"), None, FormatHint::Nwt, false)
+            .ok()?;
+        Some((nwt_revocation_id(&id)?, id.expires_at?))
     }
 
     async fn revoke_jti(&self, jti: String, exp: i64) -> Result<(), SessionError> {
@@ -772,16 +890,31 @@ impl Sessions {
         }
     }
 
-    /// Deletes expired state from the store and the in-process picture.
+    /// Deletes expired state from the store, and from the in-process
+    /// picture what no live token needs any more.
     pub async fn purge_expired(&self) -> Result<u64, SessionError> {
         let now = self.now();
-        self.revocations.purge(now);
+        self.revocations.prune();
         Ok(self.store.purge_expired(now).await?)
+    }
+
+    /// How many entries the in-process revocation picture holds, by kind.
+    pub fn revocation_entries(&self) -> RevocationEntries {
+        self.revocations.entries()
     }
 
     /// One round trip to the store (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
+    }
+}
+
+/// The key an NWT is revoked under: its event id, apart from access-token
+/// `jti`s.
+fn nwt_revocation_id(identity: &Identity) -> Option<String> {
+    match (&identity.format, &identity.id) {
+        (tessera_core::Format::Nwt, Some(id)) => Some(format!("nwt:{id}")),
+        _ => None,
     }
 }
 

@@ -48,6 +48,7 @@ fn config() -> SessionConfig {
         siwe_domain: "127.0.0.1:8787".into(),
         siwe_uri: URL.into(),
         chain_id: 1,
+        siwe_chain_ids: Vec::new(),
         login_url: format!("{URL}/v1/auth/login"),
         nwt_audiences: vec![URL.into(), "127.0.0.1:8787".into()],
         access_ttl: 900,
@@ -122,6 +123,9 @@ macro_rules! per_backend {
         mod redis { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(b) = super::Backend::new(super::Kind::Redis) { super::$name(&b).await } } )* }
     };
 }
+
+#[path = "sessions/revocation_rules.rs"]
+mod revocation_rules;
 
 per_backend!(
     siwe_login_then_check_refresh_and_reuse,
@@ -410,11 +414,13 @@ async fn nostr_logins_nip98_and_nwt_once_each(b: &Backend) {
     assert_eq!(cached(), Some(1));
     r.sessions
         .verify_nostr_for(&auth, &login_url, "POST", b"")
+        .await
         .expect("a valid NWT verifies again");
     r.clock.0.store(now + 300 + 61, Ordering::SeqCst);
     let e = r
         .sessions
         .verify_nostr_for(&auth, &login_url, "POST", b"")
+        .await
         .expect_err("expired");
     assert_eq!(e.code(), "expired");
     r.clock.0.store(now, Ordering::SeqCst);
@@ -561,7 +567,11 @@ async fn logout_all_ends_every_session_of_the_subject(b: &Backend) {
         .check_access(&z.access_token)
         .await
         .expect("bystander");
-    // Logging in again afterwards works, with the new token version.
+    // Logging in again afterwards works (from the next second: a SIWE
+    // message issued in the logout-all's second is refused like the
+    // credentials made before it), with the new token version: the
+    // logout-all instant.
+    r.clock.advance(1);
     let n = siwe_login(&r, &wallet).await;
     let id = r
         .sessions
@@ -573,7 +583,7 @@ async fn logout_all_ends_every_session_of_the_subject(b: &Backend) {
             .get("ver")
             .and_then(|v| v.as_number())
             .and_then(|n| n.as_exact_i64()),
-        Some(1)
+        Some(r.clock.now() - 1)
     );
     let again = r
         .sessions
@@ -863,9 +873,9 @@ impl Store for Switchable {
         self.gate()?;
         self.inner.token_version(s).await
     }
-    async fn bump_token_version(&self, s: &str) -> Result<u64, StoreError> {
+    async fn bump_token_version(&self, s: &str, now: i64) -> Result<u64, StoreError> {
         self.gate()?;
-        self.inner.bump_token_version(s).await
+        self.inner.bump_token_version(s, now).await
     }
     async fn revocation_snapshot(
         &self,

@@ -3,8 +3,9 @@
 //! [`Store`] holds exactly the atomic operations the session layer needs:
 //! single-use challenge nonces, a credential replay guard, refresh-token
 //! families with atomic rotation (spent check, successor, grace window,
-//! whole-family revocation on reuse), revoked access-token `jti`s, a token
-//! version per subject (bumped by logout-all), and a feed of
+//! whole-family revocation on reuse, one live successor per token),
+//! revoked access-token `jti`s, a token version per subject (bumped by
+//! logout-all to the logout-all instant), and a feed of
 //! [`Invalidation`]s so that in-process caches on every instance stay
 //! current.
 //!
@@ -108,16 +109,21 @@ pub enum RotateOutcome {
         family: RefreshFamily,
     },
     /// The presented token was already spent, but less than `grace_seconds`
-    /// ago (`now < spent_at + grace_seconds`): the successor is stored in the
-    /// same family, the presented token stays spent. This serves a client
-    /// that lost the response of its first refresh.
+    /// ago (`now < spent_at + grace_seconds`), and the successor it got
+    /// before has not been used: the new successor is stored in the same
+    /// family and *replaces* the previous one (presenting that one from now
+    /// on is reuse), the presented token stays spent. This serves a client
+    /// that lost the response of its first refresh, and keeps one live
+    /// successor per token.
     Reissued {
         /// The family, as it is after the reissue.
         family: RefreshFamily,
     },
-    /// The presented token was spent `grace_seconds` or more ago: the whole
-    /// family is now revoked (every token of it, the winner's successor
-    /// included) and the successor is not stored.
+    /// The presented token was spent `grace_seconds` or more ago, or within
+    /// the grace window after its successor was already used, or it is a
+    /// successor that a reissue replaced: the whole family is now revoked
+    /// (every token of it, the winner's successor included) and the
+    /// successor is not stored.
     ReuseDetected {
         /// The family that was revoked.
         family_id: String,
@@ -193,7 +199,10 @@ pub trait Store: Send + Sync {
     /// every case. The checks run in this order: unknown token or family
     /// ([`RotateOutcome::NotFound`]), family revoked
     /// ([`RotateOutcome::Revoked`]), token or family expired
-    /// ([`RotateOutcome::Expired`]), then spent state and grace window. A
+    /// ([`RotateOutcome::Expired`]), token replaced by a reissue
+    /// ([`RotateOutcome::ReuseDetected`]), then spent state, grace window and
+    /// whether the previous successor was used. At most one successor of a
+    /// token is ever live: a reissue replaces the one before it. A
     /// negative `grace_seconds` counts as zero. A successor hash that
     /// already exists fails with [`StoreErrorKind::Conflict`] and changes
     /// nothing. Reuse detection publishes [`Invalidation::Family`].
@@ -238,9 +247,19 @@ pub trait Store: Send + Sync {
     /// The subject's token version; 0 when never bumped.
     async fn token_version(&self, subject: &str) -> Result<u64, StoreError>;
 
-    /// Increments the subject's token version atomically and returns the new
-    /// value (logout-all). Publishes [`Invalidation::Subject`].
-    async fn bump_token_version(&self, subject: &str) -> Result<u64, StoreError>;
+    /// Logout-all: sets the subject's token version atomically to
+    /// `max(previous + 1, now)` and returns it. Publishes
+    /// [`Invalidation::Subject`].
+    ///
+    /// The one number serves two checks. Tokens that carry the version they
+    /// were minted with (access tokens' `ver`) are dead when it is below the
+    /// current one. Credentials that carry an issue time (NWT `iat` or
+    /// `created_at`, Portal `iat`) are dead when it is at or below the
+    /// current one: the version is the logout-all instant, Unix seconds
+    /// (later by a second or so only when a subject logs out everywhere
+    /// several times within one second). A version below any plausible
+    /// issue time (a counter from before this rule) refuses nothing by time.
+    async fn bump_token_version(&self, subject: &str, now: Timestamp) -> Result<u64, StoreError>;
 
     /// Revoked `jti`s, revoked families and token versions, each list cut at
     /// `limit` entries (see [`RevocationSnapshot::complete`]). Subscribe
@@ -307,10 +326,17 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             ),
         )),
     };
-    result.map_err(|e| e.scrub_secret(url::password(url)))
+    result.map_err(|e| {
+        url::secrets(url)
+            .into_iter()
+            .fold(e, |e, secret| e.scrub_secret(Some(secret)))
+    })
 }
 
-/// `url` with any password replaced by `***`, for logs and error messages.
+/// `url` with every credential replaced by `***` (the userinfo password and
+/// `?password=`-like query parameters), for configuration dumps, logs and
+/// error messages: the one function everything that prints a store URL
+/// uses.
 pub fn mask_url(url: &str) -> String {
     url::mask_password(url)
 }

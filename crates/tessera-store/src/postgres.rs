@@ -30,9 +30,10 @@ use crate::{
     StoreError, Timestamp,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE tessera_nonces (
     nonce TEXT PRIMARY KEY,
     expires_at BIGINT NOT NULL
@@ -78,7 +79,16 @@ CREATE TABLE tessera_token_versions (
     version BIGINT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        // One live successor per refresh token (rotation.rs).
+        r#"
+ALTER TABLE tessera_refresh_tokens ADD COLUMN successor BYTEA;
+ALTER TABLE tessera_refresh_tokens ADD COLUMN replaced BOOLEAN NOT NULL DEFAULT FALSE;
+"#,
+    ),
+];
 
 const FAMILY_COLUMNS: &str = "id, subject, amr, created_at, expires_at, revoked, token_version";
 
@@ -299,7 +309,8 @@ impl PostgresStore {
         let e = |x| from_sqlx("rotate refresh token", x);
         let mut tx = self.pool.begin().await.map_err(e)?;
         let token = sqlx::query(
-            "SELECT family_id, expires_at, spent_at FROM tessera_refresh_tokens WHERE hash = $1 FOR UPDATE",
+            "SELECT family_id, expires_at, spent_at, replaced, successor FROM tessera_refresh_tokens \
+             WHERE hash = $1 FOR UPDATE",
         )
         .bind(presented.as_slice())
         .fetch_optional(&mut *tx)
@@ -309,10 +320,28 @@ impl PostgresStore {
             let _ = tx.rollback().await;
             return Ok(RotateOutcome::NotFound);
         };
+        let previous: Option<Vec<u8>> = token.try_get("successor").map_err(e)?;
+        // The previous successor's row is locked too (after the presented
+        // token's, before the family's: always in this order), so that it
+        // cannot be rotated while it is being replaced.
+        let successor_spent = match &previous {
+            Some(p) => sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT spent_at FROM tessera_refresh_tokens WHERE hash = $1 FOR UPDATE",
+            )
+            .bind(p.as_slice())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(e)?
+            .flatten()
+            .is_some(),
+            None => false,
+        };
         let token = TokenRow {
             family_id: token.try_get("family_id").map_err(e)?,
             expires_at: token.try_get("expires_at").map_err(e)?,
             spent_at: token.try_get("spent_at").map_err(e)?,
+            replaced: token.try_get("replaced").map_err(e)?,
+            successor_spent,
         };
         let family = sqlx::query(&format!(
             "SELECT {FAMILY_COLUMNS} FROM tessera_refresh_families WHERE id = $1 FOR UPDATE"
@@ -337,14 +366,29 @@ impl PostgresStore {
                 })
             }
             Step::Rotate | Step::Reissue => {
-                if step == Step::Rotate {
-                    sqlx::query("UPDATE tessera_refresh_tokens SET spent_at = $1 WHERE hash = $2")
-                        .bind(now)
-                        .bind(presented.as_slice())
+                if step == Step::Reissue {
+                    if let Some(previous) = &previous {
+                        sqlx::query(
+                            "UPDATE tessera_refresh_tokens SET replaced = TRUE WHERE hash = $1",
+                        )
+                        .bind(previous.as_slice())
                         .execute(&mut *tx)
                         .await
                         .map_err(e)?;
+                    }
                 }
+                // A reissue keeps the first `spent_at`: the grace window
+                // runs from the first rotation.
+                sqlx::query(
+                    "UPDATE tessera_refresh_tokens SET spent_at = COALESCE(spent_at, $1), successor = $2 \
+                     WHERE hash = $3",
+                )
+                .bind(now)
+                .bind(successor.hash.as_slice())
+                .bind(presented.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
                 sqlx::query(
                     "INSERT INTO tessera_refresh_tokens (hash, family_id, expires_at) VALUES ($1, $2, $3)",
                 )
@@ -708,19 +752,22 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn bump_token_version(&self, subject: &str) -> Result<u64, StoreError> {
+    async fn bump_token_version(&self, subject: &str, now: Timestamp) -> Result<u64, StoreError> {
         let instance = self.bus.instance().to_string();
         let version: i64 = timed(async {
             sqlx::query_scalar(
-                "WITH u AS (INSERT INTO tessera_token_versions (subject, version) VALUES ($1, 1) \
+                "WITH u AS (INSERT INTO tessera_token_versions (subject, version) \
+                            VALUES ($1, GREATEST(1, $4::BIGINT)) \
                             ON CONFLICT (subject) DO UPDATE \
-                            SET version = tessera_token_versions.version + 1 RETURNING version) \
+                            SET version = GREATEST(tessera_token_versions.version + 1, $4::BIGINT) \
+                            RETURNING version) \
                  SELECT u.version FROM u, \
                      LATERAL (SELECT pg_notify($2, $3 || '|s|' || u.version::text || '|' || $1)) n",
             )
             .bind(subject)
             .bind(&self.channel)
             .bind(instance)
+            .bind(now)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| from_sqlx("bump token version", e))

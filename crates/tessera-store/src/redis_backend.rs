@@ -13,7 +13,7 @@
 //! | `P:seen:ID` | string | expires_at | expires_at + slack |
 //! | `P:jti:J` | string | expires_at | expires_at + slack |
 //! | `P:fam:ID` | hash | subject, amr, created, exp, revoked, revoked_at, tv | exp + slack |
-//! | `P:tok:HEX` | hash | family, exp, spent | exp + slack |
+//! | `P:tok:HEX` | hash | family, exp, spent, succ (latest successor's HEX), replaced | exp + slack |
 //! | `P:subj:S` | zset | family ids scored by exp | latest exp + slack |
 //! | `P:idx:jti`, `P:idx:fam` | zset | revoked jtis / families scored by exp | none: trimmed by `purge_expired` |
 //! | `P:tv` | hash | subject -> token version | none: versions must persist |
@@ -97,9 +97,9 @@ return 'ok'
 // The rules of `rotation::decide`, in Lua.
 // KEYS: presented token, successor token, revoked-family index.
 // ARGV: prefix, now, grace (>= 0), successor exp, successor ttl_at,
-//       instance, channel.
+//       instance, channel, successor hex.
 const ROTATE: &str = r#"
-local t = redis.call('HMGET', KEYS[1], 'family', 'exp', 'spent')
+local t = redis.call('HMGET', KEYS[1], 'family', 'exp', 'spent', 'succ', 'replaced')
 if not t[1] then return {'notfound'} end
 local fk = ARGV[1] .. ':fam:' .. t[1]
 local f = redis.call('HMGET', fk, 'subject', 'amr', 'created', 'exp', 'revoked', 'tv')
@@ -107,19 +107,33 @@ if not f[1] then return {'notfound'} end
 local now = tonumber(ARGV[2])
 if f[5] == '1' then return {'revoked'} end
 if now >= tonumber(t[2]) or now >= tonumber(f[4]) then return {'expired'} end
+local pk = nil
+if t[4] then pk = ARGV[1] .. ':tok:' .. t[4] end
 local step
-if not t[3] then
+if t[5] == '1' then
+  step = 'reuse'
+elseif not t[3] then
   step = 'rotated'
-elseif now < tonumber(t[3]) + tonumber(ARGV[3]) then
+elseif now < tonumber(t[3]) + tonumber(ARGV[3])
+    and not (pk and redis.call('HEXISTS', pk, 'spent') == 1) then
   step = 'reissued'
 else
+  step = 'reuse'
+end
+if step == 'reuse' then
   redis.call('HSET', fk, 'revoked', '1', 'revoked_at', ARGV[2])
   redis.call('ZADD', KEYS[3], f[4], t[1])
   redis.call('PUBLISH', ARGV[7], ARGV[6] .. '|f|' .. t[1])
   return {'reuse', t[1], f[1]}
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'conflict'} end
-if step == 'rotated' then redis.call('HSET', KEYS[1], 'spent', ARGV[2]) end
+if step == 'rotated' then
+  redis.call('HSET', KEYS[1], 'spent', ARGV[2], 'succ', ARGV[8])
+else
+  -- HSET on a key that expired would create it without a TTL.
+  if pk and redis.call('EXISTS', pk) == 1 then redis.call('HSET', pk, 'replaced', '1') end
+  redis.call('HSET', KEYS[1], 'succ', ARGV[8])
+end
 redis.call('HSET', KEYS[2], 'family', t[1], 'exp', ARGV[4])
 redis.call('EXPIREAT', KEYS[2], ARGV[5])
 return {step, t[1], f[1], f[2], f[3], f[4], f[5], f[6]}
@@ -176,10 +190,14 @@ redis.call('PUBLISH', ARGV[5], ARGV[4] .. '|j|' .. exp .. '|' .. ARGV[1])
 return exp
 "#;
 
-// KEYS: versions hash. ARGV: subject, instance, channel.
+// KEYS: versions hash. ARGV: subject, instance, channel, now.
+// The new version is max(previous + 1, now): see `Store::bump_token_version`.
 const BUMP_VERSION: &str = r#"
-local v = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('PUBLISH', ARGV[3], ARGV[2] .. '|s|' .. v .. '|' .. ARGV[1])
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local v = math.max(cur + 1, tonumber(ARGV[4]))
+local text = string.format('%d', v)
+redis.call('HSET', KEYS[1], ARGV[1], text)
+redis.call('PUBLISH', ARGV[3], ARGV[2] .. '|s|' .. text .. '|' .. ARGV[1])
 return v
 "#;
 
@@ -562,7 +580,8 @@ impl Store for RedisStore {
             .arg(successor.expires_at)
             .arg(ttl_at(successor.expires_at))
             .arg(self.bus.instance())
-            .arg(&self.channel);
+            .arg(&self.channel)
+            .arg(hex(&successor.hash));
         let r: Vec<Option<String>> =
             timed("rotate refresh token", inv.invoke_async(&mut con)).await?;
         let step = r.first().and_then(|s| s.as_deref()).unwrap_or("");
@@ -714,13 +733,14 @@ impl Store for RedisStore {
         }
     }
 
-    async fn bump_token_version(&self, subject: &str) -> Result<u64, StoreError> {
+    async fn bump_token_version(&self, subject: &str, now: Timestamp) -> Result<u64, StoreError> {
         let mut con = self.con.clone();
         let mut inv = self.scripts.bump_version.prepare_invoke();
         inv.key(self.versions_key())
             .arg(subject)
             .arg(self.bus.instance())
-            .arg(&self.channel);
+            .arg(&self.channel)
+            .arg(now);
         let v: i64 = timed("bump token version", inv.invoke_async(&mut con)).await?;
         let version =
             u64::try_from(v).map_err(|_| StoreError::corrupt("negative token version"))?;

@@ -30,9 +30,10 @@ use crate::{
 /// How long a writer waits for another writer's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(4);
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE tessera_nonces (
     nonce TEXT PRIMARY KEY NOT NULL,
     expires_at INTEGER NOT NULL
@@ -78,7 +79,17 @@ CREATE TABLE tessera_token_versions (
     version INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
-)];
+    ),
+    (
+        2,
+        // One live successor per refresh token (rotation.rs): the latest
+        // successor issued for a token, and whether a reissue replaced it.
+        r#"
+ALTER TABLE tessera_refresh_tokens ADD COLUMN successor BLOB;
+ALTER TABLE tessera_refresh_tokens ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
+];
 
 const FAMILY_COLUMNS: &str = "id, subject, amr, created_at, expires_at, revoked, token_version";
 
@@ -114,6 +125,7 @@ impl SqliteStore {
                     })?;
                 }
             }
+            create_private(options.get_filename())?;
             options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -130,6 +142,26 @@ impl SqliteStore {
             pool,
             bus: Arc::new(Bus::new()),
         })
+    }
+}
+
+/// Creates the database file readable by its owner only (0600) when it
+/// does not exist yet: it holds refresh-token hashes and sessions, and
+/// SQLite would create it with the umask's mode (0644 when the directory
+/// already existed). SQLite gives its `-wal` and `-shm` files the mode of
+/// the database file.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::config(format!(
+            "cannot create the SQLite database {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -202,7 +234,10 @@ impl SqliteStore {
         let e = |x| from_sqlx("rotate refresh token", x);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(e)?;
         let token = sqlx::query(
-            "SELECT family_id, expires_at, spent_at FROM tessera_refresh_tokens WHERE hash = $1",
+            "SELECT t.family_id, t.expires_at, t.spent_at, t.replaced, t.successor, \
+                    s.spent_at IS NOT NULL AS successor_spent \
+             FROM tessera_refresh_tokens t LEFT JOIN tessera_refresh_tokens s ON s.hash = t.successor \
+             WHERE t.hash = $1",
         )
         .bind(presented.as_slice())
         .fetch_optional(&mut *tx)
@@ -212,10 +247,13 @@ impl SqliteStore {
             let _ = tx.rollback().await;
             return Ok(RotateOutcome::NotFound);
         };
+        let previous: Option<Vec<u8>> = token.try_get("successor").map_err(e)?;
         let token = TokenRow {
             family_id: token.try_get("family_id").map_err(e)?,
             expires_at: token.try_get("expires_at").map_err(e)?,
             spent_at: token.try_get("spent_at").map_err(e)?,
+            replaced: token.try_get("replaced").map_err(e)?,
+            successor_spent: token.try_get("successor_spent").map_err(e)?,
         };
         let family = sqlx::query(&format!(
             "SELECT {FAMILY_COLUMNS} FROM tessera_refresh_families WHERE id = $1"
@@ -240,14 +278,29 @@ impl SqliteStore {
                 })
             }
             Step::Rotate | Step::Reissue => {
-                if step == Step::Rotate {
-                    sqlx::query("UPDATE tessera_refresh_tokens SET spent_at = $1 WHERE hash = $2")
-                        .bind(now)
-                        .bind(presented.as_slice())
+                if step == Step::Reissue {
+                    if let Some(previous) = &previous {
+                        sqlx::query(
+                            "UPDATE tessera_refresh_tokens SET replaced = 1 WHERE hash = $1",
+                        )
+                        .bind(previous.as_slice())
                         .execute(&mut *tx)
                         .await
                         .map_err(e)?;
+                    }
                 }
+                // A reissue keeps the first `spent_at`: the grace window
+                // runs from the first rotation.
+                sqlx::query(
+                    "UPDATE tessera_refresh_tokens SET spent_at = COALESCE(spent_at, $1), successor = $2 \
+                     WHERE hash = $3",
+                )
+                .bind(now)
+                .bind(successor.hash.as_slice())
+                .bind(presented.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
                 sqlx::query(
                     "INSERT INTO tessera_refresh_tokens (hash, family_id, expires_at) VALUES ($1, $2, $3)",
                 )
@@ -605,13 +658,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn bump_token_version(&self, subject: &str) -> Result<u64, StoreError> {
+    async fn bump_token_version(&self, subject: &str, now: Timestamp) -> Result<u64, StoreError> {
         let version: i64 = timed(async {
             sqlx::query_scalar(
-                "INSERT INTO tessera_token_versions (subject, version) VALUES ($1, 1) \
-                 ON CONFLICT (subject) DO UPDATE SET version = version + 1 RETURNING version",
+                "INSERT INTO tessera_token_versions (subject, version) VALUES ($1, max(1, $2)) \
+                 ON CONFLICT (subject) DO UPDATE SET version = max(version + 1, $2) RETURNING version",
             )
             .bind(subject)
+            .bind(now)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| from_sqlx("bump token version", e))

@@ -180,22 +180,42 @@ async fn rotation_reissues_within_grace(b: &Backend) {
         RotateOutcome::Reissued { family: f.clone() },
         "last second of grace"
     );
-    // Both successors are live, unspent tokens of the same family.
-    assert_eq!(s.family_of_token(&hash(3)).await.unwrap(), Some(f.clone()));
+    // The latest successor is the live one, and its chain goes on.
+    assert_eq!(s.family_of_token(&hash(4)).await.unwrap(), Some(f.clone()));
     let o = s
-        .rotate_refresh(&hash(3), &token(5, t + 600), t + 6, 10)
+        .rotate_refresh(&hash(4), &token(5, t + 600), t + 10, 10)
         .await
         .unwrap();
-    assert!(is_rotated(&o), "reissued successor rotates: {o:?}");
+    assert!(is_rotated(&o), "the latest successor rotates: {o:?}");
     let o = s
-        .rotate_refresh(&hash(2), &token(6, t + 600), t + 7, 10)
+        .rotate_refresh(&hash(5), &token(6, t + 600), t + 11, 10)
         .await
         .unwrap();
-    assert!(is_rotated(&o), "first successor rotates too: {o:?}");
+    assert!(is_rotated(&o), "{o:?}");
+    assert!(!s.family("fam").await.unwrap().expect("family").revoked);
+}
 
-    // At spent_at + grace the window is closed: reuse.
+/// Issue 17, finding 10: a reissue replaces the successor handed out
+/// before; presenting the replaced one is reuse and ends the family.
+async fn reissue_replaces_the_previous_successor(b: &Backend) {
+    let s = b.open().await;
+    let mut rx = s.subscribe();
+    let t = base();
+    let f = family("fam", "alice", t, t + 1000);
+    s.create_family(&f, &token(1, t + 500)).await.unwrap();
     let o = s
-        .rotate_refresh(&hash(1), &token(7, t + 600), t + 11, 10)
+        .rotate_refresh(&hash(1), &token(2, t + 600), t + 1, 10)
+        .await
+        .unwrap();
+    assert!(is_rotated(&o), "{o:?}");
+    let o = s
+        .rotate_refresh(&hash(1), &token(3, t + 600), t + 2, 10)
+        .await
+        .unwrap();
+    assert_eq!(o, RotateOutcome::Reissued { family: f.clone() });
+    // 2 was replaced by 3: unspent and within the grace window, yet reuse.
+    let o = s
+        .rotate_refresh(&hash(2), &token(4, t + 600), t + 3, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -205,6 +225,53 @@ async fn rotation_reissues_within_grace(b: &Backend) {
             subject: "alice".into()
         }
     );
+    expect_event(
+        &mut rx,
+        &Invalidation::Family("fam".into()),
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(s.family_of_token(&hash(4)).await.unwrap(), None);
+    assert!(s.family("fam").await.unwrap().expect("family").revoked);
+    // The live successor died with the family, from any instance.
+    let s2 = b.open().await;
+    let o = s2
+        .rotate_refresh(&hash(3), &token(5, t + 600), t + 4, 10)
+        .await
+        .unwrap();
+    assert_eq!(o, RotateOutcome::Revoked);
+}
+
+/// Once the successor was used, its chain went on: the parent presented
+/// again, even within the grace window, can no longer be a lost answer.
+async fn repeat_after_the_successor_was_used_is_reuse(b: &Backend) {
+    let s = b.open().await;
+    let t = base();
+    let f = family("fam", "alice", t, t + 1000);
+    s.create_family(&f, &token(1, t + 500)).await.unwrap();
+    for (from, to, at) in [(1, 2, t + 1), (2, 3, t + 2)] {
+        let o = s
+            .rotate_refresh(&hash(from), &token(to, t + 600), at, 10)
+            .await
+            .unwrap();
+        assert!(is_rotated(&o), "{o:?}");
+    }
+    let o = s
+        .rotate_refresh(&hash(1), &token(4, t + 600), t + 3, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        o,
+        RotateOutcome::ReuseDetected {
+            family_id: "fam".into(),
+            subject: "alice".into()
+        }
+    );
+    let o = s
+        .rotate_refresh(&hash(3), &token(5, t + 600), t + 4, 10)
+        .await
+        .unwrap();
+    assert_eq!(o, RotateOutcome::Revoked);
 }
 
 async fn reuse_after_grace_revokes_the_family(b: &Backend) {
@@ -457,8 +524,8 @@ async fn token_versions(b: &Backend) {
     let s = b.open().await;
     let mut rx = s.subscribe();
     assert_eq!(s.token_version("alice").await.unwrap(), 0);
-    assert_eq!(s.bump_token_version("alice").await.unwrap(), 1);
-    assert_eq!(s.bump_token_version("alice").await.unwrap(), 2);
+    assert_eq!(s.bump_token_version("alice", 0).await.unwrap(), 1);
+    assert_eq!(s.bump_token_version("alice", 0).await.unwrap(), 2);
     assert_eq!(s.token_version("alice").await.unwrap(), 2);
     assert_eq!(s.token_version("bob").await.unwrap(), 0);
     for v in [1, 2] {
@@ -477,9 +544,9 @@ async fn token_versions(b: &Backend) {
     let mut tasks = vec![];
     for i in 0..20 {
         let st = if i % 2 == 0 { s.clone() } else { s2.clone() };
-        tasks.push(tokio::spawn(
-            async move { st.bump_token_version("carol").await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            st.bump_token_version("carol", 0).await
+        }));
     }
     let mut seen = vec![];
     for task in tasks {
@@ -488,6 +555,62 @@ async fn token_versions(b: &Backend) {
     seen.sort_unstable();
     assert_eq!(seen, (1..=20).collect::<Vec<u64>>());
     assert_eq!(s2.token_version("carol").await.unwrap(), 20);
+}
+
+/// Issue 17, finding 1: the version a logout-all sets is its instant,
+/// `max(previous + 1, now)`, so it also dates the logout-all for
+/// credentials that carry an issue time.
+async fn token_version_is_the_logout_all_instant(b: &Backend) {
+    let s = b.open().await;
+    let mut rx = s.subscribe();
+    let t = base();
+    let tu = t as u64;
+    assert_eq!(s.bump_token_version("dave", t).await.unwrap(), tu);
+    expect_event(
+        &mut rx,
+        &Invalidation::Subject {
+            subject: "dave".into(),
+            version: tu,
+        },
+        Duration::from_secs(1),
+    )
+    .await;
+    // Twice within one second: still a new version (access tokens minted
+    // in between carry `ver = t` and must die too).
+    assert_eq!(s.bump_token_version("dave", t).await.unwrap(), tu + 1);
+    // A later logout-all jumps to its own instant...
+    assert_eq!(
+        s.bump_token_version("dave", t + 100).await.unwrap(),
+        tu + 100
+    );
+    // ...and a clock behind the stored instant never moves it back.
+    assert_eq!(
+        s.bump_token_version("dave", t + 50).await.unwrap(),
+        tu + 101
+    );
+    // A counter from before the rule becomes the instant at the next bump.
+    assert_eq!(s.bump_token_version("erin", 0).await.unwrap(), 1);
+    assert_eq!(s.bump_token_version("erin", t).await.unwrap(), tu);
+    // Every instance reads the same, and the snapshot carries it.
+    let s2 = b.open().await;
+    assert_eq!(s2.token_version("dave").await.unwrap(), tu + 101);
+    let snap = s2.revocation_snapshot(t, 100).await.unwrap();
+    assert!(snap.versions.contains(&("dave".to_string(), tu + 101)));
+    // Concurrent logout-alls in one second from two instances: each gets
+    // its own version, none is lost.
+    let mut tasks = vec![];
+    for i in 0..20 {
+        let st = if i % 2 == 0 { s.clone() } else { s2.clone() };
+        tasks.push(tokio::spawn(async move {
+            st.bump_token_version("frank", t).await
+        }));
+    }
+    let mut seen = vec![];
+    for task in tasks {
+        seen.push(task.await.unwrap().unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (tu..tu + 20).collect::<Vec<u64>>());
 }
 
 async fn revocation_snapshot(b: &Backend) {
@@ -507,9 +630,9 @@ async fn revocation_snapshot(b: &Backend) {
         .unwrap();
     assert!(s.revoke_family("f-rev", t + 1).await.unwrap());
     assert!(s.revoke_family("f-rev-old", t + 1).await.unwrap());
-    s.bump_token_version("alice").await.unwrap();
-    s.bump_token_version("bob").await.unwrap();
-    s.bump_token_version("bob").await.unwrap();
+    s.bump_token_version("alice", 0).await.unwrap();
+    s.bump_token_version("bob", 0).await.unwrap();
+    s.bump_token_version("bob", 0).await.unwrap();
 
     let snap = s.revocation_snapshot(t + 50, 100).await.unwrap();
     assert!(snap.complete);
@@ -605,7 +728,7 @@ async fn own_events_arrive_once(b: &Backend) {
         .unwrap();
     s.revoke_jti("j", t + 100).await.unwrap();
     s.revoke_family("f", t).await.unwrap();
-    s.bump_token_version("alice").await.unwrap();
+    s.bump_token_version("alice", 0).await.unwrap();
     let want = [
         Invalidation::Jti {
             jti: "j".into(),
@@ -666,7 +789,7 @@ async fn invalidation_reaches_other_instances_within_1s(b: &Backend) {
     worst = worst.max(started.elapsed());
 
     let started = Instant::now();
-    a.bump_token_version("alice").await.unwrap();
+    a.bump_token_version("alice", 0).await.unwrap();
     expect_event(
         &mut rx,
         &Invalidation::Subject {
@@ -777,6 +900,92 @@ async fn concurrent_rotations_have_one_winner(b: &Backend) {
     }
 }
 
+/// Issue 17, finding 10: 30 concurrent refreshes of one token within the
+/// grace window leave one live chain. The first rotates and every later
+/// one replaces the successor before it; the 30 successors presented
+/// together then end the family at the first replaced one (at most one of
+/// them, the live one, can rotate before that).
+async fn concurrent_reissues_leave_one_live_chain(b: &Backend) {
+    const N: u64 = 30;
+    let a = b.open().await;
+    let c = b.open().await;
+    let t = base();
+    for round in 0..ROUNDS as u64 {
+        let id = format!("grace-race-{round}");
+        let first = 10_000_000 * (round + 1);
+        a.create_family(&family(&id, "alice", t, t + 1000), &token(first, t + 500))
+            .await
+            .unwrap();
+        let mut tasks = vec![];
+        for i in 0..N {
+            let st: Arc<dyn Store> = if i % 2 == 0 { a.clone() } else { c.clone() };
+            let succ = token(first + 1 + i, t + 600);
+            tasks.push(tokio::spawn(async move {
+                st.rotate_refresh(&hash(first), &succ, t + 1, 10).await
+            }));
+        }
+        let mut counts: HashMap<&'static str, u64> = HashMap::new();
+        for task in tasks {
+            let o = task.await.unwrap().expect("rotation");
+            let name = match o {
+                RotateOutcome::Rotated { .. } => "rotated",
+                RotateOutcome::Reissued { .. } => "reissued",
+                other => panic!("round {round}: {other:?}"),
+            };
+            *counts.entry(name).or_default() += 1;
+        }
+        assert_eq!(counts.get("rotated"), Some(&1), "round {round}: {counts:?}");
+        assert_eq!(
+            counts.get("reissued"),
+            Some(&(N - 1)),
+            "round {round}: {counts:?}"
+        );
+        // Every successor now presented at once.
+        let mut tasks = vec![];
+        for i in 0..N {
+            let st: Arc<dyn Store> = if i % 2 == 0 { c.clone() } else { a.clone() };
+            let next = token(first + 1_000 + i, t + 600);
+            tasks.push(tokio::spawn(async move {
+                let o = st
+                    .rotate_refresh(&hash(first + 1 + i), &next, t + 2, 10)
+                    .await;
+                (next.hash, o)
+            }));
+        }
+        let mut counts: HashMap<&'static str, u64> = HashMap::new();
+        let mut continued = None;
+        for task in tasks {
+            let (next, o) = task.await.unwrap();
+            let name = match o.expect("rotation") {
+                RotateOutcome::Rotated { .. } => {
+                    continued = Some(next);
+                    "rotated"
+                }
+                RotateOutcome::ReuseDetected { .. } => "reuse",
+                RotateOutcome::Revoked => "revoked",
+                other => panic!("round {round}: {other:?}"),
+            };
+            *counts.entry(name).or_default() += 1;
+        }
+        let rotated = counts.get("rotated").copied().unwrap_or(0);
+        assert!(rotated <= 1, "round {round}: {counts:?}");
+        assert_eq!(counts.get("reuse"), Some(&1), "round {round}: {counts:?}");
+        assert_eq!(
+            rotated + counts.get("revoked").copied().unwrap_or(0),
+            N - 1,
+            "round {round}: {counts:?}"
+        );
+        assert!(a.family(&id).await.unwrap().expect("family").revoked);
+        if let Some(next) = continued {
+            let o = c
+                .rotate_refresh(&next, &token(first + 5_000, t + 600), t + 3, 10)
+                .await
+                .unwrap();
+            assert_eq!(o, RotateOutcome::Revoked, "round {round}");
+        }
+    }
+}
+
 async fn concurrent_nonce_consumption_has_one_winner(b: &Backend) {
     let a = b.open().await;
     let c = b.open().await;
@@ -854,6 +1063,29 @@ async fn sqlite_in_memory_keeps_state() {
     assert_eq!(other.family("f").await.unwrap(), None);
 }
 
+/// Issue 17, finding 14: the database is created 0600 also when its
+/// directory exists already (SQLite alone would use the umask: 0644), and
+/// its WAL follows.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_database_is_created_0600_in_an_existing_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = Backend::new(Kind::Sqlite).expect("sqlite");
+    let path = b.url.trim_start_matches("sqlite://").to_string();
+    let dir = std::path::Path::new(&path)
+        .parent()
+        .expect("dir")
+        .to_owned();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = b.open().await;
+    s.put_nonce("n", base() + 10).await.unwrap();
+    for file in [path.clone(), format!("{path}-wal")] {
+        let mode = std::fs::metadata(&file).expect(&file).permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} is {mode:o}");
+    }
+}
+
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite {
@@ -895,17 +1127,21 @@ conformance!(
     create_and_read_families,
     rotation_rotates,
     rotation_reissues_within_grace,
+    reissue_replaces_the_previous_successor,
+    repeat_after_the_successor_was_used_is_reuse,
     reuse_after_grace_revokes_the_family,
     rotation_refuses_expired_revoked_and_unknown,
     rotation_successor_conflict_changes_nothing,
     revoke_families,
     revoke_jti_until_exp,
     token_versions,
+    token_version_is_the_logout_all_instant,
     revocation_snapshot,
     purge_removes_only_expired,
     own_events_arrive_once,
     invalidation_reaches_other_instances_within_1s,
     concurrent_rotations_have_one_winner,
+    concurrent_reissues_leave_one_live_chain,
     concurrent_nonce_consumption_has_one_winner,
     ping_answers,
 );

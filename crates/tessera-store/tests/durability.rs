@@ -37,7 +37,7 @@ async fn durability_child() {
         .await
         .expect("child: revoke family"));
     let version = store
-        .bump_token_version("alice")
+        .bump_token_version("alice", 0)
         .await
         .expect("child: bump");
     store

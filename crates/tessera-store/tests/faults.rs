@@ -187,7 +187,7 @@ async fn redis_outage_fails_closed_and_recovers_without_reopening() {
 
     // Acknowledged before the outage.
     store.revoke_jti("j-before", t + 1000).await.unwrap();
-    assert_eq!(store.bump_token_version("alice").await.unwrap(), 1);
+    assert_eq!(store.bump_token_version("alice", 0).await.unwrap(), 1);
     store.put_nonce("n-before", t + 1000).await.unwrap();
     // Drain our own events.
     while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {}
@@ -249,7 +249,7 @@ async fn redis_outage_fails_closed_and_recovers_without_reopening() {
     assert!(store.is_jti_revoked("j-before", t).await.unwrap());
     assert_eq!(store.token_version("alice").await.unwrap(), 1);
     assert!(store.consume_nonce("n-before", t).await.unwrap());
-    assert_eq!(store.bump_token_version("alice").await.unwrap(), 2);
+    assert_eq!(store.bump_token_version("alice", 0).await.unwrap(), 2);
 
     // The subscriber is back: it said so, and another instance's events
     // arrive again.

@@ -442,22 +442,56 @@ pub struct SiweExpectations<'a> {
     /// [`SiweExpectations::new`] sets 0: the times come from the server's own
     /// challenge, so there is no second clock to forgive.
     pub leeway: i64,
+    /// The scheme of the origin the sign-in is for (`https`): a message
+    /// whose first line names a scheme must name this one. `None`: any.
+    pub scheme: Option<&'a str>,
+    /// The URI the message must name: this URI exactly, or one under it
+    /// (it, then `/`, `?` or `#`, then anything). `None`: any.
+    pub uri: Option<&'a str>,
+    /// The chain ids a message may name; empty: any.
+    pub chain_ids: &'a [u64],
+    /// When set, `Issued At` may be at most this many seconds in the past
+    /// (the life of the nonce the message carries, plus skew).
+    pub issued_at_max_age: Option<i64>,
+    /// When set, `Issued At` may be at most this many seconds in the future
+    /// (the signer's clock skew).
+    pub issued_at_max_future: Option<i64>,
 }
 
 impl<'a> SiweExpectations<'a> {
-    /// Expectations with no leeway.
+    /// Expectations of domain and nonce at `now`, with no leeway; scheme,
+    /// URI, chain and `Issued At` unchecked (set the fields to check them).
     pub fn new(domain: &'a str, nonce: &'a str, now: i64) -> Self {
         SiweExpectations {
             domain,
             nonce,
             now,
             leeway: 0,
+            scheme: None,
+            uri: None,
+            chain_ids: &[],
+            issued_at_max_age: None,
+            issued_at_max_future: None,
         }
     }
 }
 
+/// Whether `uri` is `base` or under it: `base` (without a trailing `/`)
+/// followed by nothing, `/`, `?` or `#`. A longer host (`base.evil`) or
+/// userinfo trick (`base@evil`) is not under it.
+fn is_under(uri: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    match uri.strip_prefix(base) {
+        Some(rest) => rest.is_empty() || rest.starts_with(['/', '?', '#']),
+        None => false,
+    }
+}
+
 /// Verifies a SIWE sign-in (formats.md §6), in this order:
-/// `domain_mismatch`, `nonce_mismatch`, `expired` (when
+/// `domain_mismatch` (the domain, then the scheme when expected and
+/// present), `url_mismatch` (the URI, when expected), `invalid_claim` (the
+/// chain id, when a list is expected), `nonce_mismatch`, `stale` (`Issued
+/// At` outside the expected window), `expired` (when
 /// `now >= Expiration Time + leeway`: the expiration instant is excluded),
 /// `not_yet_valid` (when `now < Not Before - leeway`: the instant itself is
 /// valid), then the EIP-191 signature over the message text must recover the
@@ -477,11 +511,61 @@ pub fn verify(
             "the SIWE message is for another domain",
         ));
     }
+    if let (Some(want), Some(got)) = (expectations.scheme, message.scheme.as_deref()) {
+        // EIP-4361: the scheme of the origin the request came from.
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(Error::with_message(
+                ErrorCode::DomainMismatch,
+                format!("the SIWE message is for a {got}:// origin; this server is {want}://"),
+            ));
+        }
+    }
+    if let Some(base) = expectations.uri {
+        if !is_under(&message.uri, base) {
+            return Err(Error::with_message(
+                ErrorCode::UrlMismatch,
+                format!("the SIWE URI must be {base} or under it"),
+            ));
+        }
+    }
+    if !expectations.chain_ids.is_empty() && !expectations.chain_ids.contains(&message.chain_id) {
+        return Err(Error::with_message(
+            ErrorCode::InvalidClaim,
+            format!(
+                "SIWE Chain ID {} is not accepted here (accepted: {:?})",
+                message.chain_id, expectations.chain_ids
+            ),
+        ));
+    }
     if message.nonce != expectations.nonce {
         return Err(Error::new(
             ErrorCode::NonceMismatch,
             "the SIWE nonce is not the one this server issued",
         ));
+    }
+    if let Some(age) = expectations.issued_at_max_age {
+        if message
+            .issued_at
+            .cmp_unix(expectations.now.saturating_sub(age.max(0)))
+            == Ordering::Less
+        {
+            return Err(Error::new(
+                ErrorCode::Stale,
+                "the SIWE message was issued before its nonce could have been",
+            ));
+        }
+    }
+    if let Some(ahead) = expectations.issued_at_max_future {
+        if message
+            .issued_at
+            .cmp_unix(expectations.now.saturating_add(ahead.max(0)))
+            == Ordering::Greater
+        {
+            return Err(Error::new(
+                ErrorCode::Stale,
+                "the SIWE message is dated in the future",
+            ));
+        }
     }
     let leeway = expectations.leeway.max(0);
     if let Some(exp) = &message.expiration_time {

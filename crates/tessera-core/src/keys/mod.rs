@@ -6,6 +6,7 @@
 //! material, which closes the RS256→HS256 confusion by construction.
 
 pub(crate) mod der;
+mod ed25519_checks;
 mod jwk;
 mod pem;
 mod rsa_checks;
@@ -137,12 +138,31 @@ impl VerifyingKey {
         })
     }
 
-    /// An RSA public key from its modulus and exponent (big-endian).
+    /// An RSA public key from its modulus and exponent (big-endian). The
+    /// exponent must be 65537 (F4), what every current key generator
+    /// writes; [`VerifyingKey::rsa_with_unusual_exponent`] opts in to others.
     pub fn rsa(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self> {
+        Self::rsa_checked(alg, n, e, rsa_checks::Exponent::F4Only)
+    }
+
+    /// As [`VerifyingKey::rsa`], also accepting a public exponent other than
+    /// 65537 (still odd, greater than 1, at most 64 bits): an explicit
+    /// opt-in for legacy keys (e = 3, ...), which no key loader of this
+    /// crate uses on its own.
+    pub fn rsa_with_unusual_exponent(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self> {
+        Self::rsa_checked(alg, n, e, rsa_checks::Exponent::AnyOdd)
+    }
+
+    fn rsa_checked(
+        alg: Algorithm,
+        n: &[u8],
+        e: &[u8],
+        exponent: rsa_checks::Exponent,
+    ) -> Result<Self> {
         let params = rsa_params(alg).ok_or_else(|| mismatch(alg, "an RSA key"))?;
         let n = strip_leading_zeros(n);
         let e = strip_leading_zeros(e);
-        rsa_checks::check_public(n, e)?;
+        rsa_checks::check_public(n, e, exponent)?;
         let parsed = RsaPublicKeyComponents { n, e }
             .to_parsed_public_key(params)
             .map_err(|_| key_error("invalid RSA public key"))?;
@@ -227,11 +247,16 @@ impl VerifyingKey {
         }
     }
 
-    /// An Ed25519 public key (32 bytes) for EdDSA.
+    /// An Ed25519 public key (32 bytes) for EdDSA. Refuses encodings that
+    /// are not a point of the curve, non-canonical encodings (RFC 8032
+    /// §5.1.3: y < p, and no "negative zero" x), and points of small order:
+    /// with such a key the signature R = identity, S = 0 verifies any
+    /// message.
     pub fn ed25519(x: &[u8]) -> Result<Self> {
         let x: [u8; 32] = x
             .try_into()
             .map_err(|_| key_error("Ed25519 public keys are 32 bytes"))?;
+        ed25519_checks::check_public(&x)?;
         let parsed = ParsedPublicKey::new(&sig::ED25519, x)
             .map_err(|_| key_error("invalid Ed25519 public key"))?;
         Ok(VerifyingKey {

@@ -15,10 +15,25 @@ pub(crate) fn bit_len(n: &[u8]) -> usize {
     }
 }
 
+/// Which public exponents a caller accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exponent {
+    /// Only 65537 (F4): the default. Every current generator writes it, and
+    /// a small exponent is what the Bleichenbacher-2006 signature forgery
+    /// against lax PKCS#1 v1.5 parsers needs.
+    F4Only,
+    /// Any odd exponent above 1 of at most 64 bits (explicit opt-in).
+    AnyOdd,
+}
+
+/// 65537, big-endian without leading zeros.
+const F4: [u8; 3] = [1, 0, 1];
+
 /// Refuses short or huge moduli, even moduli, exponents that are even, one,
-/// or larger than 64 bits, and moduli with the ROCA fingerprint
-/// (CVE-2017-15361, keys from vulnerable Infineon chips).
-pub(crate) fn check_public(n: &[u8], e: &[u8]) -> Result<()> {
+/// or larger than 64 bits (and, unless `exponent` allows it, any exponent
+/// but 65537), and moduli with the ROCA fingerprint (CVE-2017-15361, keys
+/// from vulnerable Infineon chips).
+pub(crate) fn check_public(n: &[u8], e: &[u8], exponent: Exponent) -> Result<()> {
     let bits = bit_len(n);
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err(key_error(format!(
@@ -31,6 +46,11 @@ pub(crate) fn check_public(n: &[u8], e: &[u8]) -> Result<()> {
     if e.is_empty() || e.len() > 8 || e.last().is_some_and(|b| b & 1 == 0) || e == [1] {
         return Err(key_error(
             "RSA public exponent must be odd, greater than 1, at most 64 bits",
+        ));
+    }
+    if exponent == Exponent::F4Only && e != F4 {
+        return Err(key_error(
+            "RSA public exponent must be 65537; a key with another exponent is refused unless the caller opts in (VerifyingKey::rsa_with_unusual_exponent)",
         ));
     }
     if has_roca_fingerprint(n) {
@@ -76,11 +96,25 @@ mod tests {
     fn small_moduli_and_bad_exponents_refused() {
         let mut n = vec![0xffu8; 128];
         n[127] = 0xfd; // 1024 bits
-        assert!(check_public(&n, &[1, 0, 1]).is_err());
+        assert!(check_public(&n, &F4, Exponent::AnyOdd).is_err());
         let mut n = vec![0xc3u8; 256];
         n[255] = 0x01;
-        assert!(check_public(&n, &[1]).is_err());
-        assert!(check_public(&n, &[2]).is_err());
-        assert!(check_public(&n, &[]).is_err());
+        for any in [Exponent::F4Only, Exponent::AnyOdd] {
+            assert!(check_public(&n, &[1], any).is_err());
+            assert!(check_public(&n, &[2], any).is_err());
+            assert!(check_public(&n, &[], any).is_err());
+        }
+    }
+
+    #[test]
+    fn exponents_other_than_f4_need_the_opt_in() {
+        let mut n = vec![0xc3u8; 256];
+        n[255] = 0x01;
+        assert!(check_public(&n, &F4, Exponent::F4Only).is_ok());
+        for e in [&[3u8][..], &[0x01, 0x00, 0x03], &[0x01, 0x00, 0x00, 0x01]] {
+            let err = check_public(&n, e, Exponent::F4Only).unwrap_err();
+            assert!(err.message().contains("65537"), "{}", err.message());
+            assert!(check_public(&n, e, Exponent::AnyOdd).is_ok(), "{e:?}");
+        }
     }
 }

@@ -188,7 +188,9 @@ impl SigningKey {
             return Err(mismatch(alg, "an RSA key"));
         }
         let parts = der::rsa_private(pkcs1)?;
-        rsa_checks::check_public(parts.n, parts.e)?;
+        // A key we sign with is ours to choose; its public half, when used
+        // to verify, goes through `VerifyingKey::rsa` and its exponent rule.
+        rsa_checks::check_public(parts.n, parts.e, rsa_checks::Exponent::AnyOdd)?;
         let kp = RsaKeyPair::from_der(pkcs1).map_err(rejected("invalid RSA private key"))?;
         Ok(SigningKey {
             alg,

@@ -18,7 +18,10 @@ pub use nip98::{
     issue_nip98, nip98_authorization, verify_nip98, verify_nip98_with, HttpRequest, Nip98Options,
     NIP98_KIND,
 };
-pub use nwt::{issue_nwt, nwt_authorization, verify_nwt, NwtClaimSet, NwtClaims, NWT_KIND};
+pub use nwt::{
+    issue_nwt, nwt_authorization, verify_nwt, NwtClaimSet, NwtClaims, MAX_NWT_TAGS,
+    MAX_NWT_TAG_VALUES, NWT_KIND,
+};
 pub use portal::{issue_portal, verify_portal, PortalClaims};
 
 use crate::error::{Error, ErrorCode, Result};

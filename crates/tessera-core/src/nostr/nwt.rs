@@ -22,6 +22,18 @@ pub const NWT_KIND: u16 = 27519;
 
 const SINGLE: [&str; 5] = ["iss", "sub", "iat", "exp", "nbf"];
 
+/// Most tags an NWT may carry. Each tag becomes a claim, which costs far
+/// more memory than its text (a claim object per tag in every cached
+/// identity), and anyone can sign an NWT: 2 000 valid NWTs with 430
+/// one-letter tags each once made a server's cache hold seven times what
+/// it counted (issue 17, finding 3). Real NWTs carry a handful (`aud`,
+/// `exp`, `iat`, a few application claims). More is `token_too_large`.
+pub const MAX_NWT_TAGS: usize = 64;
+
+/// Most values among all of an NWT's tags (the elements after each tag's
+/// name), for the same reason. More is `token_too_large`.
+pub const MAX_NWT_TAG_VALUES: usize = 256;
+
 /// The claims of an NWT, read from its tags and typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NwtClaimSet {
@@ -51,6 +63,22 @@ impl NwtClaimSet {
     /// Reads the claims from an event's tags (cardinality and types checked;
     /// nothing about trust or time).
     pub fn from_tags(tags: &[Vec<String>]) -> Result<NwtClaimSet> {
+        if tags.len() > MAX_NWT_TAGS {
+            return Err(Error::with_message(
+                ErrorCode::TokenTooLarge,
+                format!(
+                    "the NWT has {} tags; the limit is {MAX_NWT_TAGS}",
+                    tags.len()
+                ),
+            ));
+        }
+        let values: usize = tags.iter().map(|t| t.len().saturating_sub(1)).sum();
+        if values > MAX_NWT_TAG_VALUES {
+            return Err(Error::with_message(
+                ErrorCode::TokenTooLarge,
+                format!("the NWT's tags carry {values} values; the limit is {MAX_NWT_TAG_VALUES}"),
+            ));
+        }
         let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
         for tag in tags {
             let Some((name, values)) = tag.split_first() else {
@@ -124,6 +152,8 @@ impl NwtClaimSet {
             };
             set.all.insert(name, value);
         }
+        // Verified identities may be cached: keep no spare capacity.
+        set.all.shrink_to_fit();
         Ok(set)
     }
 }
