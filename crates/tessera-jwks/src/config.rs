@@ -41,7 +41,8 @@ pub struct JwksConfig {
     /// one may happen. Default 30 seconds.
     pub unknown_kid_cooldown: Duration,
     /// Bound on one refresh attempt: discovery, redirects, connection and
-    /// body together. Default 5 seconds.
+    /// body together (the longest a request meeting an unknown `kid` waits).
+    /// Default 5 seconds, at most 60.
     pub timeout: Duration,
     /// Largest response body read, in bytes; the body is streamed and the
     /// read stops past it. Default 256 KiB (also tessera-core's JWK Set limit).
@@ -65,6 +66,8 @@ pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(30);
 pub const MAX_CACHE_CEILING: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// Default [`JwksConfig::timeout`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest [`JwksConfig::timeout`] accepted.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`JwksConfig::max_body_bytes`].
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -115,8 +118,9 @@ impl JwksConfig {
         if self.unknown_kid_cooldown.is_zero() {
             return bad("unknown_kid_cooldown must be above zero");
         }
-        if self.timeout.is_zero() {
-            return bad("timeout must be above zero");
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
+            // A request meeting an unknown kid may wait this long.
+            return bad("timeout must be above zero and at most 60 seconds");
         }
         if self.max_body_bytes == 0 {
             return bad("max_body_bytes must be above zero");
@@ -219,6 +223,9 @@ mod tests {
         assert_eq!(kind(&c), Some(ErrorKind::InvalidConfig));
         let mut c = base.clone();
         c.timeout = Duration::ZERO;
+        assert_eq!(kind(&c), Some(ErrorKind::InvalidConfig));
+        let mut c = base.clone();
+        c.timeout = Duration::from_secs(61);
         assert_eq!(kind(&c), Some(ErrorKind::InvalidConfig));
         let mut c = base;
         c.max_body_bytes = 0;

@@ -103,7 +103,7 @@ mod verifier;
 
 pub use config::{
     JwksConfig, JwksSource, DEFAULT_CACHE_CEILING, DEFAULT_CACHE_FLOOR, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_CACHE_CEILING,
+    DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_CACHE_CEILING, MAX_TIMEOUT,
 };
 pub use error::{ErrorKind, JwksError};
 pub use remote::{JwksState, RemoteJwks};

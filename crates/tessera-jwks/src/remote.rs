@@ -102,6 +102,17 @@ struct FetchState {
     last_outcome: Result<(), JwksError>,
 }
 
+/// Why a fetch is wanted.
+#[derive(Debug, Clone, Copy)]
+enum Cause {
+    /// [`RemoteJwks::refresh`].
+    Asked,
+    /// The background task, when the refresh is due.
+    Schedule,
+    /// [`RemoteJwks::refetch_for_unknown_kid`], within its cooldown.
+    UnknownKid,
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -190,18 +201,20 @@ impl RemoteJwks {
     /// that meets an unknown `kid` calls
     /// [`RemoteJwks::refetch_for_unknown_kid`], which is rate-limited.
     pub async fn refresh(&self) -> Result<Arc<KeySet>, JwksError> {
-        let outcome = self.inner.fetch_shared(false).await;
+        let outcome = self.inner.fetch_shared(Cause::Asked).await;
         outcome.map(|()| self.keys())
     }
 
     /// Called when a token's `kid` is not in `used` (the set the caller
     /// verified with). Returns a newer set to retry with, or `None`.
     ///
-    /// A newer set already in place is returned at once. Otherwise one
-    /// fetch happens if none has for an unknown `kid` within
-    /// `unknown_kid_cooldown` (concurrent callers wait for that one fetch,
-    /// bounded by `timeout`, and share it); within the cooldown the answer
-    /// is `None` without waiting.
+    /// A newer set already in place is returned at once. A fetch in
+    /// progress (of any cause) is joined and shared. Otherwise one fetch
+    /// starts if none has for an unknown `kid` within `unknown_kid_cooldown`,
+    /// and concurrent callers wait for that same fetch; within the cooldown
+    /// the answer is `None` without waiting. Every wait is bounded by
+    /// `timeout`. A failed fetch gives `None` (its error is in
+    /// [`RemoteJwks::state`] and the log).
     pub async fn refetch_for_unknown_kid(&self, used: &Arc<KeySet>) -> Option<Arc<KeySet>> {
         let newer = || {
             let current = self.keys();
@@ -220,16 +233,18 @@ impl RemoteJwks {
             }
         }
         // Errors are in the state and the log; the caller keeps its answer.
-        let _ = self.inner.fetch_shared(true).await;
+        let _ = self.inner.fetch_shared(Cause::UnknownKid).await;
         newer()
     }
 }
 
 impl Inner {
     /// One fetch at a time: a caller that finds one in progress waits for it
-    /// and shares its outcome rather than starting another. With
-    /// `unknown_kid`, a new fetch starts only outside the cooldown.
-    async fn fetch_shared(&self, unknown_kid: bool) -> Result<(), JwksError> {
+    /// and shares its outcome rather than starting another. Whether a new
+    /// one starts is decided with the lock held (so against the last
+    /// finished fetch): an unknown `kid` only outside the cooldown, the
+    /// schedule only when the refresh is still due.
+    async fn fetch_shared(&self, cause: Cause) -> Result<(), JwksError> {
         let seen = self.completed.load(Ordering::Acquire);
         let mut state = self.fetch.lock().await;
         if self.completed.load(Ordering::Acquire) != seen {
@@ -237,15 +252,22 @@ impl Inner {
         }
         {
             let mut status = lock(&self.status);
-            if unknown_kid {
-                let now = Instant::now();
-                if status
-                    .unknown_kid_fetch_at
-                    .is_some_and(|at| now.duration_since(at) < self.config.cooldown)
-                {
+            let now = Instant::now();
+            match cause {
+                Cause::Asked => {}
+                Cause::Schedule if now < status.next_refresh => {
                     return state.last_outcome.clone();
                 }
-                status.unknown_kid_fetch_at = Some(now);
+                Cause::Schedule => {}
+                Cause::UnknownKid => {
+                    if status
+                        .unknown_kid_fetch_at
+                        .is_some_and(|at| now.duration_since(at) < self.config.cooldown)
+                    {
+                        return state.last_outcome.clone();
+                    }
+                    status.unknown_kid_fetch_at = Some(now);
+                }
             }
             status.in_flight = true;
         }
@@ -422,7 +444,7 @@ async fn refresh_loop(inner: Weak<Inner>, wake: Arc<Notify>) {
             let Some(inner) = inner.upgrade() else { return };
             let due = lock(&inner.status).next_refresh;
             if Instant::now() >= due {
-                let _ = inner.fetch_shared(false).await;
+                let _ = inner.fetch_shared(Cause::Schedule).await;
                 continue;
             }
             due

@@ -59,6 +59,27 @@ async fn rotation_is_picked_up_on_the_max_age_schedule() {
 }
 
 #[tokio::test]
+async fn dropping_the_last_handle_stops_the_refreshes() {
+    let issuer = Issuer::start().await;
+    issuer.serve_keys(&[&key("a")]);
+    issuer.cache_control(Some("max-age=0"));
+    let mut cfg = config(&issuer.url(JWKS));
+    cfg.cache_floor = Duration::from_millis(100);
+    let jwks = RemoteJwks::new(cfg).unwrap();
+    let verifier = RemoteVerifier::new(jwks.clone(), policy());
+    assert!(eventually(Duration::from_secs(3), || issuer.hits(JWKS) >= 3).await);
+    drop((jwks, verifier));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = issuer.hits(JWKS);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        issuer.hits(JWKS),
+        after,
+        "no fetch once every handle is gone"
+    );
+}
+
+#[tokio::test]
 async fn max_age_above_the_ceiling_is_lowered_to_it() {
     let issuer = Issuer::start().await;
     issuer.serve_keys(&[&key("a")]);
