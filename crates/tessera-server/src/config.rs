@@ -80,6 +80,10 @@ pub struct Config {
     pub allowed_chain_ids: Option<Vec<u64>>,
     /// Proxies in front of the server.
     pub forward_auth: ForwardAuth,
+    /// `[[rule]]` tables: forward-auth rules, first match wins
+    /// (`gateway::RuleSet`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rule: Vec<crate::gateway::RuleConfig>,
     /// Mark cookies `Secure` (default true; turn off only for plain-HTTP local development).
     pub cookie_secure: bool,
     /// Most entries in each verified-credential cache (0 turns them off).
@@ -101,12 +105,26 @@ pub struct ForwardAuth {
     /// proxies, for the rate limiter's client address) and the gateway's
     /// `X-Original-*` / `X-Forwarded-*` request headers at `/v1/verify`.
     pub trusted_proxies: Vec<String>,
+    /// The gateway whose headers name the original request (`nginx`,
+    /// `traefik`, `caddy`, `envoy`); none: no gateway header is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<crate::gateway::Gateway>,
+    /// Envoy only: the `path_prefix` of its ext_authz `http_service`
+    /// (default `/v1/verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Claims sent upstream as `X-Auth-Claim-<Name>` headers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claim_headers: Vec<String>,
 }
 
 impl Default for ForwardAuth {
     fn default() -> Self {
         ForwardAuth {
             trusted_proxies: vec!["127.0.0.1/32".into(), "::1/128".into()],
+            gateway: None,
+            path_prefix: None,
+            claim_headers: Vec::new(),
         }
     }
 }
@@ -136,6 +154,7 @@ impl Default for Config {
             shutdown_grace_seconds: 20,
             allowed_chain_ids: None,
             forward_auth: ForwardAuth::default(),
+            rule: Vec::new(),
             cookie_secure: true,
             verify_cache_entries: 100_000,
             verify_cache_bytes: 64 * 1024 * 1024,
@@ -230,6 +249,17 @@ impl Config {
                 "FORWARD_AUTH_TRUSTED_PROXIES" => {
                     self.forward_auth.trusted_proxies = parse_env_list(&name, &value)?
                 }
+                "FORWARD_AUTH_GATEWAY" => {
+                    self.forward_auth.gateway = Some(
+                        value
+                            .parse()
+                            .map_err(|e| ConfigError(format!("{name}: {e}")))?,
+                    )
+                }
+                "FORWARD_AUTH_PATH_PREFIX" => self.forward_auth.path_prefix = Some(value),
+                "FORWARD_AUTH_CLAIM_HEADERS" => {
+                    self.forward_auth.claim_headers = parse_env_list(&name, &value)?
+                }
                 "COOKIE_SECURE" => self.cookie_secure = parse_env(&name, &value)?,
                 "VERIFY_CACHE_ENTRIES" => self.verify_cache_entries = parse_env(&name, &value)?,
                 "VERIFY_CACHE_BYTES" => self.verify_cache_bytes = parse_env(&name, &value)?,
@@ -290,6 +320,7 @@ impl Config {
             ));
         }
         self.trusted_proxies()?;
+        self.check_forward_auth()?;
         let chains = self.allowed_chain_ids();
         if chains.is_empty() || !chains.contains(&self.chain_id) {
             return Err(ConfigError(format!(
@@ -334,6 +365,45 @@ impl Config {
                     })
             })
             .collect()
+    }
+
+    /// `[forward_auth]` and `[[rule]]`: the gateway's settings, the claim
+    /// headers, and the rules against the built-in issuer names.
+    fn check_forward_auth(&self) -> Result<(), ConfigError> {
+        let fa = &self.forward_auth;
+        crate::gateway::ClaimHeaders::new(&fa.claim_headers)?;
+        if fa.path_prefix.is_some() && fa.gateway != Some(crate::gateway::Gateway::Envoy) {
+            return Err(ConfigError(
+                "[forward_auth] path_prefix is Envoy's ext_authz path_prefix: set gateway = \"envoy\", or remove it".into(),
+            ));
+        }
+        if !self.rule.is_empty() && fa.gateway.is_none() {
+            return Err(ConfigError(
+                "[[rule]] tables judge the request the gateway forwards: set [forward_auth] gateway = \"nginx\", \"traefik\", \"caddy\" or \"envoy\"".into(),
+            ));
+        }
+        self.forward_auth_reader()?;
+        self.forward_auth_rules(&[])?;
+        Ok(())
+    }
+
+    /// The checked `[[rule]]` tables; `issuers` are the `[[issuer]]` names
+    /// (the built-in `tessera` and `nostr` are always known).
+    pub fn forward_auth_rules(
+        &self,
+        issuers: &[&str],
+    ) -> Result<crate::gateway::RuleSet, ConfigError> {
+        crate::gateway::RuleSet::compile(&self.rule, issuers)
+    }
+
+    /// What reads the original request of a forward-auth call.
+    pub fn forward_auth_reader(&self) -> Result<crate::gateway::RequestReader, ConfigError> {
+        crate::gateway::RequestReader::new(
+            self.forward_auth.gateway,
+            self.forward_auth.path_prefix.as_deref(),
+            crate::proxies::TrustedProxies::new(self.trusted_proxies()?),
+            &self.public_url(),
+        )
     }
 
     /// The SIWE chain ids a login may name (default: `[chain_id]`).
@@ -531,6 +601,7 @@ mod tests {
             Config {
                 forward_auth: ForwardAuth {
                     trusted_proxies: vec!["10.0.0.0/33".into()],
+                    ..ForwardAuth::default()
                 },
                 ..Config::default()
             },
