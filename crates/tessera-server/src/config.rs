@@ -367,45 +367,6 @@ impl Config {
             .collect()
     }
 
-    /// `[forward_auth]` and `[[rule]]`: the gateway's settings, the claim
-    /// headers, and the rules against the built-in issuer names.
-    fn check_forward_auth(&self) -> Result<(), ConfigError> {
-        let fa = &self.forward_auth;
-        crate::gateway::ClaimHeaders::new(&fa.claim_headers)?;
-        if fa.path_prefix.is_some() && fa.gateway != Some(crate::gateway::Gateway::Envoy) {
-            return Err(ConfigError(
-                "[forward_auth] path_prefix is Envoy's ext_authz path_prefix: set gateway = \"envoy\", or remove it".into(),
-            ));
-        }
-        if !self.rule.is_empty() && fa.gateway.is_none() {
-            return Err(ConfigError(
-                "[[rule]] tables judge the request the gateway forwards: set [forward_auth] gateway = \"nginx\", \"traefik\", \"caddy\" or \"envoy\"".into(),
-            ));
-        }
-        self.forward_auth_reader()?;
-        self.forward_auth_rules(&[])?;
-        Ok(())
-    }
-
-    /// The checked `[[rule]]` tables; `issuers` are the `[[issuer]]` names
-    /// (the built-in `tessera` and `nostr` are always known).
-    pub fn forward_auth_rules(
-        &self,
-        issuers: &[&str],
-    ) -> Result<crate::gateway::RuleSet, ConfigError> {
-        crate::gateway::RuleSet::compile(&self.rule, issuers)
-    }
-
-    /// What reads the original request of a forward-auth call.
-    pub fn forward_auth_reader(&self) -> Result<crate::gateway::RequestReader, ConfigError> {
-        crate::gateway::RequestReader::new(
-            self.forward_auth.gateway,
-            self.forward_auth.path_prefix.as_deref(),
-            crate::proxies::TrustedProxies::new(self.trusted_proxies()?),
-            &self.public_url(),
-        )
-    }
-
     /// The SIWE chain ids a login may name (default: `[chain_id]`).
     pub fn allowed_chain_ids(&self) -> Vec<u64> {
         self.allowed_chain_ids

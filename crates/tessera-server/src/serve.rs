@@ -21,6 +21,7 @@ impl std::error::Error for ServeError {}
 /// Builds the application state: keys from (or into) the data directory.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     config.validate().map_err(|e| ServeError(e.0))?;
+    crate::gateway::refuse_unenforced(&config).map_err(|e| ServeError(e.0))?;
     crate::single_instance::create_data_dir(&config.data_dir)?;
     let keys = ServerKeys::load_or_create(
         &config.data_dir,

@@ -25,6 +25,7 @@ mod normalize;
 mod pattern;
 mod request;
 mod rules;
+mod settings;
 mod subjects;
 mod upstream;
 
@@ -36,6 +37,7 @@ pub use rules::{
     Caller, Decision, Denial, DenyReason, PayloadWithoutBody, Route, RuleConfig, RuleRef, RuleSet,
     BUILT_IN_ISSUERS,
 };
+pub use settings::refuse_unenforced;
 pub use upstream::{ClaimHeaderValues, ClaimHeaders, MAX_VALUE_BYTES};
 
 #[cfg(test)]
