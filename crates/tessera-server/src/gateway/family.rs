@@ -137,6 +137,10 @@ pub(crate) fn reported<'a>(
         }
         Gateway::Traefik | Gateway::Caddy => {
             let target = one(headers, &X_FORWARDED_URI)?;
+            if target.is_empty() {
+                // Go's RequestURI() is never empty: at least "/".
+                return Err(Refusal::RelativePath);
+            }
             Ok(Reported {
                 method: one(headers, &X_FORWARDED_METHOD)?,
                 scheme: one(headers, &X_FORWARDED_PROTO)?,

@@ -119,7 +119,7 @@ impl fmt::Display for Refusal {
         match self {
             Refusal::MissingHeader(h) => write!(
                 f,
-                "the trusted gateway sent no {h} header; the configured [forward_auth] gateway always sets it (see docs/forward-auth.md for that gateway's configuration)"
+                "the trusted gateway sent no {h} header, which the configured [forward_auth] gateway sets in every forward-auth request: check that the gateway's configuration sets it (and that [forward_auth] gateway names the gateway in use)"
             ),
             Refusal::RepeatedHeader(h) => write!(f, "the {h} header came more than once"),
             Refusal::UnreadableHeader(h) => write!(f, "the {h} header is not visible ASCII"),

@@ -295,6 +295,7 @@ fn what_does_not_normalise_is_refused_through_every_family() {
         ("/a%00", Refusal::Control),
         ("admin", Refusal::RelativePath),
         ("*", Refusal::RelativePath),
+        ("", Refusal::RelativePath),
     ] {
         let mut h = TRAEFIK.to_vec();
         h[3] = ("x-forwarded-uri", uri);
