@@ -311,6 +311,11 @@ fn store_passwords_are_masked_wherever_printed() {
     assert!(!listening.is_empty(), "no start-up line; saw {seen:?}");
     assert!(listening.contains("password=***"), "{listening}");
     assert!(!listening.contains("hunter4"), "{listening}");
+    // `--listen 127.0.0.1:0`: the public URL names the port the server got.
+    assert!(
+        listening.contains("public_url=http://127.0.0.1:") && !listening.contains("127.0.0.1:0 "),
+        "{listening}"
+    );
     assert!(seen.iter().all(|l| !l.contains("hunter4")));
 }
 

@@ -91,11 +91,10 @@ pub async fn shutdown_signal() {
 
 /// Serves until SIGTERM/Ctrl-C; in-flight requests then get
 /// `shutdown_grace_seconds` to finish.
-pub async fn serve(config: Config) -> Result<(), ServeError> {
+pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     let listen = config.listen.clone();
     // Held until the process ends: one process per SQLite store.
     let _single = crate::single_instance::lock_for_sqlite(&config)?;
-    let state = build_state(config).await?;
     let listener = crate::listen::bind(&listen).map_err(|e| {
         ServeError(format!(
             "cannot listen on {listen}: {e}; is another server running there? (--listen to change)"
@@ -104,6 +103,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError(e.to_string()))?;
+    // `--listen HOST:0` asks the system for a port: the URL the server
+    // answers at (its issuer, audience and NIP-98 base) names the port it
+    // got, not port 0.
+    if config.public_url.is_none() && listen.ends_with(":0") {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let state = build_state(config).await?;
     let limits = crate::listen::Limits::from_config(&state.config);
     tracing::info!(
         %addr,

@@ -22,7 +22,11 @@ impl Config {
                 "[[rule]] tables judge the request the gateway forwards: set [forward_auth] gateway = \"nginx\", \"traefik\", \"caddy\" or \"envoy\"".into(),
             ));
         }
-        self.forward_auth_reader()?;
+        // `--listen HOST:0` without a public URL: the URL names its port
+        // only once bound (`serve` fills it in), so it is checked then.
+        if self.public_url.is_some() || !self.listen.ends_with(":0") {
+            self.forward_auth_reader()?;
+        }
         self.forward_auth_rules(&[])?;
         Ok(())
     }
