@@ -2,18 +2,17 @@
 //! limits and shutdown (item 2), login CSRF and the cookie origin rule
 //! (item 4), the rate limiter's client address behind proxies (item 5),
 //! what SIWE logins must say about this server (item 11), and the smaller
-//! HTTP points of item 14. Same harness as `e2e.rs` (`support/`).
-
-#[path = "../../tessera-store/tests/common/mod.rs"]
-mod common;
-
-mod support;
+//! HTTP points of item 14. Same harness as `e2e/` (`tessera_testkit`);
+//! raw sockets only where a request must stay half-sent or idle.
 
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use support::*;
+use tessera_testkit::api::*;
+use tessera_testkit::fixtures::siwe_body;
+use tessera_testkit::http::*;
+use tessera_testkit::inproc::*;
 use tessera_core::ethereum::{EthereumSecretKey, Rfc3339Time};
 use tessera_core::{Clock, SystemClock};
 

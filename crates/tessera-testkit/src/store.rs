@@ -1,4 +1,4 @@
-//! Test backends: a fresh, isolated namespace on each of SQLite, PostgreSQL
+//! Store backends for tests: a fresh, isolated namespace on each of SQLite, PostgreSQL
 //! and Redis.
 //!
 //! PostgreSQL and Redis come from `TESSERA_TEST_POSTGRES_URL` and
@@ -8,13 +8,12 @@
 //! directory; PostgreSQL: a new schema; Redis: a new key prefix), removed
 //! again when the [`Backend`] is dropped, so tests run in parallel.
 
-#![allow(dead_code)]
-
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::{in_ci, unique};
 
 use tessera_store::{Invalidation, Store};
 use tokio::sync::broadcast;
@@ -28,11 +27,6 @@ pub enum Kind {
 
 pub const POSTGRES_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
 pub const REDIS_ENV: &str = "TESSERA_TEST_REDIS_URL";
-
-/// Whether this is a CI run (`CI` set to anything but empty, `false`, `0`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
 
 /// The URL in `var`; `None` (with a loud notice) when unset outside CI.
 /// Panics when unset in CI, so the suite cannot pass without the servers.
@@ -64,18 +58,6 @@ pub fn env_url(var: &str) -> Option<String> {
             None
         }
     }
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A name no other test (or test run) uses: lowercase letters, digits, `_`.
-pub fn unique(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{tag}_{}_{n}_{nanos}", std::process::id())
 }
 
 /// A distinct 32-byte token hash per `n`.

@@ -7,10 +7,7 @@
 //! `TESSERA_TEST_POSTGRES_URL` / `TESSERA_TEST_REDIS_URL` (skipped loudly
 //! when unset, failing when `CI` is set).
 
-#[path = "../../tessera-store/tests/common/mod.rs"]
-mod common;
-
-use common::{base, Backend, Kind};
+use tessera_testkit::store::{base, Backend, Kind};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,7 +121,6 @@ macro_rules! per_backend {
     };
 }
 
-#[path = "sessions/revocation_rules.rs"]
 mod revocation_rules;
 
 per_backend!(

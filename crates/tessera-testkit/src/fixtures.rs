@@ -1,0 +1,83 @@
+//! Keys, credentials and numbers the suites build their inputs from.
+
+use serde_json::{json, Value};
+use tessera_core::encoding::{b64url_encode, hex_encode};
+use tessera_core::ethereum::{eip191, EthereumSecretKey};
+use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::nostr::NostrSecretKey;
+use tessera_core::Algorithm;
+
+/// The HS256 secret of the rule suites.
+pub const SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+
+/// An HS256 signing key over [`SECRET`].
+pub fn hs256() -> SigningKey {
+    SigningKey::hmac(Algorithm::HS256, SECRET).expect("HS256 key")
+}
+
+/// The key set that verifies [`hs256`]'s tokens.
+pub fn hs256_set() -> KeySet {
+    KeySet::single(VerifyingKey::hmac(Algorithm::HS256, SECRET).expect("HS256 key"))
+}
+
+/// `b64(header).b64(payload).b64(sig)` from literal JSON text, signed by
+/// `key` over exactly those bytes (the input of every rule test: what is
+/// refused is visible in the test).
+pub fn token_with(key: &SigningKey, header: &str, payload: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        b64url_encode(header.as_bytes()),
+        b64url_encode(payload.as_bytes())
+    );
+    let sig = key.sign(input.as_bytes()).expect("sign");
+    format!("{input}.{}", b64url_encode(&sig))
+}
+
+/// `n - s` for big-endian numbers of the same length (`s <= n`): the other
+/// S of an ECDSA signature, for the group order `n`.
+pub fn sub_mod(n: &[u8], s: &[u8]) -> Vec<u8> {
+    assert_eq!(n.len(), s.len(), "sub_mod: lengths differ");
+    let mut out = vec![0u8; n.len()];
+    let mut borrow = 0i16;
+    for i in (0..n.len()).rev() {
+        let mut d = i16::from(n[i]) - i16::from(s[i]) - borrow;
+        borrow = 0;
+        if d < 0 {
+            d += 256;
+            borrow = 1;
+        }
+        out[i] = d as u8;
+    }
+    out
+}
+
+/// The secp256k1 group order.
+pub const SECP256K1_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+];
+
+/// The Nostr key whose secret is the number `n`.
+pub fn nostr_key(n: u8) -> NostrSecretKey {
+    let mut b = [0u8; 32];
+    b[31] = n;
+    NostrSecretKey::from_bytes(b).expect("a valid secret")
+}
+
+/// Nostr tags from string slices.
+pub fn tags(list: &[&[&str]]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|t| t.iter().map(|s| (*s).to_owned()).collect())
+        .collect()
+}
+
+/// The SIWE login body for `message` signed by `wallet`, with `extra`
+/// members.
+pub fn siwe_body(wallet: &EthereumSecretKey, message: &str, extra: Value) -> Value {
+    let sig = eip191::sign(wallet, message.as_bytes());
+    let mut body = json!({"method": "siwe", "message": message, "signature": format!("0x{}", hex_encode(&sig))});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    body
+}
