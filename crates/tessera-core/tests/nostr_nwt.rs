@@ -14,17 +14,7 @@ const EVENTS_JSON: &str = concat!(
 
 const NOW: i64 = 1_767_957_600;
 
-fn sk(n: u8) -> NostrSecretKey {
-    let mut b = [0u8; 32];
-    b[31] = n;
-    NostrSecretKey::from_bytes(b).unwrap()
-}
-
-fn tags(list: &[&[&str]]) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|t| t.iter().map(|s| (*s).to_owned()).collect())
-        .collect()
-}
+use tessera_testkit::fixtures::{nostr_key as sk, tags};
 
 /// A kind-27519 event by `signer` with the given tags, created at NOW.
 fn nwt(signer: &NostrSecretKey, t: &[&[&str]]) -> Event {

@@ -1,24 +1,20 @@
-//! Finding and running the peers, the `tessera` binary, temporary
-//! directories, and the tally every interop test reports through.
+//! Finding and running the peers and the `tessera` binary, and the tally
+//! every interop test reports through (temporary directories and loud
+//! notices come from `tessera_testkit`).
 
 use serde_json::Value;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tessera_testkit::tessera_bin;
+pub use tessera_testkit::{loud, unix_now, TempDir};
 
 pub fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
 }
 
-/// Writes straight to the process's stderr: the test harness captures
-/// `eprintln!`, and a skip must be visible even when the test passes.
-pub fn loud(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
 pub fn unavailable(what: &str, fix: &str) -> Option<Peer> {
     let msg = format!("{what} are not installed ({fix})");
-    if std::env::var_os("CI").is_some() {
+    if tessera_testkit::in_ci() {
         panic!("interop: {msg}; CI is set, so a missing peer is a failure (.ci/run installs them)");
     }
     let bar = "!".repeat(78);
@@ -101,57 +97,14 @@ impl Peer {
     }
 }
 
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tessera-interop-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self, f: &str) -> String {
-        self.0.join(f).to_string_lossy().into_owned()
-    }
-    pub fn write(&self, f: &str, contents: &str) -> String {
-        let p = self.path(f);
-        std::fs::write(&p, contents).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("TESSERA_INTEROP_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
+/// `tessera ARGS`, run to completion.
 pub fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .expect("run the tessera binary")
+    tessera_testkit::cli::run(tessera_bin!(), args)
 }
 
-/// Runs a tessera command that must succeed; returns its stdout.
+/// `tessera ARGS`, which must succeed; its stdout.
 pub fn tessera_ok(args: &[&str]) -> String {
-    let out = tessera(args);
-    assert!(
-        out.status.success(),
-        "tessera {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    tessera_testkit::cli::run_ok(tessera_bin!(), args)
 }
 
 pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
