@@ -9,12 +9,12 @@ use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use tessera_core::ethereum::{EthereumSecretKey, Rfc3339Time};
+use tessera_core::{Clock, SystemClock};
 use tessera_testkit::api::*;
 use tessera_testkit::fixtures::siwe_body;
 use tessera_testkit::http::*;
 use tessera_testkit::inproc::*;
-use tessera_core::ethereum::{EthereumSecretKey, Rfc3339Time};
-use tessera_core::{Clock, SystemClock};
 
 // ------------------------------------------------------------ item 4
 

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tessera_testkit::store::{base, expect_event, hash, next_event, Backend, Kind};
 use tessera_store::{
     Invalidation, NewRefreshToken, RefreshFamily, RotateOutcome, Store, StoreErrorKind,
 };
+use tessera_testkit::store::{base, expect_event, hash, next_event, Backend, Kind};
 
 fn family(id: &str, subject: &str, created_at: i64, expires_at: i64) -> RefreshFamily {
     RefreshFamily {

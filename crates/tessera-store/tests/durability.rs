@@ -13,9 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use tessera_store::{NewRefreshToken, RefreshFamily};
 use tessera_testkit::store::hash;
 use tessera_testkit::unique;
-use tessera_store::{NewRefreshToken, RefreshFamily};
 
 const CHILD_ENV: &str = "TESSERA_STORE_DURABILITY_CHILD";
 const ROUNDS: u64 = 3;

@@ -205,4 +205,3 @@ fn memory_bounded_under_garbage_credentials() {
     );
     assert_eq!(status_of(server.addr, "/healthz"), Some(200));
 }
-

@@ -248,7 +248,13 @@ pub(crate) struct Audit {
 }
 
 impl Audit {
-    pub(crate) fn check(&mut self, what: &str, result: Result<Resp, String>, want: u16, code: &str) {
+    pub(crate) fn check(
+        &mut self,
+        what: &str,
+        result: Result<Resp, String>,
+        want: u16,
+        code: &str,
+    ) {
         self.acknowledged += 1;
         let fine = match &result {
             Ok(a) => a.status == want && (code.is_empty() || a.error() == code),

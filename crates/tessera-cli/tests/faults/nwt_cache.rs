@@ -124,4 +124,3 @@ fn nwt_cache_stays_within_its_bound() {
         "peak RSS grew by {growth} KiB for {MAXIMAL_NWTS} cached NWTs; the caches are bounded to {bound_kib} KiB (limit 1.5x: {limit_kib} KiB)"
     );
 }
-

@@ -44,4 +44,3 @@ fn pipelined_answers_are_not_held_back() {
     );
     drop(server);
 }
-

@@ -11,8 +11,7 @@ fn sigterm_finishes_in_flight_requests_within_the_grace() {
     let _one = serial();
     let dir = TempDir::new("faults-sigterm");
     let started = Instant::now();
-    let mut server =
-        serve_with(dir.root(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "3")]);
+    let mut server = serve_with(dir.root(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "3")]);
     let term = |pid: u32| {
         let ok = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -53,8 +52,7 @@ fn sigterm_finishes_in_flight_requests_within_the_grace() {
     let exit = wait_exit(&mut server, Duration::from_secs(5));
 
     // A request that never completes: the exit waits for the grace only.
-    let mut server2 =
-        serve_with(dir.root(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "2")]);
+    let mut server2 = serve_with(dir.root(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "2")]);
     let mut stuck = TcpStream::connect(server2.addr).expect("connect");
     stuck
         .write_all(b"POST /v1/auth/challenge HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n{")
@@ -77,4 +75,3 @@ fn sigterm_finishes_in_flight_requests_within_the_grace() {
     assert_eq!(status.code(), Some(0));
     assert!(took < Duration::from_secs(4), "{took:?}");
 }
-

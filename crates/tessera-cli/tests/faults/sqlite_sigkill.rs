@@ -91,4 +91,3 @@ fn sigkill_and_restart_on_sqlite_under_load() {
     );
     assert!(audit.acknowledged > 100, "too little was acknowledged");
 }
-

@@ -83,4 +83,3 @@ fn second_server_on_one_sqlite_data_dir_is_refused() {
         started.elapsed().as_secs_f64()
     ));
 }
-

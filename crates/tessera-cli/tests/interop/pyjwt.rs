@@ -152,4 +152,3 @@ fn pyjwt_es256k_signatures_of_both_s_halves_verify_in_tessera() {
         &cases,
     );
 }
-

@@ -3,7 +3,6 @@
 
 use super::*;
 
-
 #[test]
 fn padding_is_malformed() {
     // 15-byte header -> 20 chars, no padding needed; a 16-byte one needs "==".

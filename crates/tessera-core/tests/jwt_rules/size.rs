@@ -22,10 +22,7 @@ fn size_limit_is_configurable_and_exact() {
         max_token_size: t.len() - 1,
         ..Policy::default()
     };
-    assert_eq!(
-        code(&t, &hs256_set(), &below),
-        ErrorCode::TokenTooLarge
-    );
+    assert_eq!(code(&t, &hs256_set(), &below), ErrorCode::TokenTooLarge);
 }
 
 #[test]

@@ -43,11 +43,7 @@ fn typ_must_be_a_string_and_match_exactly_when_required() {
             &format!(r#"{{"alg":"HS256","typ":{typ}}}"#),
             r#"{"exp":1800000600}"#,
         );
-        assert_eq!(
-            code(&t, &hs256_set(), &p),
-            ErrorCode::InvalidClaim,
-            "{typ}"
-        );
+        assert_eq!(code(&t, &hs256_set(), &p), ErrorCode::InvalidClaim, "{typ}");
     }
     let t = token(r#"{"alg":"HS256","typ":7}"#, r#"{"exp":1800000600}"#);
     assert_eq!(hs_code(&t), ErrorCode::Malformed);

@@ -7,7 +7,6 @@
 //! `TESSERA_TEST_POSTGRES_URL` / `TESSERA_TEST_REDIS_URL` (skipped loudly
 //! when unset, failing when `CI` is set).
 
-use tessera_testkit::store::{base, Backend, Kind};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +22,7 @@ use tessera_store::{
     Invalidation, NewRefreshToken, RefreshFamily, RevocationSnapshot, RotateOutcome, Store,
     StoreError, StoreErrorKind,
 };
+use tessera_testkit::store::{base, Backend, Kind};
 
 const URL: &str = "http://127.0.0.1:8787";
 
