@@ -7,11 +7,6 @@ use tessera_core::nostr::{
 };
 use tessera_core::{ErrorCode, Format, Policy};
 
-const EVENTS_JSON: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/nostr/events.json"
-);
-
 const NOW: i64 = 1_767_957_600;
 
 use tessera_testkit::fixtures::{nostr_key as sk, tags};
@@ -31,8 +26,7 @@ fn code(r: tessera_core::Result<tessera_core::Identity>) -> ErrorCode {
 
 #[test]
 fn vector_with_full_claims_verifies_and_reports_every_claim() {
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(EVENTS_JSON).unwrap()).unwrap();
+    let doc: serde_json::Value = tessera_testkit::fixtures::vector_json("nostr/events.json");
     let ev = serde_json::to_string(&doc["valid"]["nwt_sk1_full_claims"]).unwrap();
     let ev = Event::from_json(ev.as_bytes()).unwrap();
     let policy = Policy {

@@ -15,6 +15,7 @@ use tessera_testkit::api::*;
 use tessera_testkit::fixtures::siwe_body;
 use tessera_testkit::http::*;
 use tessera_testkit::inproc::*;
+use tessera_testkit::raw::challenge_in_flight;
 
 // ------------------------------------------------------------ item 4
 
@@ -481,11 +482,7 @@ fn past_the_connection_cap_new_connections_wait_for_a_free_slot() {
 fn shutdown_finishes_in_flight_requests_and_is_bounded() {
     let mut s = start(None, |c| c.shutdown_grace_seconds = 2);
     // In flight: the head is in, the body half sent.
-    let mut busy = TcpStream::connect(s.addr).expect("connect");
-    busy.write_all(
-        b"POST /v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
-    )
-    .expect("write");
+    let mut busy = challenge_in_flight(s.addr, 2);
     let mut idle = TcpStream::connect(s.addr).expect("connect");
     std::thread::sleep(Duration::from_millis(200));
     s.signal_shutdown();
@@ -507,10 +504,7 @@ fn shutdown_finishes_in_flight_requests_and_is_bounded() {
 
     // A request that never completes holds the shutdown only for the grace.
     let mut s = start(None, |c| c.shutdown_grace_seconds = 1);
-    let mut stuck = TcpStream::connect(s.addr).expect("connect");
-    stuck
-        .write_all(b"POST /v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
-        .expect("write");
+    let _stuck = challenge_in_flight(s.addr, 50);
     std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
     s.signal_shutdown();

@@ -81,3 +81,39 @@ pub fn siwe_body(wallet: &EthereumSecretKey, message: &str, extra: Value) -> Val
     }
     body
 }
+
+/// `(r, n - s, v ^ 1)`: the high-S twin of a 65-byte recoverable secp256k1
+/// signature (`v` 27 or 28), which recovers the same key.
+pub fn high_s_twin(sig: &[u8; 65]) -> [u8; 65] {
+    let mut out = *sig;
+    out[32..64].copy_from_slice(&sub_mod(&SECP256K1_N, &sig[32..64]));
+    out[64] = if sig[64] == 27 { 28 } else { 27 };
+    out
+}
+
+/// A JSON file of the public test vectors (`shared/vectors/<rel>`, beside
+/// the repository).
+pub fn vector_json(rel: &str) -> Value {
+    let path = format!(
+        "{}/../../../shared/vectors/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The end of a run over a Wycheproof-style vector file: no case
+/// disagreed, and every case of the file (`numberOfTests`) was run.
+pub fn assert_vectors_agree(name: &str, wrong: &[String], cases: usize, doc: &Value) {
+    assert!(
+        wrong.is_empty(),
+        "{name}: {} disagreements:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert_eq!(
+        cases,
+        doc["numberOfTests"].as_u64().expect("numberOfTests") as usize,
+        "{name}: numberOfTests"
+    );
+}

@@ -80,3 +80,19 @@ fn read_chunked(conn: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
         conn.read_exact(&mut crlf)?;
     }
 }
+
+/// A connection with a `POST /v1/auth/challenge` in flight: the head
+/// (declaring `content_length` bytes of JSON) and the body's first byte,
+/// `{`, are sent; the rest is up to the test (or never comes).
+pub fn challenge_in_flight(addr: std::net::SocketAddr, content_length: usize) -> TcpStream {
+    use std::io::Write;
+    let mut c = TcpStream::connect(addr).expect("connect");
+    c.write_all(
+        format!(
+            "POST /v1/auth/challenge HTTP/1.1\r\nHost: tessera\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n{{"
+        )
+        .as_bytes(),
+    )
+    .expect("the head and the body's first byte");
+    c
+}

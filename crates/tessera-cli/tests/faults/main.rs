@@ -62,7 +62,7 @@ use tessera_core::encoding::{b64std_encode, b64url_encode, hex_encode};
 use tessera_core::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
 use tessera_core::{Clock, SystemClock};
 use tessera_testkit::http::{status_of, Client, Resp};
-use tessera_testkit::raw::read_answer;
+use tessera_testkit::raw::{challenge_in_flight, read_answer};
 use tessera_testkit::serve::Tessera;
 use tessera_testkit::services::{PgCluster, RedisServer};
 use tessera_testkit::{in_ci, loud as report, loud_skip, tessera_bin, TempDir};

@@ -29,11 +29,7 @@ fn sigterm_finishes_in_flight_requests_within_the_grace() {
         }
         None
     };
-    let mut busy = TcpStream::connect(server.addr).expect("connect");
-    busy.write_all(
-        b"POST /v1/auth/challenge HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
-    )
-    .expect("head and half the body");
+    let mut busy = challenge_in_flight(server.addr, 2);
     let mut idle = TcpStream::connect(server.addr).expect("connect");
     std::thread::sleep(Duration::from_millis(300));
     term(server.pid());
@@ -53,10 +49,8 @@ fn sigterm_finishes_in_flight_requests_within_the_grace() {
 
     // A request that never completes: the exit waits for the grace only.
     let mut server2 = serve_with(dir.root(), None, &[("TESSERA_SHUTDOWN_GRACE_SECONDS", "2")]);
-    let mut stuck = TcpStream::connect(server2.addr).expect("connect");
-    stuck
-        .write_all(b"POST /v1/auth/challenge HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n{")
-        .expect("a body that never ends");
+    // A body that never ends.
+    let _stuck = challenge_in_flight(server2.addr, 50);
     std::thread::sleep(Duration::from_millis(300));
     term(server2.pid());
     let bounded = wait_exit(&mut server2, Duration::from_secs(6));
