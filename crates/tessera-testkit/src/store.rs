@@ -117,31 +117,30 @@ impl Backend {
                     cleanup: Cleanup::Dir(dir),
                 })
             }
-            Kind::Postgres => {
-                let admin = env_url(POSTGRES_ENV)?;
-                let schema = unique("t");
-                let mut url = with_param(&admin, "schema", &schema);
+            Kind::Postgres | Kind::Redis => {
+                // Each test gets a schema (PostgreSQL) or key prefix (Redis)
+                // of its own on the shared server.
+                let (var, param) = match kind {
+                    Kind::Postgres => (POSTGRES_ENV, "schema"),
+                    _ => (REDIS_ENV, "prefix"),
+                };
+                let server = env_url(var)?;
+                let name = unique("t");
+                let mut url = with_param(&server, param, &name);
                 for (k, v) in extra {
                     url = with_param(&url, k, v);
                 }
-                Some(Backend {
-                    kind,
-                    url,
-                    cleanup: Cleanup::PgSchema { url: admin, schema },
-                })
-            }
-            Kind::Redis => {
-                let base = env_url(REDIS_ENV)?;
-                let prefix = unique("t");
-                let mut url = with_param(&base, "prefix", &prefix);
-                for (k, v) in extra {
-                    url = with_param(&url, k, v);
-                }
-                Some(Backend {
-                    kind,
-                    url,
-                    cleanup: Cleanup::RedisPrefix { url: base, prefix },
-                })
+                let cleanup = match kind {
+                    Kind::Postgres => Cleanup::PgSchema {
+                        url: server,
+                        schema: name,
+                    },
+                    _ => Cleanup::RedisPrefix {
+                        url: server,
+                        prefix: name,
+                    },
+                };
+                Some(Backend { kind, url, cleanup })
             }
         }
     }
