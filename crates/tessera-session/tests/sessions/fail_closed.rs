@@ -218,7 +218,7 @@ async fn check_is_free_when_warm_and_fails_closed_when_the_store_is_away() {
 
 /// With the store timing out, concurrent checks do not queue up behind one
 /// another's reload attempts: the n-th would otherwise answer after n
-/// timeouts (found by crates/tessera-cli/tests/faults.rs on PostgreSQL).
+/// timeouts (found by crates/tessera-cli/tests/faults/ on PostgreSQL).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checks_fail_closed_within_one_store_timeout() {
     let b = Backend::new(Kind::Sqlite).expect("sqlite");
