@@ -71,11 +71,20 @@ pub fn tags(list: &[&[&str]]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `message` signed by `wallet` (EIP-191), as SIWE logins carry it:
+/// `0x` and 130 hex digits.
+pub fn siwe_signature(wallet: &EthereumSecretKey, message: &str) -> String {
+    format!(
+        "0x{}",
+        hex_encode(&eip191::sign(wallet, message.as_bytes()))
+    )
+}
+
 /// The SIWE login body for `message` signed by `wallet`, with `extra`
 /// members.
 pub fn siwe_body(wallet: &EthereumSecretKey, message: &str, extra: Value) -> Value {
-    let sig = eip191::sign(wallet, message.as_bytes());
-    let mut body = json!({"method": "siwe", "message": message, "signature": format!("0x{}", hex_encode(&sig))});
+    let mut body =
+        json!({"method": "siwe", "message": message, "signature": siwe_signature(wallet, message)});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }

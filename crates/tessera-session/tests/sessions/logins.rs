@@ -112,8 +112,7 @@ pub(super) async fn siwe_nonce_is_single_use_and_not_burned_by_forgeries(b: &Bac
         .expect("challenge");
     let message = ch.message.expect("message");
     // A signature by another key: bad_signature, and the nonce survives.
-    let forged = eip191::sign(&EthereumSecretKey::generate(), message.as_bytes());
-    let forged_hex = format!("0x{}", tessera_core::encoding::hex_encode(&forged));
+    let forged_hex = siwe_signature(&EthereumSecretKey::generate(), &message);
     let e = r
         .sessions
         .login_siwe(&message, &forged_hex)
@@ -122,8 +121,7 @@ pub(super) async fn siwe_nonce_is_single_use_and_not_burned_by_forgeries(b: &Bac
     assert_eq!(e.code(), "bad_signature");
     assert_eq!(e.kind(), SessionErrorKind::Unauthorized);
 
-    let sig = eip191::sign(&wallet, message.as_bytes());
-    let sig_hex = format!("0x{}", tessera_core::encoding::hex_encode(&sig));
+    let sig_hex = siwe_signature(&wallet, &message);
     r.sessions
         .login_siwe(&message, &sig_hex)
         .await
@@ -142,8 +140,7 @@ pub(super) async fn siwe_nonce_is_single_use_and_not_burned_by_forgeries(b: &Bac
         .await
         .expect("challenge");
     let message = ch.message.expect("message");
-    let sig = eip191::sign(&wallet, message.as_bytes());
-    let sig_hex = format!("0x{}", tessera_core::encoding::hex_encode(&sig));
+    let sig_hex = siwe_signature(&wallet, &message);
     r.clock.advance(301 + 5);
     let e = r
         .sessions
@@ -165,26 +162,20 @@ pub(super) async fn siwe_wrong_domain_and_unknown_nonce(b: &Backend) {
     let message = ch.message.expect("message");
     let evil = message.replacen("127.0.0.1:8787 wants", "evil.example wants", 1);
     assert_ne!(evil, message);
-    let sig = eip191::sign(&wallet, evil.as_bytes());
+    let sig = siwe_signature(&wallet, &evil);
     let e = r
         .sessions
-        .login_siwe(
-            &evil,
-            &format!("0x{}", tessera_core::encoding::hex_encode(&sig)),
-        )
+        .login_siwe(&evil, &sig)
         .await
         .expect_err("domain");
     assert_eq!(e.code(), "domain_mismatch");
 
     // A well-formed message whose nonce this server never issued.
     let unknown = message.replace(&format!("Nonce: {}", ch.nonce), "Nonce: abcdefgh12345678");
-    let sig = eip191::sign(&wallet, unknown.as_bytes());
+    let sig = siwe_signature(&wallet, &unknown);
     let e = r
         .sessions
-        .login_siwe(
-            &unknown,
-            &format!("0x{}", tessera_core::encoding::hex_encode(&sig)),
-        )
+        .login_siwe(&unknown, &sig)
         .await
         .expect_err("nonce");
     assert_eq!(e.code(), "nonce_mismatch");

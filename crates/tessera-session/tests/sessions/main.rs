@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tessera_core::ethereum::{eip191, EthereumSecretKey};
+use tessera_core::ethereum::EthereumSecretKey;
 use tessera_core::keys::KeySet;
 use tessera_core::nostr::{
     issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, NostrSecretKey,
@@ -23,6 +23,7 @@ use tessera_store::{
     Invalidation, NewRefreshToken, RefreshFamily, RevocationSnapshot, RotateOutcome, Store,
     StoreError, StoreErrorKind,
 };
+use tessera_testkit::fixtures::siwe_signature;
 use tessera_testkit::store::{base, Backend, Kind};
 
 const URL: &str = "http://127.0.0.1:8787";
@@ -106,8 +107,7 @@ async fn siwe_login(r: &Rig, wallet: &EthereumSecretKey) -> tessera_session::Tok
         .await
         .expect("challenge");
     let message = ch.message.expect("message");
-    let sig = eip191::sign(wallet, message.as_bytes());
-    let sig_hex = format!("0x{}", tessera_core::encoding::hex_encode(&sig));
+    let sig_hex = siwe_signature(wallet, &message);
     r.sessions
         .login_siwe(&message, &sig_hex)
         .await
