@@ -105,12 +105,7 @@ pub(super) async fn siwe_nonce_is_single_use_and_not_burned_by_forgeries(b: &Bac
     let r = rig(b).await;
     let wallet = EthereumSecretKey::generate();
     let address = wallet.address().to_checksum();
-    let ch = r
-        .sessions
-        .challenge(Some(&address))
-        .await
-        .expect("challenge");
-    let message = ch.message.expect("message");
+    let message = siwe_message(&r, &wallet).await;
     // A signature by another key: bad_signature, and the nonce survives.
     let forged_hex = siwe_signature(&EthereumSecretKey::generate(), &message);
     let e = r
@@ -153,12 +148,7 @@ pub(super) async fn siwe_nonce_is_single_use_and_not_burned_by_forgeries(b: &Bac
 pub(super) async fn siwe_wrong_domain_and_unknown_nonce(b: &Backend) {
     let r = rig(b).await;
     let wallet = EthereumSecretKey::generate();
-    let address = wallet.address().to_checksum();
-    let ch = r
-        .sessions
-        .challenge(Some(&address))
-        .await
-        .expect("challenge");
+    let ch = siwe_challenge(&r, &wallet).await;
     let message = ch.message.expect("message");
     let evil = message.replacen("127.0.0.1:8787 wants", "evil.example wants", 1);
     assert_ne!(evil, message);

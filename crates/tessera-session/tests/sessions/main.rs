@@ -99,14 +99,22 @@ async fn rig(backend: &Backend) -> Rig {
     )
 }
 
-async fn siwe_login(r: &Rig, wallet: &EthereumSecretKey) -> tessera_session::TokenPair {
+/// A SIWE challenge (a fresh nonce and the server's message) for `wallet`.
+async fn siwe_challenge(r: &Rig, wallet: &EthereumSecretKey) -> tessera_session::Challenge {
     let address = wallet.address().to_checksum();
-    let ch = r
-        .sessions
+    r.sessions
         .challenge(Some(&address))
         .await
-        .expect("challenge");
-    let message = ch.message.expect("message");
+        .expect("challenge")
+}
+
+/// The server's SIWE message (a fresh nonce) for `wallet`.
+async fn siwe_message(r: &Rig, wallet: &EthereumSecretKey) -> String {
+    siwe_challenge(r, wallet).await.message.expect("message")
+}
+
+async fn siwe_login(r: &Rig, wallet: &EthereumSecretKey) -> tessera_session::TokenPair {
+    let message = siwe_message(r, wallet).await;
     let sig_hex = siwe_signature(wallet, &message);
     r.sessions
         .login_siwe(&message, &sig_hex)
