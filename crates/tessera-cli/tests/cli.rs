@@ -2,15 +2,16 @@
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use tessera_testkit::{tessera_bin, TempDir};
 
 fn tessera() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
+    Command::new(tessera_bin!())
 }
 
 fn run(args: &[&str]) -> Output {
-    tessera().args(args).output().expect("run tessera")
+    tessera_testkit::cli::run(tessera_bin!(), args)
 }
 
 fn stdout_json(out: &Output) -> Value {
@@ -20,26 +21,6 @@ fn stdout_json(out: &Output) -> Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tessera-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, f: &str) -> String {
-        self.0.join(f).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn keygen(dir: &TempDir, alg: &str) -> (String, String) {

@@ -2,25 +2,17 @@
 //! `--any-aud` and the audience default, a `kid` against keys without one,
 //! an `oct` JWK without `alg`, and the exit status when stdout is closed.
 
-mod common;
-
-use common::harness::{tessera, TempDir};
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use tessera_core::encoding::b64url_encode;
 use tessera_core::{Algorithm, SigningKey};
+use tessera_testkit::fixtures::token_with as token;
+use tessera_testkit::{tessera_bin, TempDir};
 
 const NOW: &str = "1800000000";
 
-/// A compact JWT signed by `key` over exactly `header` and `payload`.
-fn token(key: &SigningKey, header: &str, payload: &str) -> String {
-    let input = format!(
-        "{}.{}",
-        b64url_encode(header.as_bytes()),
-        b64url_encode(payload.as_bytes())
-    );
-    let sig = key.sign(input.as_bytes()).unwrap();
-    format!("{input}.{}", b64url_encode(&sig))
+fn tessera(args: &[&str]) -> Output {
+    tessera_testkit::cli::run(tessera_bin!(), args)
 }
 
 /// Runs `tessera verify --now NOW ARGS` and returns (exit code, JSON or Null, stderr).

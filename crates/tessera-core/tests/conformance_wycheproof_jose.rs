@@ -209,17 +209,7 @@ fn run(name: &str) -> Tally {
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "{name}: {} disagreements:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
-    assert_eq!(
-        t.cases,
-        doc["numberOfTests"].as_u64().unwrap() as usize,
-        "{name}: numberOfTests"
-    );
+    tessera_testkit::fixtures::assert_vectors_agree(name, &wrong, t.cases, &doc);
     eprintln!("{name}: {t:?}");
     t
 }

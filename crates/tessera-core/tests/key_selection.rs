@@ -4,22 +4,15 @@
 //! `MAX_CANDIDATES` (4) keys are tried per token; a real miss is
 //! `unknown_key` and names the kid once.
 
-use tessera_core::encoding::b64url_encode;
 use tessera_core::keys::{KeySet, SigningKey, VerifyingKey, MAX_CANDIDATES};
 use tessera_core::{jwt, Algorithm, ErrorCode, Policy};
 
 const NOW: i64 = 1_800_000_000;
 const PAYLOAD: &str = r#"{"sub":"alice","exp":1800000600}"#;
 
-/// `b64(header).b64(payload).b64(sig)` from literal JSON, signed by `key`.
+/// `b64(header).b64(PAYLOAD).b64(sig)` from literal JSON, signed by `key`.
 fn token(key: &SigningKey, header: &str) -> String {
-    let input = format!(
-        "{}.{}",
-        b64url_encode(header.as_bytes()),
-        b64url_encode(PAYLOAD.as_bytes())
-    );
-    let sig = key.sign(input.as_bytes()).unwrap();
-    format!("{input}.{}", b64url_encode(&sig))
+    tessera_testkit::fixtures::token_with(key, header, PAYLOAD)
 }
 
 fn with_kid(key: &SigningKey, kid: &str) -> String {

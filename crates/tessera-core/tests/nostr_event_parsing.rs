@@ -7,17 +7,7 @@ use tessera_core::{ErrorCode, Policy};
 
 const NOW: i64 = 1_767_957_600;
 
-fn sk(n: u8) -> NostrSecretKey {
-    let mut b = [0u8; 32];
-    b[31] = n;
-    NostrSecretKey::from_bytes(b).unwrap()
-}
-
-fn tags(list: &[&[&str]]) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|t| t.iter().map(|s| (*s).to_owned()).collect())
-        .collect()
-}
+use tessera_testkit::fixtures::{nostr_key as sk, tags};
 
 fn nwt(signer: &NostrSecretKey, t: &[&[&str]]) -> Event {
     Event::sign(signer, NOW, 27519, tags(t), "Sign in to api.example.com").unwrap()

@@ -6,11 +6,6 @@ use tessera_core::nostr::{
 };
 use tessera_core::{ErrorCode, Format, Policy};
 
-const EVENTS_JSON: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/nostr/events.json"
-);
-
 const NOW: i64 = 1_700_000_000;
 const URL: &str = "https://api.example.com/v1/auth/login?next=%2Fhome";
 const BODY: &[u8] = br#"{"hello":"world"}"#;
@@ -302,8 +297,7 @@ fn tampered_tag_is_id_mismatch() {
 
 #[test]
 fn nip98_document_example_is_id_mismatch() {
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(EVENTS_JSON).unwrap()).unwrap();
+    let doc: serde_json::Value = tessera_testkit::fixtures::vector_json("nostr/events.json");
     let ev = &doc["invalid"]["nip98_example_id_mismatch_sig_valid_over_stated_id"];
     let ev = Event::from_json(serde_json::to_string(ev).unwrap().as_bytes()).unwrap();
     let req = HttpRequest {

@@ -7,24 +7,9 @@ use tessera_core::nostr::{
 };
 use tessera_core::{ErrorCode, Format, Policy};
 
-const EVENTS_JSON: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/nostr/events.json"
-);
-
 const NOW: i64 = 1_767_957_600;
 
-fn sk(n: u8) -> NostrSecretKey {
-    let mut b = [0u8; 32];
-    b[31] = n;
-    NostrSecretKey::from_bytes(b).unwrap()
-}
-
-fn tags(list: &[&[&str]]) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|t| t.iter().map(|s| (*s).to_owned()).collect())
-        .collect()
-}
+use tessera_testkit::fixtures::{nostr_key as sk, tags};
 
 /// A kind-27519 event by `signer` with the given tags, created at NOW.
 fn nwt(signer: &NostrSecretKey, t: &[&[&str]]) -> Event {
@@ -41,8 +26,7 @@ fn code(r: tessera_core::Result<tessera_core::Identity>) -> ErrorCode {
 
 #[test]
 fn vector_with_full_claims_verifies_and_reports_every_claim() {
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(EVENTS_JSON).unwrap()).unwrap();
+    let doc: serde_json::Value = tessera_testkit::fixtures::vector_json("nostr/events.json");
     let ev = serde_json::to_string(&doc["valid"]["nwt_sk1_full_claims"]).unwrap();
     let ev = Event::from_json(ev.as_bytes()).unwrap();
     let policy = Policy {

@@ -233,25 +233,10 @@ fn forged_signature_is_bad_signature() {
 
 #[test]
 fn high_s_signature_is_bad_signature() {
-    const N: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36,
-        0x41, 0x41,
-    ];
     let msg = message();
     let sig = sign(&msg, &key());
-    let mut high = sig;
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let mut d = i16::from(N[i]) - i16::from(sig[32 + i]) - borrow;
-        borrow = 0;
-        if d < 0 {
-            d += 256;
-            borrow = 1;
-        }
-        high[32 + i] = d as u8;
-    }
-    high[64] = if sig[64] == 27 { 28 } else { 27 };
+    // (r, n - s, v ^ 1): the same key recovers from the high-S twin.
+    let high = tessera_testkit::fixtures::high_s_twin(&sig);
     assert_eq!(
         code(verify(&msg, &high, &at(ISSUED + 20))),
         ErrorCode::BadSignature

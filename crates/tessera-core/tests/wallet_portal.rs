@@ -10,26 +10,9 @@ const PORTAL_JSON: &str = concat!(
     "/../../../shared/vectors/wallet-jwt/portal.json"
 );
 
-/// The secp256k1 group order.
-const N: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
-];
-
 /// n - s: the other, high-S signature for the same (r, message, key).
 fn negate_s(s: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; 32];
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let mut d = i16::from(N[i]) - i16::from(s[i]) - borrow;
-        borrow = 0;
-        if d < 0 {
-            d += 256;
-            borrow = 1;
-        }
-        out[i] = d as u8;
-    }
-    out
+    tessera_testkit::fixtures::sub_mod(&tessera_testkit::fixtures::SECP256K1_N, s)
 }
 
 struct Vector {

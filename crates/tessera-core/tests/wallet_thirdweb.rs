@@ -6,6 +6,7 @@ use tessera_core::ethereum::{
     issue_thirdweb, verify_thirdweb, Address, EthereumSecretKey, ThirdwebClaims,
 };
 use tessera_core::{ErrorCode, Format, Policy};
+use tessera_testkit::fixtures::high_s_twin;
 
 const THIRDWEB_JSON: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -15,28 +16,6 @@ const HEADER: &str = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9";
 /// Hardhat/Anvil development accounts 0 and 1 (public test keys).
 const ADMIN_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const USER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-const N: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
-];
-
-/// (r, n - s, v ^ 1): the high-S twin of a recoverable signature.
-fn high_s_twin(sig: &[u8; 65]) -> [u8; 65] {
-    let mut out = *sig;
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let mut d = i16::from(N[i]) - i16::from(sig[32 + i]) - borrow;
-        borrow = 0;
-        if d < 0 {
-            d += 256;
-            borrow = 1;
-        }
-        out[32 + i] = d as u8;
-    }
-    out[64] = if sig[64] == 27 { 28 } else { 27 };
-    out
-}
 
 struct Vector {
     token: String,

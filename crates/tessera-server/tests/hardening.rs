@@ -2,20 +2,20 @@
 //! limits and shutdown (item 2), login CSRF and the cookie origin rule
 //! (item 4), the rate limiter's client address behind proxies (item 5),
 //! what SIWE logins must say about this server (item 11), and the smaller
-//! HTTP points of item 14. Same harness as `e2e.rs` (`support/`).
-
-#[path = "../../tessera-store/tests/common/mod.rs"]
-mod common;
-
-mod support;
+//! HTTP points of item 14. Same harness as `e2e/` (`tessera_testkit`);
+//! raw sockets only where a request must stay half-sent or idle.
 
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use support::*;
 use tessera_core::ethereum::{EthereumSecretKey, Rfc3339Time};
 use tessera_core::{Clock, SystemClock};
+use tessera_testkit::api::*;
+use tessera_testkit::fixtures::siwe_body;
+use tessera_testkit::http::*;
+use tessera_testkit::inproc::*;
+use tessera_testkit::raw::challenge_in_flight;
 
 // ------------------------------------------------------------ item 4
 
@@ -482,11 +482,7 @@ fn past_the_connection_cap_new_connections_wait_for_a_free_slot() {
 fn shutdown_finishes_in_flight_requests_and_is_bounded() {
     let mut s = start(None, |c| c.shutdown_grace_seconds = 2);
     // In flight: the head is in, the body half sent.
-    let mut busy = TcpStream::connect(s.addr).expect("connect");
-    busy.write_all(
-        b"POST /v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
-    )
-    .expect("write");
+    let mut busy = challenge_in_flight(s.addr, 2);
     let mut idle = TcpStream::connect(s.addr).expect("connect");
     std::thread::sleep(Duration::from_millis(200));
     s.signal_shutdown();
@@ -508,10 +504,7 @@ fn shutdown_finishes_in_flight_requests_and_is_bounded() {
 
     // A request that never completes holds the shutdown only for the grace.
     let mut s = start(None, |c| c.shutdown_grace_seconds = 1);
-    let mut stuck = TcpStream::connect(s.addr).expect("connect");
-    stuck
-        .write_all(b"POST /v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
-        .expect("write");
+    let _stuck = challenge_in_flight(s.addr, 50);
     std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
     s.signal_shutdown();

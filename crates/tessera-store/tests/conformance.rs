@@ -2,19 +2,17 @@
 //!
 //! Each scenario below is an `async fn(&Backend)` that only talks to
 //! `dyn Store`; the `conformance!` macro at the bottom runs every scenario
-//! against SQLite, PostgreSQL and Redis (see `common` for how the servers
+//! against SQLite, PostgreSQL and Redis (see `tessera_testkit::store` for how the servers
 //! are found, and why a missing URL fails in CI).
-
-mod common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{base, expect_event, hash, next_event, Backend, Kind};
 use tessera_store::{
     Invalidation, NewRefreshToken, RefreshFamily, RotateOutcome, Store, StoreErrorKind,
 };
+use tessera_testkit::store::{base, expect_event, hash, next_event, Backend, Kind};
 
 fn family(id: &str, subject: &str, created_at: i64, expires_at: i64) -> RefreshFamily {
     RefreshFamily {
@@ -1092,7 +1090,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    if let Some(b) = crate::common::Backend::new(crate::common::Kind::Sqlite) {
+                    if let Some(b) = tessera_testkit::store::Backend::new(tessera_testkit::store::Kind::Sqlite) {
                         crate::$scenario(&b).await;
                     }
                 }
@@ -1102,7 +1100,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    if let Some(b) = crate::common::Backend::new(crate::common::Kind::Postgres) {
+                    if let Some(b) = tessera_testkit::store::Backend::new(tessera_testkit::store::Kind::Postgres) {
                         crate::$scenario(&b).await;
                     }
                 }
@@ -1112,7 +1110,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    if let Some(b) = crate::common::Backend::new(crate::common::Kind::Redis) {
+                    if let Some(b) = tessera_testkit::store::Backend::new(tessera_testkit::store::Kind::Redis) {
                         crate::$scenario(&b).await;
                     }
                 }

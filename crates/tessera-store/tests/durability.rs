@@ -8,15 +8,14 @@
 //! parent kills it with SIGKILL as soon as it reads `ACK` and reopens the
 //! database.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{hash, unique};
 use tessera_store::{NewRefreshToken, RefreshFamily};
+use tessera_testkit::store::hash;
+use tessera_testkit::unique;
 
 const CHILD_ENV: &str = "TESSERA_STORE_DURABILITY_CHILD";
 const ROUNDS: u64 = 3;

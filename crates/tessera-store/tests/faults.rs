@@ -3,16 +3,12 @@
 //! closed with `Unavailable` (quickly, without panicking) and work again
 //! once the backend is back, without reopening the store.
 
-mod common;
-
-use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{base, env_url, unique, wait_for_event, Backend, Kind, POSTGRES_ENV};
 use tessera_store::{Invalidation, StoreErrorKind};
+use tessera_testkit::services::RedisServer;
+use tessera_testkit::store::{base, env_url, wait_for_event, Backend, Kind, POSTGRES_ENV};
+use tessera_testkit::{in_ci, loud, TempDir};
 
 #[tokio::test]
 async fn unreachable_redis_is_unavailable_quickly() {
@@ -69,104 +65,14 @@ async fn bad_urls_are_configuration_errors() {
 
 // ------------------------------------------------------------ redis outage
 
-/// A `redis-server` of the test's own on a free port, with append-only-file
-/// persistence synced on every write, so acknowledged writes survive the
-/// kill -9 below. (Without persistence a restarted Redis would be empty:
-/// that is the server's configuration, not the store's doing.)
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    fn start(dir: &Path, port: u16) -> std::io::Result<RedisServer> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", ""])
-            .args(["--appendonly", "yes"])
-            .args(["--appendfsync", "always"])
-            .args(["--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let server = RedisServer {
-            child: Some(child),
-            port,
-            dir: dir.to_path_buf(),
-        };
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    fn wait_ready(&self) -> std::io::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::Write;
-                s.set_read_timeout(Some(Duration::from_secs(1)))?;
-                if s.write_all(b"PING\r\n").is_ok() {
-                    let mut line = String::new();
-                    if BufReader::new(&s).read_line(&mut line).is_ok() && line.starts_with("+PONG")
-                    {
-                        return Ok(());
-                    }
-                }
-            }
-            if Instant::now() > deadline {
-                return Err(std::io::Error::other("redis-server did not start"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGKILL: no chance to save or say goodbye.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self) -> std::io::Result<()> {
-        self.kill();
-        let again = RedisServer::start(&self.dir, self.port)?;
-        *self = again;
-        Ok(())
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
+/// Whether `redis-server` is installed; in CI it must be.
 fn redis_server_available() -> bool {
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+    let found = RedisServer::available();
     if !found {
-        if common::in_ci() {
+        if in_ci() {
             panic!("redis-server is not installed, but CI is set: the outage test must run");
         }
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "!!! redis-server not found on PATH: SKIPPING the Redis outage test"
-        );
+        loud("!!! redis-server not found on PATH: SKIPPING the Redis outage test");
     }
     found
 }
@@ -176,11 +82,9 @@ async fn redis_outage_fails_closed_and_recovers_without_reopening() {
     if !redis_server_available() {
         return;
     }
-    let dir = std::env::temp_dir().join(unique("tessera-redis-outage"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let mut server = RedisServer::start(&dir, port).expect("start redis-server");
-    let url = format!("redis://127.0.0.1:{port}?prefix=outage");
+    let dir = TempDir::new("redis-outage");
+    let mut server = RedisServer::start(dir.root()).expect("start redis-server");
+    let url = format!("{}?prefix=outage", server.url());
     let store = tessera_store::open(&url).await.expect("open");
     let mut rx = store.subscribe();
     let t = base();
@@ -192,7 +96,7 @@ async fn redis_outage_fails_closed_and_recovers_without_reopening() {
     // Drain our own events.
     while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {}
 
-    server.kill();
+    server.stop(false);
 
     // During the outage every stateful call fails closed, quickly.
     for round in 0..3 {
@@ -280,7 +184,6 @@ async fn redis_outage_fails_closed_and_recovers_without_reopening() {
     drop(store);
     drop(other);
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ------------------------------------------------------------ postgres
@@ -293,7 +196,7 @@ async fn postgres_connections_killed_by_the_server_heal() {
     let Some(admin_url) = env_url(POSTGRES_ENV) else {
         return;
     };
-    let app = unique("tessera_fault");
+    let app = tessera_testkit::unique("tessera_fault");
     let Some(b) = Backend::with_options(Kind::Postgres, &[("application_name", &app)]) else {
         return;
     };

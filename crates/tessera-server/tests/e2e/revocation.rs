@@ -1,7 +1,7 @@
 //! Issue 17 over HTTP, on SQLite, PostgreSQL and Redis: NWTs and Portal
 //! JWTs stop at the subject's logout-all (finding 1), an NWT is revoked by
 //! RFC 7009 (finding 1), and refresh grace keeps one live chain per session
-//! (finding 10). Uses the server and client of `e2e.rs`.
+//! (finding 10).
 
 use super::*;
 

@@ -253,7 +253,6 @@ async fn signed_siwe(r: &Rig, wallet: &EthereumSecretKey, address: &str) -> (Str
         .await
         .expect("challenge");
     let message = ch.message.expect("message");
-    let sig = eip191::sign(wallet, message.as_bytes());
-    let sig_hex = format!("0x{}", tessera_core::encoding::hex_encode(&sig));
+    let sig_hex = siwe_signature(wallet, &message);
     (message, sig_hex)
 }

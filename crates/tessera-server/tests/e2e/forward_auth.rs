@@ -1,0 +1,138 @@
+//! `/v1/verify` for gateways: access tokens, NIP-98 of the original request
+//! (nginx and Traefik headers), NWTs, and refusals with `WWW-Authenticate`.
+
+use super::*;
+
+pub(super) fn forward_auth(s: &Server) {
+    let wallet = EthereumSecretKey::generate();
+    let pair = siwe_login(s, &wallet, json!({})).json();
+    let access = pair["access_token"].as_str().expect("a").to_owned();
+    let r = http(
+        s.addr,
+        "GET",
+        "/v1/verify",
+        &[("Authorization", &bearer(&access))],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-auth-subject"),
+        Some(wallet.address().to_checksum().as_str())
+    );
+    assert_eq!(r.header("x-auth-method"), Some("access_token"));
+
+    let user = NostrSecretKey::generate();
+    let now = SystemClock.now();
+    // NIP-98 for the original request, reported by nginx (X-Original-URL).
+    let original = "https://api.example/orders?id=7";
+    let event = issue_nip98(&user, original, "DELETE", None, now).expect("nip98");
+    let auth = nip98_authorization(&event);
+    let r = http(
+        s.addr,
+        "GET",
+        "/v1/verify",
+        &[
+            ("Authorization", &auth),
+            ("X-Original-URL", original),
+            ("X-Original-Method", "DELETE"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.header("x-auth-subject"),
+        Some(user.public_key().to_hex().as_str())
+    );
+    assert_eq!(r.header("x-auth-method"), Some("nip98"));
+    let r = http(
+        s.addr,
+        "GET",
+        "/v1/verify",
+        &[
+            ("Authorization", &auth),
+            ("X-Original-URL", original),
+            ("X-Original-Method", "DELETE"),
+        ],
+        b"",
+    );
+    assert_eq!(r.error(), "replayed");
+    // Traefik style headers; a different URL is url_mismatch, a different
+    // method method_mismatch.
+    let event = issue_nip98(&user, "https://api.example/a", "POST", None, now).expect("nip98");
+    let auth = nip98_authorization(&event);
+    let traefik = |uri: &str, method: &str| {
+        http(
+            s.addr,
+            "GET",
+            "/v1/verify",
+            &[
+                ("Authorization", &auth),
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Host", "api.example"),
+                ("X-Forwarded-Uri", uri),
+                ("X-Forwarded-Method", method),
+            ],
+            b"",
+        )
+    };
+    assert_eq!(traefik("/b", "POST").error(), "url_mismatch");
+    assert_eq!(traefik("/a", "GET").error(), "method_mismatch");
+    assert_eq!(traefik("/a", "POST").status, 200);
+    // An NWT for this server is reusable until it expires.
+    let nwt = issue_nwt(
+        &user,
+        &NwtClaims {
+            aud: vec![s.url.clone()],
+            ttl: Some(300),
+            ..NwtClaims::default()
+        },
+        "",
+        now,
+    )
+    .expect("nwt");
+    let auth = nwt_authorization(&nwt);
+    for _ in 0..2 {
+        let r = http(
+            s.addr,
+            "GET",
+            "/v1/verify",
+            &[("Authorization", &auth)],
+            b"",
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-auth-method"), Some("nwt"));
+    }
+    let other = issue_nwt(
+        &user,
+        &NwtClaims {
+            aud: vec!["https://elsewhere.example".into()],
+            ttl: Some(300),
+            ..NwtClaims::default()
+        },
+        "",
+        now,
+    )
+    .expect("nwt");
+    assert_eq!(
+        http(
+            s.addr,
+            "GET",
+            "/v1/verify",
+            &[("Authorization", &nwt_authorization(&other))],
+            b""
+        )
+        .error(),
+        "audience_mismatch"
+    );
+    // Nothing, or garbage: 401 with WWW-Authenticate.
+    for h in [
+        vec![],
+        vec![("Authorization", "Bearer garbage")],
+        vec![("Authorization", "Basic dXNlcjpwYXNz")],
+    ] {
+        let r = http(s.addr, "GET", "/v1/verify", &h, b"");
+        assert_eq!(r.status, 401);
+        assert!(r.header("www-authenticate").is_some());
+        assert!(!r.error().is_empty());
+    }
+}
