@@ -35,6 +35,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Sessions over the configured store.
     pub sessions: Arc<Sessions>,
+    /// `/v1/verify`'s request reader, rules and claim headers, built once
+    /// (an error only for a configuration `validate` would refuse).
+    pub forward_auth: Result<crate::forward_auth::ForwardAuthState, String>,
 }
 
 impl AppState {
@@ -55,6 +58,8 @@ impl AppState {
         // `validate` refused a bad list already; an unvalidated one trusts
         // no proxy rather than guess.
         let proxies = TrustedProxies::new(config.trusted_proxies().unwrap_or_default());
+        let forward_auth =
+            crate::forward_auth::ForwardAuthState::from_config(&config).map_err(|e| e.0);
         let url = config.public_url();
         let host = config.public_host();
         let session_config = SessionConfig {
@@ -94,6 +99,7 @@ impl AppState {
             proxies,
             clock,
             sessions: Arc::new(sessions),
+            forward_auth,
         }
     }
 
@@ -111,7 +117,7 @@ pub type Shared = Arc<AppState>;
 
 /// Every route of [`crate::openapi::ROUTES`], and nothing else.
 pub fn base_router() -> Router<Shared> {
-    use crate::routes;
+    use crate::{forward_auth, routes};
     let mut router = Router::new();
     for doc in crate::openapi::ROUTES {
         let handler: MethodRouter<Shared> = match (doc.method, doc.path) {
@@ -127,8 +133,8 @@ pub fn base_router() -> Router<Shared> {
             ("POST", "/v1/auth/logout") => post(routes::logout),
             ("POST", "/v1/auth/logout-all") => post(routes::logout_all),
             ("GET", "/v1/auth/me") => get(routes::me),
-            ("GET", "/v1/verify") => get(routes::verify),
-            ("POST", "/v1/verify") => post(routes::verify),
+            ("GET", "/v1/verify") => get(forward_auth::verify),
+            ("POST", "/v1/verify") => post(forward_auth::verify),
             ("POST", "/v1/oauth/revoke") => post(routes::revoke),
             ("POST", "/v1/oauth/introspect") => post(routes::introspect),
             ("POST", "/jwt/issue") => post(routes::portal_issue),
@@ -151,6 +157,7 @@ async fn openapi() -> Json<serde_json::Value> {
 pub fn finish(router: Router<Shared>, state: Shared) -> Router {
     let limit = state.config.max_body_bytes;
     let timeout = std::time::Duration::from_secs(state.config.request_timeout_seconds);
+    let router = envoy_routes(router, &state.config);
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
@@ -160,6 +167,24 @@ pub fn finish(router: Router<Shared>, state: Shared) -> Router {
         ))
         .layer(axum::middleware::map_response(timeout_body))
         .with_state(state)
+}
+
+/// Envoy's ext_authz `http_service` asks at `path_prefix` + the original
+/// path, with the original method: every method under the prefix goes to
+/// `/v1/verify`'s handler (which refuses a path outside it).
+fn envoy_routes(router: Router<Shared>, config: &Config) -> Router<Shared> {
+    if config.forward_auth.gateway != Some(crate::gateway::Gateway::Envoy) {
+        return router;
+    }
+    let prefix = config
+        .forward_auth
+        .path_prefix
+        .as_deref()
+        .unwrap_or(crate::gateway::DEFAULT_ENVOY_PATH_PREFIX);
+    let handler = axum::routing::any(crate::forward_auth::verify);
+    router
+        .route(&format!("{prefix}/"), handler.clone())
+        .route(&format!("{prefix}/{{*rest}}"), handler)
 }
 
 /// The timeout layer answers 408 with no body; say it in the JSON every

@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod forward_auth;
 pub mod gateway;
 pub mod keys;
 pub mod listen;

@@ -52,7 +52,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r("POST", "/v1/auth/logout", "End the presented session", false, 204),
     r("POST", "/v1/auth/logout-all", "End every session of the caller's subject; its tokens, NWTs and Portal JWTs issued until now stop working", false, 204),
     r("GET", "/v1/auth/me", "The caller's identity", false, 200),
-    r("GET", "/v1/verify", "Forward-auth for gateways: 200 with X-Auth-Subject/X-Auth-Method, or 401", false, 200),
+    r("GET", "/v1/verify", "Forward-auth for gateways: 200 with X-Auth-Subject/-Method/-Issuer (and X-Auth-Claim-*), 401, or 403 by [[rule]]", false, 200),
     r("POST", "/v1/verify", "Forward-auth (Envoy ext_authz forwards the original method)", false, 200),
     r("POST", "/v1/oauth/revoke", "RFC 7009 token revocation (form `token`, `token_type_hint`): an access token, a refresh token's session, or an NWT until it expires", false, 200),
     r("POST", "/v1/oauth/introspect", "RFC 7662 token introspection", true, 200),

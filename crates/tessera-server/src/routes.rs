@@ -1,6 +1,7 @@
 //! The stateful routes of contracts.md: auth (challenge, login, refresh,
-//! logout, logout-all, me), forward-auth (`/v1/verify`), OAuth revocation
-//! and introspection, the Portal-compatible `/jwt/*`, and `/readyz`.
+//! logout, logout-all, me), OAuth revocation and introspection, the
+//! Portal-compatible `/jwt/*`, and `/readyz`; and [`identify`], which
+//! `/v1/verify` (`forward_auth.rs`) shares.
 //!
 //! Handlers stay thin: parsing, limits, cookies and status codes here; the
 //! rules live in `tessera-session` and `tessera-core`.
@@ -11,7 +12,7 @@ use crate::extract::{authorization, parse_json, Peer};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -500,9 +501,14 @@ pub async fn logout_all(
 
 /// The request a NIP-98 event must match, as seen by this server or
 /// reported by a gateway.
-struct SeenRequest {
-    url: String,
-    method: String,
+#[derive(Clone)]
+pub(crate) struct SeenRequest {
+    pub url: String,
+    pub method: String,
+    /// The body a `payload` tag is checked against; None when it is not
+    /// known (a gateway that does not forward it): an event with a
+    /// `payload` tag is then refused.
+    pub body: Option<Bytes>,
 }
 
 /// The identity as the JSON body of `/v1/auth/me` and `/v1/verify`:
@@ -510,7 +516,7 @@ struct SeenRequest {
 /// `issued_at`, and for tessera's access tokens `session_id` and `amr`.
 /// Written straight to text (this is on every forward-auth request; a
 /// `serde_json::Value` tree cost more than the session check itself).
-fn identity_body(id: &Identity, method: &str) -> String {
+pub(crate) fn identity_body(id: &Identity, method: &str) -> String {
     let mut out = String::with_capacity(256 + id.subject.len());
     out.push_str("{\"subject\":");
     tessera_core::json::write_string(&id.subject, &mut out);
@@ -555,7 +561,7 @@ fn identity_body(id: &Identity, method: &str) -> String {
 }
 
 /// A JSON response from text already serialised.
-fn json_text(body: String) -> Response {
+pub(crate) fn json_text(body: String) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -569,7 +575,7 @@ fn json_text(body: String) -> Response {
 /// Verifies whatever credential a request carries: a tessera access token
 /// (Bearer or cookie; with the session checks), or a Nostr NWT for this
 /// server, or a NIP-98 event for `seen` (single use).
-async fn identify(
+pub(crate) async fn identify(
     state: &Shared,
     headers: &HeaderMap,
     seen: impl Fn() -> SeenRequest,
@@ -595,11 +601,18 @@ async fn identify(
             (Some(a), Some(Ok(Credential::Nostr(_)))) => {
                 // Only a Nostr credential is bound to the request.
                 let seen = seen();
+                let body = seen.body.as_deref().unwrap_or_default();
                 let id = state
                     .sessions
-                    .verify_nostr_for(a, &seen.url, &seen.method, b"")
+                    .verify_nostr_for(a, &seen.url, &seen.method, body)
                     .await?;
                 if id.format == Format::Nip98 {
+                    if seen.body.is_none() && id.claims.get("payload").is_some() {
+                        return Err(SessionError::unauthorized(
+                            ErrorCode::PayloadMismatch,
+                            "the NIP-98 event has a `payload` tag but the gateway does not forward the request body, so it cannot be checked",
+                        ));
+                    }
                     state.sessions.remember_once(&id).await?;
                     return Ok((id, "nip98"));
                 }
@@ -641,85 +654,13 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
     let seen = || SeenRequest {
         url: format!("{}/v1/auth/me", state.config.public_url()),
         method: "GET".into(),
+        body: Some(Bytes::new()),
     };
     let (id, method) = identify(&state, &headers, seen).await?;
     let mut resp = json_text(identity_body(&id, method));
     // Who the caller is must not be kept by a shared cache.
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-/// The original request behind a forward-auth call: `X-Original-URL`
-/// (nginx), or `X-Forwarded-Proto`/`-Host`/`-Uri` (Traefik, and nginx
-/// when configured so), with `X-Forwarded-Method` / `X-Original-Method`.
-fn forwarded_request(state: &Shared, headers: &HeaderMap) -> SeenRequest {
-    // Names made once: a lookup by `&str` parses the name every time.
-    static FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
-    static ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
-    static ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
-    static FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-    static FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-    static FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
-    let h = |name: &HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let method = h(&FORWARDED_METHOD)
-        .or_else(|| h(&ORIGINAL_METHOD))
-        .unwrap_or("GET")
-        .to_ascii_uppercase();
-    let public = state.config.public_url();
-    let url = if let Some(u) = h(&ORIGINAL_URL) {
-        if u.starts_with("http://") || u.starts_with("https://") {
-            u.to_owned()
-        } else {
-            public + u
-        }
-    } else {
-        let (default_proto, default_host) = match public.split_once("://") {
-            Some((p, r)) => (p, r.split('/').next().unwrap_or(r)),
-            None => ("http", public.as_str()),
-        };
-        let proto = h(&FORWARDED_PROTO).unwrap_or(default_proto);
-        let host = h(&FORWARDED_HOST).unwrap_or(default_host);
-        let uri = h(&FORWARDED_URI).unwrap_or("/");
-        let mut url = String::with_capacity(proto.len() + 3 + host.len() + uri.len());
-        for part in [proto, "://", host, uri] {
-            url.push_str(part);
-        }
-        url
-    };
-    SeenRequest { url, method }
-}
-
-/// `GET /v1/verify` (any method): forward-auth for gateways. The original
-/// request is read from the gateway's headers only when the peer is one of
-/// `[forward_auth] trusted_proxies` (anyone else could name any request).
-pub async fn verify(
-    State(state): State<Shared>,
-    peer: Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    static NONE: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(HeaderMap::new);
-    let forwarding = if state.proxies.trusts_peer(peer.0) {
-        &headers
-    } else {
-        &*NONE
-    };
-    let (id, method) = identify(&state, &headers, || forwarded_request(&state, forwarding)).await?;
-    static X_AUTH_SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
-    static X_AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
-    let mut resp = json_text(identity_body(&id, method));
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id.subject) {
-        h.insert(&X_AUTH_SUBJECT, v);
-    }
-    h.insert(&X_AUTH_METHOD, HeaderValue::from_static(method));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 

@@ -21,7 +21,6 @@ impl std::error::Error for ServeError {}
 /// Builds the application state: keys from (or into) the data directory.
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     config.validate().map_err(|e| ServeError(e.0))?;
-    crate::gateway::refuse_unenforced(&config).map_err(|e| ServeError(e.0))?;
     crate::single_instance::create_data_dir(&config.data_dir)?;
     let keys = ServerKeys::load_or_create(
         &config.data_dir,
@@ -38,6 +37,9 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
         ))
     })?;
     let state = Arc::new(AppState::new(config, keys, store));
+    if let Err(e) = &state.forward_auth {
+        return Err(ServeError(e.clone()));
+    }
     spawn_purge(Arc::clone(&state));
     Ok(state)
 }

@@ -83,7 +83,10 @@ fn cross_site_form_post_of_a_siwe_login_is_refused_and_sets_no_cookie() {
 
 #[test]
 fn every_cookie_route_applies_the_origin_rule() {
-    let s = start(None, |_| {});
+    // nginx in front: /v1/verify judges the request its X-Original-* name.
+    let s = start(None, |c| {
+        c.forward_auth.gateway = Some(tessera_server::gateway::Gateway::Nginx)
+    });
     let login = siwe_login_with(
         &s,
         &EthereumSecretKey::generate(),
@@ -107,8 +110,13 @@ fn every_cookie_route_applies_the_origin_rule() {
             403,
             "{h:?}"
         );
+        let mut at_gateway = h.to_vec();
+        at_gateway.extend([
+            ("X-Original-URL", "https://api.example/orders"),
+            ("X-Original-Method", "GET"),
+        ]);
         assert_eq!(
-            http(s.addr, "GET", "/v1/verify", &h, b"").status,
+            http(s.addr, "GET", "/v1/verify", &at_gateway, b"").status,
             403,
             "{h:?}"
         );
@@ -246,6 +254,7 @@ fn gateway_headers_count_only_from_trusted_proxies() {
     let user = NostrSecretKey::generate();
     for (trusted, want) in [(true, 200), (false, 401)] {
         let s = start(None, |c| {
+            c.forward_auth.gateway = Some(tessera_server::gateway::Gateway::Nginx);
             if !trusted {
                 c.forward_auth.trusted_proxies = vec![];
             }

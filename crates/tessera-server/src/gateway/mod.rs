@@ -37,7 +37,6 @@ pub use rules::{
     Caller, Decision, Denial, DenyReason, PayloadWithoutBody, Route, RuleConfig, RuleRef, RuleSet,
     BUILT_IN_ISSUERS,
 };
-pub use settings::refuse_unenforced;
 pub use upstream::{ClaimHeaderValues, ClaimHeaders, MAX_VALUE_BYTES};
 
 #[cfg(test)]

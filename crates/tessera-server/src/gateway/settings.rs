@@ -28,7 +28,25 @@ impl Config {
             self.forward_auth_reader()?;
         }
         self.forward_auth_rules(&[])?;
+        self.check_payload_without_body()?;
         Ok(())
+    }
+
+    /// `nip98_payload_without_body = "accept_unchecked"` needs a NIP-98
+    /// check that skips the `payload` tag, which tessera-core does not
+    /// offer yet: refused at start-up rather than silently treated as
+    /// `refuse`.
+    fn check_payload_without_body(&self) -> Result<(), ConfigError> {
+        let unchecked = self.rule.iter().position(|r| {
+            r.nip98_payload_without_body == Some(super::PayloadWithoutBody::AcceptUnchecked)
+        });
+        match unchecked {
+            Some(i) => Err(ConfigError(format!(
+                "[[rule]] #{}: nip98_payload_without_body = \"accept_unchecked\" is not supported yet (NIP-98 events with a `payload` tag are refused when the gateway does not forward the body); remove it, or forward the body (Traefik forwardBody, Envoy with_request_body)",
+                i + 1
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The checked `[[rule]]` tables; `issuers` are the `[[issuer]]` names
@@ -48,42 +66,21 @@ impl Config {
     }
 }
 
-/// Until the forward-auth route reads them (the wiring step of issue 20),
-/// the settings it would silently ignore stop the server: a rule that is
-/// configured but not enforced is worse than no rule. The wiring step
-/// removes this check and its call in `serve::build_state`.
-pub fn refuse_unenforced(config: &Config) -> Result<(), ConfigError> {
-    let fa = &config.forward_auth;
-    let set = [
-        ("[[rule]] tables", !config.rule.is_empty()),
-        ("[forward_auth] gateway", fa.gateway.is_some()),
-        ("[forward_auth] path_prefix", fa.path_prefix.is_some()),
-        ("[forward_auth] claim_headers", !fa.claim_headers.is_empty()),
-    ];
-    match set.iter().find(|(_, is_set)| *is_set) {
-        Some((what, _)) => Err(ConfigError(format!(
-            "{what}: this build checks them but /v1/verify does not enforce them yet; remove them until it does"
-        ))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn settings_not_yet_enforced_stop_the_server() {
-        refuse_unenforced(&Config::default()).unwrap();
-        for text in [
-            "[[rule]]\npath = \"/*\"\nallow = [\"tessera\"]\n",
-            "[forward_auth]\ngateway = \"nginx\"\n",
-            "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\n",
-            "[forward_auth]\nclaim_headers = [\"scope\"]\n",
-        ] {
-            let c: Config = toml::from_str(text).unwrap();
-            let e = refuse_unenforced(&c).unwrap_err();
-            assert!(e.0.contains("does not enforce"), "{text}: {e}");
-        }
+    fn accepting_unchecked_payloads_is_refused_at_start_up() {
+        let text = "[forward_auth]\ngateway = \"nginx\"\n[[rule]]\npath = \"/*\"\nallow = [\"nostr\"]\nnip98_payload_without_body = \"accept_unchecked\"\n";
+        let c: Config = toml::from_str(text).unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(
+            e.0.contains("[[rule]] #1") && e.0.contains("not supported"),
+            "{e}"
+        );
+        let refuse = text.replace("accept_unchecked", "refuse");
+        let c: Config = toml::from_str(&refuse).unwrap();
+        c.validate().unwrap();
     }
 }

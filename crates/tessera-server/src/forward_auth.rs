@@ -1,0 +1,195 @@
+//! `/v1/verify`: forward-auth for gateways, in the order `gateway/mod.rs`
+//! documents: the configured gateway's headers (from trusted proxies only)
+//! -> one normalised request -> the first matching `[[rule]]` -> the
+//! credential, NIP-98 bound to that request -> 200 with the upstream
+//! headers, 401 with `WWW-Authenticate`, or 403 with a JSON reason.
+
+use crate::app::Shared;
+use crate::config::{Config, ConfigError};
+use crate::error::ApiError;
+use crate::extract::Peer;
+use crate::gateway::{Caller, ClaimHeaders, Decision, Gateway, Refusal, RequestReader, RuleSet};
+use crate::routes::{identify, identity_body, json_text, SeenRequest};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+static X_AUTH_SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
+static X_AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
+static X_AUTH_ISSUER: HeaderName = HeaderName::from_static("x-auth-issuer");
+
+/// What `/v1/verify` needs from the configuration, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct ForwardAuthState {
+    reader: RequestReader,
+    rules: RuleSet,
+    claim_headers: ClaimHeaders,
+}
+
+impl ForwardAuthState {
+    /// The reader, rules and claim headers of a configuration.
+    pub fn from_config(config: &Config) -> Result<ForwardAuthState, ConfigError> {
+        Ok(ForwardAuthState {
+            reader: config.forward_auth_reader()?,
+            rules: config.forward_auth_rules(&[])?,
+            claim_headers: ClaimHeaders::new(&config.forward_auth.claim_headers)?,
+        })
+    }
+
+    /// The configured gateway.
+    pub fn gateway(&self) -> Option<Gateway> {
+        self.reader.gateway()
+    }
+}
+
+/// The configured issuer name of a verified credential, by how `identify`
+/// verified it: tessera's own access tokens are `tessera`; NWTs and NIP-98
+/// events for this server are `nostr` (the built-in names of contracts.md).
+fn issuer_name(method: &str) -> &'static str {
+    match method {
+        "access_token" => "tessera",
+        _ => "nostr",
+    }
+}
+
+/// A request the gateway reported that does not normalise cleanly: 400,
+/// answered before the credential is looked at. The text names the
+/// problem, never the URL (a query may carry a secret).
+fn refused(r: Refusal) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        r.code(),
+        format!("forward-auth request refused: {r}"),
+    )
+}
+
+/// The body a NIP-98 `payload` tag is checked against. nginx
+/// `auth_request` never forwards the body; the others do when configured
+/// to (Traefik `forwardBody`, Envoy `with_request_body`), and an empty one
+/// cannot be told apart from one left out. So: a non-empty body received
+/// from any other gateway (or a request judged as itself) is the body;
+/// otherwise it is unknown, and the rule's `nip98_payload_without_body`
+/// decides.
+fn forwarded_body(gateway: Option<Gateway>, body: Bytes) -> Option<Bytes> {
+    match gateway {
+        None => Some(body),
+        Some(Gateway::Nginx) => None,
+        Some(_) if body.is_empty() => None,
+        Some(_) => Some(body),
+    }
+}
+
+/// `/v1/verify` (and, for Envoy, every path under its `path_prefix`).
+pub async fn verify(
+    State(state): State<Shared>,
+    peer: Peer,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let fa = state.forward_auth.as_ref().map_err(|e| {
+        tracing::error!(error = %e, "forward-auth configuration");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "forward-auth is misconfigured; see the server log",
+        )
+    })?;
+    let request = fa
+        .reader
+        .read(&method, &uri, &headers, peer.0)
+        .map_err(refused)?;
+    let route = fa.rules.route(&request);
+    if !route.needs_credential() {
+        return Ok(anonymous(&route.decide(None)));
+    }
+    let body = crate::routes::body_bytes(body)?;
+    let seen = SeenRequest {
+        url: request.nip98_url(),
+        method: request.method().to_owned(),
+        body: forwarded_body(fa.gateway(), body),
+    };
+    let (id, how) = identify(&state, &headers, || seen.clone()).await?;
+    let issuer = issuer_name(how);
+    match route.decide(Some(&Caller::new(issuer, &id))) {
+        Decision::Allow { .. } => {}
+        Decision::Unauthenticated => {
+            return Err(ApiError::unauthorized(
+                tessera_core::ErrorCode::Malformed,
+                "a credential is needed",
+            ))
+        }
+        Decision::Forbidden(denial) => {
+            let mut resp = (StatusCode::FORBIDDEN, denial.to_json()).into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return Ok(resp);
+        }
+    }
+    let mut resp = json_text(identity_body(&id, how));
+    let claims = fa.claim_headers.values(&id);
+    for (claim, why) in &claims.skipped {
+        tracing::debug!(claim = %claim, why, "claim header not sent");
+    }
+    let h = resp.headers_mut();
+    // A subject that cannot be a header value is not sent: the upstream
+    // would otherwise see no subject and might trust a client's copy.
+    let subject = HeaderValue::from_str(&id.subject).map_err(|_| {
+        ApiError::unauthorized(
+            tessera_core::ErrorCode::Malformed,
+            "the credential's subject cannot be sent as a header",
+        )
+    })?;
+    h.insert(&X_AUTH_SUBJECT, subject);
+    h.insert(&X_AUTH_METHOD, HeaderValue::from_static(how));
+    h.insert(&X_AUTH_ISSUER, HeaderValue::from_static(issuer));
+    for (name, value) in claims.headers {
+        h.insert(name, value);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// 200 for an anonymous rule: no credential looked at, no `X-Auth-*`.
+fn anonymous(decision: &Decision<'_>) -> Response {
+    let rule = match decision {
+        Decision::Allow { rule } => *rule,
+        _ => None,
+    };
+    let body = serde_json::json!({"anonymous": true, "rule": rule}).to_string();
+    let mut resp = json_text(body);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_names_are_the_built_in_ones() {
+        assert_eq!(issuer_name("access_token"), "tessera");
+        assert_eq!(issuer_name("nwt"), "nostr");
+        assert_eq!(issuer_name("nip98"), "nostr");
+        assert_eq!(crate::gateway::BUILT_IN_ISSUERS, ["tessera", "nostr"]);
+    }
+
+    #[test]
+    fn only_a_received_body_from_a_forwarding_gateway_is_the_body() {
+        let b = Bytes::from_static(b"{\"x\":1}");
+        assert_eq!(forwarded_body(None, Bytes::new()), Some(Bytes::new()));
+        assert_eq!(forwarded_body(Some(Gateway::Nginx), b.clone()), None);
+        for g in [Gateway::Traefik, Gateway::Caddy, Gateway::Envoy] {
+            assert_eq!(forwarded_body(Some(g), Bytes::new()), None, "{g:?}");
+            assert_eq!(forwarded_body(Some(g), b.clone()), Some(b.clone()), "{g:?}");
+        }
+    }
+}
