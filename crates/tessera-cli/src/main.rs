@@ -8,6 +8,7 @@ mod inspect;
 mod issue;
 mod keygen;
 mod keyspec;
+mod rules;
 mod serve;
 mod siwe;
 mod timefmt;
@@ -40,6 +41,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage the server's signing keys in its data directory.
     Keys(serve::KeysArgs),
+    /// Check forward-auth [[rule]] tables against a request (`tessera rules test`).
+    Rules(rules::RulesArgs),
 }
 
 /// A usage or configuration problem: exit 2, message on stderr.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Siwe(args) => siwe::run(args),
         Command::Keys(args) => serve::keys(args),
+        Command::Rules(args) => rules::run(args),
     };
     match result {
         Ok(code) => code,
