@@ -10,6 +10,7 @@
 //! - [`store`] (feature `store`): an isolated namespace on SQLite,
 //!   PostgreSQL or Redis; [`services`]: private `redis-server` and
 //!   PostgreSQL instances a test may kill;
+//! - [`gateway`]: real gateways (nginx, Caddy) and an echoing upstream;
 //! - [`dir`]: temporary directories; [`fixtures`]: keys, token makers,
 //!   SIWE and Nostr helpers.
 //!
@@ -21,6 +22,7 @@ pub mod api;
 pub mod cli;
 pub mod dir;
 pub mod fixtures;
+pub mod gateway;
 pub mod http;
 #[cfg(feature = "server")]
 pub mod inproc;
