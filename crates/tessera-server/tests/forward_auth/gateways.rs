@@ -93,6 +93,16 @@ fn envoy_reads_the_path_under_its_prefix_and_nothing_else() {
     with_auth.push(("Authorization", &auth));
     let r = http(s.addr, "DELETE", "/authz/files/8?v=2", &with_auth, b"");
     assert_eq!((r.status, r.error()), (401, "url_mismatch".into()));
+    // The original path `/` is the prefix and a slash.
+    let root = nip98(&user, &format!("https://{}/", s.addr), "GET");
+    let r = http(
+        s.addr,
+        "GET",
+        "/authz/",
+        &[("X-Forwarded-Proto", "https"), ("Authorization", &root)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
     // Outside the prefix there is no forward-auth route at all.
     assert_eq!(
         http(s.addr, "DELETE", "/files/7", &with_auth, b"").status,
