@@ -112,3 +112,87 @@ fn without_a_budget_or_with_a_bad_url_the_server_exits_at_once() {
     assert!(stderr.contains("cannot open the store"), "{stderr}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+/// Forwards every connection to `127.0.0.1:port` to `target` (a stand-in
+/// for a store that comes up late). Its threads end with the test binary.
+fn forward(port: u16, target: String) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the forwarder");
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(upstream) = std::net::TcpStream::connect(&target) else {
+                continue;
+            };
+            let (mut c2, mut u2) = (
+                client.try_clone().expect("clone"),
+                upstream.try_clone().expect("clone"),
+            );
+            let (mut c1, mut u1) = (client, upstream);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut u1);
+                let _ = u1.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut u2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+}
+
+#[test]
+fn a_store_that_comes_up_within_the_budget_is_used() {
+    let redis = match std::env::var("TESSERA_TEST_REDIS_URL") {
+        Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
+        _ => {
+            assert!(
+                !tessera_testkit::in_ci(),
+                "TESSERA_TEST_REDIS_URL is not set, but CI is"
+            );
+            tessera_testkit::loud_skip(
+                "TESSERA_TEST_REDIS_URL is not set: the late-store start-up test needs Redis",
+            );
+            return;
+        }
+    };
+    // host:port of the real Redis, reached through a port that opens late.
+    let rest = redis.split_once("://").map_or(redis.as_str(), |(_, r)| r);
+    let host_port = rest
+        .rsplit_once('@')
+        .map_or(rest, |(_, h)| h)
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let store_port = free_port();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let dir = TempDir::new("startup-late-store");
+    let mut child = tessera_testkit::cli::clean_command(tessera_bin!())
+        .args(["serve", "--listen", &listen, "--data-dir"])
+        .arg(dir.join("data"))
+        .args(["--store", &format!("redis://127.0.0.1:{store_port}/")])
+        .env("TESSERA_STORE_CONNECT_TIMEOUT_SECONDS", "20")
+        .stdout(std::fs::File::create(dir.join("log")).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tessera serve");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "gave up before the budget"
+    );
+    forward(store_port, host_port);
+    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut ready = None;
+    while Instant::now() < deadline && ready != Some(200) {
+        std::thread::sleep(Duration::from_millis(100));
+        ready = tessera_testkit::http::status_of(addr, "/readyz");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(dir.join("log")).unwrap();
+    assert_eq!(ready, Some(200), "never ready:\n{log}");
+    assert!(log.contains("store not reachable yet"), "{log}");
+    assert!(log.contains("store reachable"), "{log}");
+    assert!(log.contains("tessera listening"), "{log}");
+}
