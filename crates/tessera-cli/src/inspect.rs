@@ -292,7 +292,13 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, UsageError> {
     let decoded = decode(&credential, now)?;
     eprintln!("{WARNING}");
     let mut out = json!({"verified": false, "warning": WARNING});
-    if let (Some(o), Value::Object(fields)) = (out.as_object_mut(), decoded) {
+    if let (Some(o), Value::Object(mut fields)) = (out.as_object_mut(), decoded) {
+        // What it is first, then what is inside.
+        for name in ["format", "description"] {
+            if let Some(v) = fields.remove(name) {
+                o.insert(name.into(), v);
+            }
+        }
         o.extend(fields);
     }
     print_json(&out);
