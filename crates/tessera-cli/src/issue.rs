@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use tessera_core::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
 use tessera_core::json::{self, Object, Value};
 use tessera_core::nostr::{
-    issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, NostrPublicKey,
-    NostrSecretKey, NwtClaims,
+    issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, Event,
+    NostrPublicKey, NostrSecretKey, NwtClaims, NIP98_KIND,
 };
 use tessera_core::{jwt, Algorithm, Clock, SystemClock};
 
@@ -78,8 +78,9 @@ pub struct IssueArgs {
     /// Add a random `jti`.
     #[arg(long)]
     jti: bool,
-    /// Wallet formats: print this many credentials, one per line (each
-    /// freshly signed: distinct text), e.g. for load tests.
+    /// Wallet formats: print this many credentials, one per line, each a
+    /// distinct credential (NWT and NIP-98 events then carry a random
+    /// `nonce` tag, so each has its own event id), e.g. for load tests.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     count: u32,
 }
@@ -122,6 +123,14 @@ fn wallet_error(e: tessera_core::Error) -> UsageError {
     UsageError(format!("cannot issue: {} ({})", e.message(), e.code()))
 }
 
+/// With `--count` above 1, each Nostr event gets a `nonce` tag of 128
+/// random bits: N events with one id would be one credential to a replay
+/// guard and to every cache keyed on the id (NIP-98 clients use the same
+/// tag for bursts of requests).
+fn nonce(args: &IssueArgs) -> Option<String> {
+    (args.count > 1).then(random_id)
+}
+
 fn run_wallet(args: &IssueArgs, now: i64, ttl: i64) -> Result<String, UsageError> {
     match args.format {
         IssueFormat::Jwt => Err(UsageError("internal: JWT is not a wallet format".into())),
@@ -133,6 +142,9 @@ fn run_wallet(args: &IssueArgs, now: i64, ttl: i64) -> Result<String, UsageError
                     UsageError(format!("--claim {kv:?} must look like name=value"))
                 })?;
                 custom.push((k.to_owned(), v.to_owned()));
+            }
+            if let Some(n) = nonce(args) {
+                custom.push(("nonce".to_owned(), n));
             }
             let claims = NwtClaims {
                 aud: args.auds.clone(),
@@ -157,8 +169,18 @@ fn run_wallet(args: &IssueArgs, now: i64, ttl: i64) -> Result<String, UsageError
                 Some(p) => Some(keyspec::read_file_limited(p, 16 * 1024 * 1024)?),
                 None => None,
             };
-            let event =
-                issue_nip98(&secret, url, method, body.as_deref(), now).map_err(wallet_error)?;
+            let event = match nonce(args) {
+                None => issue_nip98(&secret, url, method, body.as_deref(), now),
+                Some(n) => {
+                    // The core's tags, and the nonce after them.
+                    let plain = issue_nip98(&secret, url, method, body.as_deref(), now)
+                        .map_err(wallet_error)?;
+                    let mut tags = plain.tags;
+                    tags.push(vec!["nonce".to_owned(), n]);
+                    Event::sign(&secret, now, NIP98_KIND, tags, "")
+                }
+            }
+            .map_err(wallet_error)?;
             Ok(nip98_authorization(&event))
         }
         IssueFormat::Portal => {

@@ -21,7 +21,8 @@ pub struct KeygenArgs {
     /// Print PKCS#8 and SPKI PEM instead of JWKs.
     #[arg(long)]
     pem: bool,
-    /// Also write the private key to this file (mode 0600) and the public one to FILE.pub.
+    /// Write the private key to this file (mode 0600) and the public one to FILE.pub;
+    /// stdout then shows only the public part and the file names, never the private key.
     #[arg(long, value_name = "FILE")]
     out: Option<String>,
 }
@@ -79,12 +80,21 @@ fn wallet(args: &KeygenArgs) -> Result<ExitCode, UsageError> {
             )
         }
     };
-    if let Some(path) = &args.out {
-        write_private(path, &format!("{private}\n"))?;
-        std::fs::write(format!("{path}.pub"), format!("{public}\n"))
-            .map_err(|e| UsageError(format!("cannot write {path}.pub: {e}")))?;
+    match &args.out {
+        Some(path) => {
+            write_private(path, &format!("{private}\n"))?;
+            std::fs::write(format!("{path}.pub"), format!("{public}\n"))
+                .map_err(|e| UsageError(format!("cannot write {path}.pub: {e}")))?;
+            let mut shown = out;
+            if let Some(o) = shown.as_object_mut() {
+                o.retain(|k, _| !matches!(k.as_str(), "secret_hex" | "nsec"));
+                o.insert("private_key_file".into(), json!(path));
+                o.insert("public_key_file".into(), json!(format!("{path}.pub")));
+            }
+            print_json(&shown);
+        }
+        None => print_json(&out),
     }
-    print_json(&out);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,10 +129,30 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode, UsageError> {
     };
     if let Some(path) = &args.out {
         write_private(path, &private)?;
-        if !public.is_empty() {
-            std::fs::write(format!("{path}.pub"), &public)
-                .map_err(|e| UsageError(format!("cannot write {path}.pub: {e}")))?;
+        let public_file = if public.is_empty() {
+            None
+        } else {
+            let name = format!("{path}.pub");
+            std::fs::write(&name, &public)
+                .map_err(|e| UsageError(format!("cannot write {name}: {e}")))?;
+            Some(name)
+        };
+        // The private key went to its file (0600) only: stdout may be a
+        // terminal, a log or a CI transcript.
+        if args.pem {
+            crate::print_out(&public);
+        } else {
+            let public_jwk = serde_json::from_str::<serde_json::Value>(&public)
+                .unwrap_or(serde_json::Value::Null);
+            print_json(&json!({
+                "alg": alg.name(),
+                "kid": key.kid(),
+                "public_jwk": public_jwk,
+                "private_key_file": path,
+                "public_key_file": public_file,
+            }));
         }
+        return Ok(ExitCode::SUCCESS);
     }
     if args.pem {
         crate::print_out(&format!("{private}{public}"));

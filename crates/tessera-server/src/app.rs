@@ -213,10 +213,23 @@ async fn healthz() -> Response {
     (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
 }
 
+/// How long a scrape waits for the store's ping before it counts the store
+/// as down (Prometheus's default scrape timeout is 10 s).
+const STORE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn metrics(State(state): State<Shared>) -> Response {
     state
         .metrics
         .set_revocation_entries(state.sessions.revocation_entries());
+    // The store's health as of this scrape: what the store alerts read.
+    let started = std::time::Instant::now();
+    let answered = matches!(
+        tokio::time::timeout(STORE_PING_TIMEOUT, state.sessions.ping()).await,
+        Ok(Ok(()))
+    );
+    state
+        .metrics
+        .record_store_ping(answered, started.elapsed().as_secs_f64());
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -33,6 +33,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://PATH`, `postgres://...`, `redis://...`; default SQLite in `data_dir`.
     pub store: Option<String>,
+    /// Seconds a store that cannot be reached at start-up is retried, with
+    /// backoff, before the server exits (0: one attempt).
+    pub store_connect_timeout_seconds: u64,
     /// The server's own URL (access-token `iss`/`aud`, SIWE domain and URI, NIP-98 base).
     pub public_url: Option<String>,
     /// Bearer secret for admin routes; none means admin routes answer 403.
@@ -135,6 +138,7 @@ impl Default for Config {
             listen: "127.0.0.1:8787".into(),
             data_dir: PathBuf::from("./tessera-data"),
             store: None,
+            store_connect_timeout_seconds: 30,
             public_url: None,
             admin_token: None,
             access_ttl_seconds: 900,
@@ -212,6 +216,9 @@ impl Config {
                 "LISTEN" => self.listen = value,
                 "DATA_DIR" => self.data_dir = PathBuf::from(value),
                 "STORE" => self.store = Some(value),
+                "STORE_CONNECT_TIMEOUT_SECONDS" => {
+                    self.store_connect_timeout_seconds = parse_env(&name, &value)?
+                }
                 "PUBLIC_URL" => self.public_url = Some(value),
                 "ADMIN_TOKEN" => self.admin_token = Some(value),
                 "ACCESS_TTL_SECONDS" => self.access_ttl_seconds = parse_env(&name, &value)?,

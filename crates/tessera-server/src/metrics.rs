@@ -1,7 +1,8 @@
 //! Prometheus metrics (contracts.md, "Metrics").
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The server's metrics.
@@ -21,6 +22,12 @@ pub struct Metrics {
     /// `tessera_revocation_entries{kind}`: the in-process revocation
     /// picture, set at each scrape ([`Metrics::set_revocation_entries`]).
     pub revocation_entries: IntGaugeVec,
+    /// `tessera_store_up`: 1 when the store answered the ping of the last
+    /// scrape, else 0 ([`Metrics::record_store_ping`]).
+    pub store_up: IntGauge,
+    /// `tessera_store_ping_seconds`: how long that ping took (to its
+    /// answer, its failure or its timeout).
+    pub store_ping_seconds: Gauge,
 }
 
 impl Metrics {
@@ -77,6 +84,18 @@ impl Metrics {
         )
         .unwrap_or_else(|_| unreachable_gauge());
         let _ = registry.register(Box::new(revocation_entries.clone()));
+        let store_up = IntGauge::new(
+            "tessera_store_up",
+            "1 when the store answered the ping made at the last scrape of /metrics, else 0",
+        )
+        .unwrap_or_else(|_| unreachable_int_gauge());
+        let store_ping_seconds = Gauge::new(
+            "tessera_store_ping_seconds",
+            "Seconds the store ping made at the last scrape of /metrics took (to its answer, failure or timeout)",
+        )
+        .unwrap_or_else(|_| unreachable_float_gauge());
+        let _ = registry.register(Box::new(store_up.clone()));
+        let _ = registry.register(Box::new(store_ping_seconds.clone()));
         Metrics {
             registry,
             verifications,
@@ -85,7 +104,16 @@ impl Metrics {
             verify_duration,
             http_requests,
             revocation_entries,
+            store_up,
+            store_ping_seconds,
         }
+    }
+
+    /// Sets `tessera_store_up` and `tessera_store_ping_seconds` from one
+    /// ping of the store.
+    pub fn record_store_ping(&self, answered: bool, seconds: f64) {
+        self.store_up.set(i64::from(answered));
+        self.store_ping_seconds.set(seconds);
     }
 
     /// Sets `tessera_revocation_entries` from the picture's sizes.
@@ -155,10 +183,43 @@ fn unreachable_gauge() -> IntGaugeVec {
 }
 
 #[cold]
+fn unreachable_int_gauge() -> IntGauge {
+    IntGauge::new("tessera_invalid_int_gauge", "invalid gauge definition")
+        .unwrap_or_else(|_| std::process::abort())
+}
+
+#[cold]
+fn unreachable_float_gauge() -> Gauge {
+    Gauge::new("tessera_invalid_float_gauge", "invalid gauge definition")
+        .unwrap_or_else(|_| std::process::abort())
+}
+
+#[cold]
 fn unreachable_histogram() -> HistogramVec {
     HistogramVec::new(
         HistogramOpts::new("tessera_invalid_histogram", "invalid histogram"),
         &["x"],
     )
     .unwrap_or_else(|_| std::process::abort())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_ping_sets_up_and_its_duration() {
+        let m = Metrics::new();
+        m.record_store_ping(true, 0.002);
+        let text = m.render();
+        assert!(text.contains("tessera_store_up 1\n"), "{text}");
+        assert!(
+            text.contains("tessera_store_ping_seconds 0.002\n"),
+            "{text}"
+        );
+        m.record_store_ping(false, 2.0);
+        let text = m.render();
+        assert!(text.contains("tessera_store_up 0\n"), "{text}");
+        assert!(text.contains("tessera_store_ping_seconds 2\n"), "{text}");
+    }
 }

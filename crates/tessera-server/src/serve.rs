@@ -4,7 +4,9 @@ use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::keys::ServerKeys;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tessera_core::{Clock, SystemClock};
+use tessera_store::{Store, StoreError, StoreErrorKind};
 
 /// A start-up failure, with what to do about it.
 #[derive(Debug)]
@@ -29,19 +31,86 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     )
     .map_err(|e| ServeError(format!("keys: {e}")))?;
     let url = config.store_url();
-    let store = tessera_store::open(&url).await.map_err(|e| {
-        ServeError(format!(
-            "cannot open the store {}: {}; check --store / TESSERA_STORE and that the server is running",
-            tessera_store::mask_url(&url),
-            e.message()
-        ))
-    })?;
+    let budget = Duration::from_secs(config.store_connect_timeout_seconds);
+    let store = open_store(&url, budget).await?;
     let state = Arc::new(AppState::new(config, keys, store));
     if let Err(e) = &state.forward_auth {
         return Err(ServeError(e.clone()));
     }
     spawn_purge(Arc::clone(&state));
     Ok(state)
+}
+
+/// First pause between attempts to reach the store; it doubles up to
+/// [`STORE_RETRY_MAX`].
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(250);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Opens the store. One that cannot be reached (not started yet, a
+/// restarting database) is tried again with backoff until `budget` has
+/// passed (the last attempt is cut there too, so the server gives up
+/// within about `budget`); any other failure (a bad URL, refused
+/// credentials) ends at once.
+async fn open_store(url: &str, budget: Duration) -> Result<Arc<dyn Store>, ServeError> {
+    let masked = tessera_store::mask_url(url);
+    let started = Instant::now();
+    let deadline = started + budget;
+    let mut pause = STORE_RETRY_FIRST;
+    let mut attempt: u32 = 1;
+    loop {
+        // An attempt that hangs (a silent host) is cut at the deadline.
+        let result = if budget.is_zero() {
+            tessera_store::open(url).await
+        } else {
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::timeout(
+                left.max(Duration::from_millis(100)),
+                tessera_store::open(url),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    "no answer in time",
+                ))
+            })
+        };
+        let e = match result {
+            Ok(store) => {
+                if attempt > 1 {
+                    tracing::info!(store = %masked, attempt, "store reachable");
+                }
+                return Ok(store);
+            }
+            Err(e) => e,
+        };
+        if e.kind() != StoreErrorKind::Unavailable {
+            return Err(ServeError(format!(
+                "cannot open the store {masked}: {}; check --store / TESSERA_STORE",
+                e.message()
+            )));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ServeError(format!(
+                "cannot reach the store {masked} after {attempt} attempt(s) in {:.1} s: {}; check that it is running and reachable from here (--store / TESSERA_STORE), or wait longer with store_connect_timeout_seconds (now {})",
+                started.elapsed().as_secs_f64(),
+                e.message(),
+                budget.as_secs()
+            )));
+        }
+        tracing::warn!(
+            store = %masked,
+            attempt,
+            retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+            error = %e.message(),
+            "store not reachable yet; retrying until store_connect_timeout_seconds"
+        );
+        // The last attempt is made at the deadline.
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(STORE_RETRY_MAX);
+        attempt += 1;
+    }
 }
 
 /// Deletes expired state every five minutes (a failure is logged and
@@ -113,15 +182,42 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     }
     let state = build_state(config).await?;
     let limits = crate::listen::Limits::from_config(&state.config);
+    log_start(&state.config, addr, &limits);
+    run(listener, state, limits, shutdown_signal()).await;
+    Ok(())
+}
+
+/// The start-up lines: where the server listens, its store, what is on,
+/// and what to do next. Secrets are not in them (the store URL is masked;
+/// the admin token is only said to be set).
+fn log_start(config: &Config, addr: std::net::SocketAddr, limits: &crate::listen::Limits) {
+    let url = config.public_url();
+    let store = tessera_store::mask_url(&config.store_url());
+    let store_kind = store.split(':').next().unwrap_or("");
+    let admin = if config.admin_token.is_some() {
+        "on (admin_token set)"
+    } else {
+        "off (403; set admin_token to enable)"
+    };
+    let gateway = config
+        .forward_auth
+        .gateway
+        .map_or("none", crate::gateway::Gateway::as_str);
     tracing::info!(
         %addr,
-        public_url = %state.config.public_url(),
-        store = %tessera_store::mask_url(&state.config.store_url()),
+        public_url = %url,
+        store = %store,
+        store_kind,
+        admin_routes = admin,
+        rules = config.rule.len(),
+        gateway,
+        trusted_proxies = config.forward_auth.trusted_proxies.len(),
         max_connections = limits.max_connections,
         "tessera listening"
     );
-    run(listener, state, limits, shutdown_signal()).await;
-    Ok(())
+    tracing::info!(
+        "next: check GET {url}/readyz (the store answers), log in with POST {url}/v1/auth/login (SIWE, NIP-98/NWT or Portal; `tessera issue --format nip98` makes a NIP-98 event), point a gateway at {url}/v1/verify, scrape {url}/metrics; `tessera serve --print-config` shows the effective configuration"
+    );
 }
 
 /// Serves `state` on a bound listener until `shutdown` resolves, within

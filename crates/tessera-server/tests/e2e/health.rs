@@ -24,4 +24,14 @@ pub(super) fn health_info_jwks(s: &Server, kind: Kind) {
     assert!(keys[0].get("d").is_none(), "no private part in the JWKS");
     let metrics = http(s.addr, "GET", "/metrics", &[], b"");
     assert_eq!(metrics.status, 200);
+    // The store's health, pinged at the scrape (deploy/prometheus/alerts.yml
+    // reads both).
+    let text = metrics.text();
+    assert!(text.contains("\ntessera_store_up 1\n"), "{text}");
+    let ping = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tessera_store_ping_seconds "))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no tessera_store_ping_seconds in {text}"));
+    assert!((0.0..2.0).contains(&ping), "ping took {ping} s");
 }
