@@ -166,6 +166,10 @@ pub fn finish(router: Router<Shared>, state: Shared) -> Router {
             timeout,
         ))
         .layer(axum::middleware::map_response(timeout_body))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_request,
+        ))
         .with_state(state)
 }
 
@@ -185,6 +189,34 @@ fn envoy_routes(router: Router<Shared>, config: &Config) -> Router<Shared> {
     router
         .route(&format!("{prefix}/"), handler.clone())
         .route(&format!("{prefix}/{{*rest}}"), handler)
+}
+
+/// `tessera_http_requests_total{route,status}` and
+/// `tessera_http_request_duration_seconds{route}` for every answer, timeouts
+/// included. The route is the documented template (a bounded set), never
+/// the path a client sent: anything no route matched is `unmatched`, and
+/// Envoy's routes under `[forward_auth] path_prefix` are `envoy_path_prefix`.
+async fn count_request(
+    State(state): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| {
+            crate::openapi::ROUTES
+                .iter()
+                .find(|d| d.path == m.as_str())
+                .map_or("envoy_path_prefix", |d| d.path)
+        })
+        .unwrap_or("unmatched");
+    let started = std::time::Instant::now();
+    let resp = next.run(request).await;
+    state
+        .metrics
+        .http_request(route, resp.status(), started.elapsed().as_secs_f64());
+    resp
 }
 
 /// The timeout layer answers 408 with no body; say it in the JSON every

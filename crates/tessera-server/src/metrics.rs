@@ -19,6 +19,9 @@ pub struct Metrics {
     pub verify_duration: HistogramVec,
     /// `tessera_http_requests_total{route,status}`
     pub http_requests: IntCounterVec,
+    /// `tessera_http_request_duration_seconds{route}`: from the request
+    /// reaching its route to the answer (body read and handler).
+    pub http_duration: HistogramVec,
     /// `tessera_revocation_entries{kind}`: the in-process revocation
     /// picture, set at each scrape ([`Metrics::set_revocation_entries`]).
     pub revocation_entries: IntGaugeVec,
@@ -71,10 +74,22 @@ impl Metrics {
             &["route", "status"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "tessera_http_request_duration_seconds",
+                "Time from a request reaching its route to its answer, by route",
+            )
+            .buckets(vec![
+                5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 2.5,
+            ]),
+            &["route"],
+        )
+        .unwrap_or_else(|_| unreachable_histogram());
         for c in [&verifications, &logins, &refreshes, &http_requests] {
             let _ = registry.register(Box::new(c.clone()));
         }
         let _ = registry.register(Box::new(verify_duration.clone()));
+        let _ = registry.register(Box::new(http_duration.clone()));
         let revocation_entries = IntGaugeVec::new(
             Opts::new(
                 "tessera_revocation_entries",
@@ -103,10 +118,22 @@ impl Metrics {
             refreshes,
             verify_duration,
             http_requests,
+            http_duration,
             revocation_entries,
             store_up,
             store_ping_seconds,
         }
+    }
+
+    /// Counts one answered request: `route` is a documented route template
+    /// or `unmatched` (never a client's path: the label set stays bounded).
+    pub fn http_request(&self, route: &str, status: axum::http::StatusCode, seconds: f64) {
+        self.http_requests
+            .with_label_values(&[route, status.as_str()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[route])
+            .observe(seconds);
     }
 
     /// Sets `tessera_store_up` and `tessera_store_ping_seconds` from one

@@ -34,4 +34,29 @@ pub(super) fn health_info_jwks(s: &Server, kind: Kind) {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no tessera_store_ping_seconds in {text}"));
     assert!((0.0..2.0).contains(&ping), "ping took {ping} s");
+    // Every answer counted by route template and status; a path no route
+    // has is one `unmatched` label whatever it was.
+    assert_eq!(
+        http(s.addr, "GET", "/no/such/path/4711", &[], b"").status,
+        404
+    );
+    let text = http(s.addr, "GET", "/metrics", &[], b"").text();
+    for series in [
+        r#"tessera_http_requests_total{route="/healthz",status="200"}"#,
+        r#"tessera_http_requests_total{route="/v1/info",status="200"}"#,
+        r#"tessera_http_requests_total{route="/metrics",status="200"}"#,
+        r#"tessera_http_requests_total{route="unmatched",status="404"}"#,
+        r#"tessera_http_request_duration_seconds_count{route="/v1/info"}"#,
+    ] {
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in {text}"));
+        assert!(value >= 1.0, "{series} {value}");
+    }
+    assert!(
+        !text.contains("4711"),
+        "a client's path became a label: {text}"
+    );
 }
