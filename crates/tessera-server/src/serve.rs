@@ -36,6 +36,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     let store = open_store(&url, budget).await?;
     let state = Arc::new(AppState::new(config, keys, store));
     spawn_purge(Arc::clone(&state));
+    crate::key_reload::spawn(&state);
     Ok(state)
 }
 
