@@ -99,18 +99,7 @@ async fn a_rotation_on_the_server_reaches_the_app_after_one_refetch() {
         .expect("rotate");
     // The server signs with it after its publish delay (2 s) and the next
     // reload (1 s).
-    let start = Instant::now();
-    let fresh = loop {
-        let t = login(server.addr, &wallet).await;
-        if kid_of(&t) == new_kid {
-            break t;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the server never signed with the new key"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let fresh = login_with_kid(server.addr, &wallet, &new_kid).await;
     // The app's cached set lacks the new kid: one refetch, then accepted.
     assert!(!jwks.keys().keys().iter().any(|k| k.kid() == Some(&new_kid)));
     assert_eq!(
@@ -148,5 +137,145 @@ async fn a_rotation_on_the_server_reaches_the_app_after_one_refetch() {
     let (status, body) = call(&mut app, "Nostr eyJ9").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("\"malformed\""), "{body}");
+    drop(server);
+}
+
+/// Logs in and waits until the server signs with `kid` (its publish delay
+/// and one reload).
+async fn login_with_kid(
+    server: std::net::SocketAddr,
+    wallet: &EthereumSecretKey,
+    kid: &str,
+) -> String {
+    let start = Instant::now();
+    loop {
+        let t = login(server, wallet).await;
+        if kid_of(&t) == kid {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the server never signed with the new key"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sessions mode on the server's PostgreSQL store, its verification keys
+/// following the server's JWKS: the rotated key is accepted after one
+/// refetch, and a logout at the server is seen by the app (the session
+/// checks stay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_following_the_jwks_accept_a_rotated_key_and_see_logouts() {
+    use std::sync::Arc;
+    use tessera_core::keys::{KeySet, SigningKey};
+    use tessera_core::nostr::NostrSecretKey;
+    use tessera_session::{SessionConfig, Sessions};
+    use tessera_testkit::store::{Backend, Kind};
+
+    let Some(pg) = Backend::new(Kind::Postgres) else {
+        return;
+    };
+    let dir = tessera_testkit::TempDir::new("axum-follow");
+    let data = dir.join("data");
+    let server = {
+        let (data, url) = (data.clone(), pg.url.clone());
+        tokio::task::spawn_blocking(move || {
+            inproc::start(Some(url), |c| {
+                c.data_dir = data;
+                c.key_reload_interval_seconds = 1;
+                c.key_publish_delay_seconds = 2;
+            })
+        })
+        .await
+        .expect("server")
+    };
+    let url = server.url.clone();
+    let config = SessionConfig {
+        issuer: url.clone(),
+        audience: url.clone(),
+        siwe_domain: server.addr.to_string(),
+        siwe_uri: url.clone(),
+        chain_id: 1,
+        siwe_chain_ids: vec![1],
+        login_url: format!("{url}/v1/auth/login"),
+        nwt_audiences: vec![url.clone()],
+        access_ttl: 900,
+        refresh_ttl: 3600,
+        grace: 10,
+        leeway: 60,
+        nonce_ttl: 300,
+        verify_cache: tessera_core::cache::CacheConfig::default(),
+    };
+    // The app signs nothing; it starts with no verification key at all.
+    let sessions = Arc::new(Sessions::new(
+        config,
+        pg.open().await,
+        Arc::new(SigningKey::generate(Algorithm::ES256).expect("key")),
+        KeySet::new(),
+        NostrSecretKey::generate().public_key(),
+    ));
+    let mut jwks_config = JwksConfig::jwks_uri(format!("{url}/.well-known/jwks.json"));
+    jwks_config.allow_insecure = true;
+    let jwks = RemoteJwks::new(jwks_config).expect("jwks");
+    jwks.refresh().await.expect("first fetch");
+    let mut app = Router::new()
+        .route("/whoami", get(whoami))
+        .layer(TesseraLayer::sessions(Arc::clone(&sessions)).follow_jwks(jwks.clone()));
+
+    let wallet = EthereumSecretKey::generate();
+    let subject = wallet.address().to_checksum();
+    let old = login(server.addr, &wallet).await;
+    assert_eq!(
+        call(&mut app, &format!("Bearer {old}")).await,
+        (StatusCode::OK, subject.clone())
+    );
+    let fetches = jwks.state().fetches;
+
+    let mut keys = tessera_server::keys::ServerKeys::load_or_create(
+        &data,
+        Algorithm::ES256,
+        SystemClock.now(),
+    )
+    .expect("keys");
+    let new_kid = keys
+        .rotate(&data, Algorithm::ES256, SystemClock.now())
+        .expect("rotate");
+    let fresh = login_with_kid(server.addr, &wallet, &new_kid).await;
+    assert_eq!(
+        call(&mut app, &format!("Bearer {fresh}")).await,
+        (StatusCode::OK, subject.clone())
+    );
+    assert_eq!(jwks.state().fetches, fetches + 1, "exactly one refetch");
+
+    // A logout at the server ends the session for the app too.
+    let addr = server.addr;
+    let token = fresh.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        tessera_testkit::http::http(
+            addr,
+            "POST",
+            "/v1/auth/logout",
+            &[("Authorization", &tessera_testkit::http::bearer(&token))],
+            b"",
+        )
+        .status
+    })
+    .await
+    .expect("logout");
+    assert_eq!(out, 204);
+    let start = Instant::now();
+    loop {
+        let (status, body) = call(&mut app, &format!("Bearer {fresh}")).await;
+        if status == StatusCode::UNAUTHORIZED {
+            assert!(body.contains("\"revoked\""), "{body}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the app still accepts a logged-out session: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     drop(server);
 }
