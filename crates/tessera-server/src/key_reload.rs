@@ -123,6 +123,9 @@ pub struct KeyReloader {
     last_bytes: Option<Vec<u8>>,
     /// The last read error, logged once.
     last_error: Option<String>,
+    /// No read yet: the first one re-reads what start-up loaded, quietly
+    /// (and catches a rotation made while the server was starting).
+    first: bool,
     applied: (Option<String>, Vec<Option<String>>),
 }
 
@@ -132,9 +135,10 @@ impl KeyReloader {
         let data_dir = state.config.data_dir.clone();
         let plan = KeyPlan::at(&state.keys(), &state.config, state.clock.now());
         KeyReloader {
-            last_bytes: read_signers_file(&data_dir).ok(),
+            last_bytes: None,
             data_dir,
             last_error: None,
+            first: true,
             applied: plan.fingerprint(),
         }
     }
@@ -159,6 +163,7 @@ impl KeyReloader {
     }
 
     fn read(&mut self, state: &AppState) -> FileOutcome {
+        let quiet = std::mem::replace(&mut self.first, false);
         let metrics = &state.metrics;
         let bytes = match read_signers_file(&self.data_dir) {
             Ok(b) => b,
@@ -185,8 +190,10 @@ impl KeyReloader {
                     Ok(mut k) => k.set_signers(signers),
                     Err(p) => p.into_inner().set_signers(signers),
                 }
-                tracing::info!(signers = n, "signer keys re-read from keys/signers.json");
-                metrics.key_reloads.with_label_values(&["loaded"]).inc();
+                if !quiet {
+                    tracing::info!(signers = n, "signer keys re-read from keys/signers.json");
+                    metrics.key_reloads.with_label_values(&["loaded"]).inc();
+                }
                 metrics.key_file_refused.set(0);
                 FileOutcome::Loaded
             }

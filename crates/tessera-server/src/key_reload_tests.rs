@@ -134,6 +134,23 @@ async fn an_added_signer_is_verified_at_once_and_signed_with_only_after_the_dela
     let old_kid = old.kid().expect("kid").to_owned();
     assert_eq!(signing_kid(&r).await, old_kid);
     let mut reloader = KeyReloader::new(&r.state);
+    // The first read re-reads what start-up loaded: nothing changes, and
+    // it is not counted as a reload.
+    assert_eq!(
+        reloader.tick(&r.state),
+        Reload {
+            file: FileOutcome::Loaded,
+            changed: false
+        }
+    );
+    let loaded = || {
+        r.state
+            .metrics
+            .key_reloads
+            .with_label_values(&["loaded"])
+            .get()
+    };
+    assert_eq!(loaded(), 0);
 
     r.clock.set(t0 + 100);
     let new = rotate_on_disk(&r.dir, t0 + 100);
@@ -155,6 +172,7 @@ async fn an_added_signer_is_verified_at_once_and_signed_with_only_after_the_dela
             changed: true
         }
     );
+    assert_eq!(loaded(), 1);
     r.state
         .sessions
         .verify_access_signature(&from_new)
