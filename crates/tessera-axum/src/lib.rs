@@ -1,4 +1,4 @@
-//! tessera-axum: a tower [`Layer`] and an axum extractor that hand a
+//! tessera-axum: a tower [`Layer`](tower_layer::Layer) and an axum extractor that hand a
 //! handler the verified [`Identity`] of the request's credential.
 //!
 //! Three ways to authenticate:
@@ -118,17 +118,14 @@
 #![warn(missing_docs)]
 
 mod replay;
+mod service;
 
-use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use replay::{remember, ReplayGuard};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use tessera_core::credential::{parse_authorization, Credential};
 use tessera_core::keys::KeySet;
 use tessera_core::nostr::HttpRequest;
@@ -137,8 +134,8 @@ use tessera_jwks::{RemoteJwks, RemoteVerifier};
 use tessera_session::browser::{self, Intent, ACCESS_COOKIE};
 use tessera_session::tokens::ACCESS_TOKEN_TYP;
 use tessera_session::{SessionErrorKind, Sessions};
-use tower_layer::Layer;
-use tower_service::Service;
+
+pub use service::TesseraService;
 
 /// Default most body bytes buffered to check a NIP-98 `payload`.
 const DEFAULT_MAX_BODY: usize = 64 * 1024;
@@ -555,72 +552,4 @@ fn is_nostr(parts: &Parts) -> bool {
                 Ok(Credential::Nostr(_))
             )
         })
-}
-
-impl<S> Layer<S> for TesseraLayer {
-    type Service = TesseraService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        TesseraService {
-            layer: self.clone(),
-            inner,
-        }
-    }
-}
-
-/// The service made by [`TesseraLayer`].
-#[derive(Clone, Debug)]
-pub struct TesseraService<S> {
-    layer: TesseraLayer,
-    inner: S,
-}
-
-impl<S> Service<Request<Body>> for TesseraService<S>
-where
-    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The clone is ready-polled later; keep the one that was polled.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            // A NIP-98 event binds the body (its `payload` tag): read it,
-            // within the bound, and hand the same bytes on.
-            let (result, body) = if is_nostr(&parts) {
-                let bytes = match axum::body::to_bytes(body, layer.max_body).await {
-                    Ok(b) => b,
-                    Err(_) => {
-                        return Ok(AuthRejection::other(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "payload_too_large",
-                            "the request body is larger than allowed",
-                        )
-                        .into_response())
-                    }
-                };
-                let result = layer.authenticate_with_body(&parts, &bytes).await;
-                (result, Body::from(bytes))
-            } else {
-                (layer.authenticate(&parts).await, body)
-            };
-            match result {
-                Ok(id) => {
-                    parts.extensions.insert(Authenticated(id));
-                    inner.call(Request::from_parts(parts, body)).await
-                }
-                Err(rejection) => Ok(rejection.into_response()),
-            }
-        })
-    }
 }
