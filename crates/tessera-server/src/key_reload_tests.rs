@@ -306,6 +306,12 @@ async fn a_malformed_file_is_refused_without_key_material_and_the_keys_in_force_
         assert_eq!(reloader.tick(&r.state).file, FileOutcome::Unchanged);
     }
     assert!(!r.state.metrics.render().contains(secret));
+    // A file past 1 MiB is not read to its end: refused, keys stay.
+    let mut huge = good.clone();
+    huge.resize(1024 * 1024 + 1, b' ');
+    std::fs::write(&path, &huge).expect("write");
+    assert_eq!(reloader.tick(&r.state).file, FileOutcome::Refused);
+    assert_eq!(signing_kid(&r).await, kid);
     // A missing file: refused, keys stay.
     std::fs::remove_file(&path).expect("rm");
     assert_eq!(reloader.tick(&r.state).file, FileOutcome::Refused);
