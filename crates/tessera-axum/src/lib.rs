@@ -1,25 +1,107 @@
-//! tessera-axum: a tower [`Layer`] and an axum extractor that hand a
+//! tessera-axum: a tower [`Layer`](tower_layer::Layer) and an axum extractor that hand a
 //! handler the verified [`Identity`] of the request's credential.
 //!
-//! Two ways to authenticate:
+//! Three ways to authenticate:
 //! - [`TesseraLayer::verifier`]: a bare [`Verifier`] (no server, no
-//!   store): JWTs from your JWKS, Portal, thirdweb, NWT and NIP-98 (with an
-//!   in-memory replay guard for NIP-98 events);
+//!   store) with keys you hold: JWTs, Portal, thirdweb, NWT and NIP-98 (with
+//!   an in-memory replay guard for NIP-98 events). Its keys are fixed: a
+//!   new key of the issuer needs a new verifier.
+//! - [`TesseraLayer::remote`]: `Bearer` JWTs checked against an issuer's
+//!   JWKS URL through tessera-jwks (cached, refreshed in the background,
+//!   one refetch per cooldown for an unknown `kid`, the last good set kept
+//!   while the issuer is down). Trusting a tessera server this way
+//!   ([`access_token_policy`]), a `tessera keys rotate` on the server
+//!   reaches the app without a restart.
 //! - [`TesseraLayer::sessions`]: tessera access tokens checked against a
 //!   [`Sessions`] (revoked `jti`, ended session, logout-all), as
-//!   `tessera serve` does.
+//!   `tessera serve` does; [`TesseraLayer::follow_jwks`] keeps its
+//!   verification keys on a tessera server's JWKS, so that it also follows
+//!   a rotation.
 //!
-//! ```no_run
+//! A bare verifier with keys you hold:
+//!
+//! ```
 //! use axum::{routing::get, Router};
 //! use tessera_axum::{Authenticated, TesseraLayer};
-//! # fn make_verifier() -> tessera_core::Verifier { unimplemented!() }
+//! use tessera_core::keys::{KeySet, SigningKey};
+//! use tessera_core::{Algorithm, Policy, Verifier};
 //!
 //! async fn hello(Authenticated(id): Authenticated) -> String {
 //!     format!("hello {}", id.subject)
 //! }
+//! # fn main() -> Result<(), tessera_core::Error> {
+//! # let issuer_key = SigningKey::generate(Algorithm::ES256)?;
+//! // In production: KeySet::from_jwks(&std::fs::read_to_string("issuer.jwks.json")?, None)?
+//! let keys = KeySet::single(issuer_key.verifying_key()?);
+//! let policy = Policy {
+//!     audiences: vec!["https://api.example".into()],
+//!     ..Policy::default()
+//! };
 //! let app: Router = Router::new()
 //!     .route("/hello", get(hello))
-//!     .layer(TesseraLayer::verifier(make_verifier(), "https://api.example"));
+//!     .layer(TesseraLayer::verifier(Verifier::new(policy, keys), "https://api.example"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A tessera server trusted by its JWKS URL (follows its key rotations):
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use tessera_axum::{access_token_policy, Authenticated, TesseraLayer};
+//! use tessera_jwks::{JwksConfig, RemoteJwks, RemoteVerifier};
+//!
+//! async fn hello(Authenticated(id): Authenticated) -> String {
+//!     format!("hello {}", id.subject)
+//! }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = "https://auth.example"; // the server's public_url
+//! let jwks = RemoteJwks::new(JwksConfig::jwks_uri(format!(
+//!     "{server}/.well-known/jwks.json"
+//! )))?;
+//! jwks.refresh().await?; // optional: wait for the first set
+//! let verifier = RemoteVerifier::new(jwks, access_token_policy(server));
+//! let app: Router = Router::new()
+//!     .route("/hello", get(hello))
+//!     .layer(TesseraLayer::remote(verifier));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Sessions on the server's store (revocation and logout checked), with
+//! verification keys that follow the server's JWKS:
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use std::sync::Arc;
+//! use tessera_axum::{Authenticated, TesseraLayer};
+//! use tessera_core::keys::{KeySet, SigningKey};
+//! use tessera_core::nostr::NostrSecretKey;
+//! use tessera_core::Algorithm;
+//! use tessera_jwks::{JwksConfig, RemoteJwks};
+//! use tessera_session::{SessionConfig, Sessions};
+//!
+//! async fn hello(Authenticated(id): Authenticated) -> String {
+//!     format!("hello {}", id.subject)
+//! }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let config: SessionConfig = unimplemented!("the server's issuer, audience, TTLs");
+//! let server = "https://auth.example";
+//! let store = tessera_store::open("postgres://tessera@db/tessera").await?;
+//! // This app signs nothing itself; the server's keys verify.
+//! let signer = Arc::new(SigningKey::generate(Algorithm::ES256)?);
+//! let server_nostr = NostrSecretKey::generate().public_key();
+//! let sessions = Arc::new(Sessions::new(config, store, signer, KeySet::new(), server_nostr));
+//! let jwks = RemoteJwks::new(JwksConfig::jwks_uri(format!(
+//!     "{server}/.well-known/jwks.json"
+//! )))?;
+//! let app: Router = Router::new()
+//!     .route("/hello", get(hello))
+//!     .layer(TesseraLayer::sessions(sessions).follow_jwks(jwks));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Refusals are `401` with `{"error":"<code>","error_description":"..."}`
@@ -35,29 +117,26 @@
 #![warn(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
-use axum::body::Body;
+mod replay;
+mod service;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
+use replay::{remember, ReplayGuard};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use tessera_core::credential::{parse_authorization, Credential};
+use tessera_core::keys::KeySet;
 use tessera_core::nostr::HttpRequest;
-use tessera_core::{ErrorCode, Format, FormatHint, Identity, Verifier};
+use tessera_core::{ErrorCode, Format, FormatHint, Identity, Policy, Verifier};
+use tessera_jwks::{RemoteJwks, RemoteVerifier};
 use tessera_session::browser::{self, Intent, ACCESS_COOKIE};
+use tessera_session::tokens::ACCESS_TOKEN_TYP;
 use tessera_session::{SessionErrorKind, Sessions};
-use tower_layer::Layer;
-use tower_service::Service;
 
-/// Most NIP-98 event ids remembered by the in-memory replay guard.
-const REPLAY_CAPACITY: usize = 100_000;
-/// Most live NIP-98 event ids of one signer: past it that signer waits
-/// (429), so no single signer can fill the guard for everyone.
-const REPLAY_PER_SIGNER: usize = 1_000;
+pub use service::TesseraService;
+
 /// Default most body bytes buffered to check a NIP-98 `payload`.
 const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// Largest `Authorization` value read.
@@ -152,11 +231,37 @@ enum Mode {
         base_url: String,
         replay: Mutex<ReplayGuard>,
     },
+    Remote {
+        verifier: RemoteVerifier,
+    },
     Sessions {
         sessions: Arc<Sessions>,
         /// The origin a cookie-carrying request must come from.
         origin: String,
+        /// The server's JWKS the verification keys follow.
+        follow: Option<Follow>,
     },
+}
+
+/// A [`RemoteJwks`] whose set the sessions verify with.
+struct Follow {
+    jwks: RemoteJwks,
+    /// The set last handed to the sessions.
+    applied: Mutex<Option<Arc<KeySet>>>,
+}
+
+impl Follow {
+    /// Hands the sessions the current set if it is not the one they have;
+    /// returns the set in force.
+    fn sync(&self, sessions: &Sessions) -> Arc<KeySet> {
+        let keys = self.jwks.keys();
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        if !applied.as_ref().is_some_and(|a| Arc::ptr_eq(a, &keys)) {
+            sessions.set_verify_keys((*keys).clone());
+            *applied = Some(Arc::clone(&keys));
+        }
+        keys
+    }
 }
 
 /// The layer: authenticates every request before the inner service sees
@@ -171,7 +276,11 @@ impl std::fmt::Debug for TesseraLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = match &*self.mode {
             Mode::Bare { .. } => "verifier",
-            Mode::Sessions { .. } => "sessions",
+            Mode::Remote { .. } => "remote",
+            Mode::Sessions { follow: None, .. } => "sessions",
+            Mode::Sessions {
+                follow: Some(_), ..
+            } => "sessions following a JWKS",
         };
         f.debug_struct("TesseraLayer").field("mode", &mode).finish()
     }
@@ -200,6 +309,26 @@ impl TesseraLayer {
         }
     }
 
+    /// Authenticates `Bearer` JWTs with a [`RemoteVerifier`]: the keys of
+    /// one issuer's JWKS URL (a tessera server's
+    /// `/.well-known/jwks.json`, or any issuer's `jwks_uri`), cached and
+    /// refreshed in the background by tessera-jwks, refetched once (per
+    /// cooldown) when a token names a `kid` the cached set lacks. A key
+    /// rotation on the issuer therefore reaches the app without a restart.
+    ///
+    /// For a tessera server, [`access_token_policy`] is the policy of its
+    /// access tokens. They are checked by signature and claims only: a
+    /// revoked token or an ended session stays accepted until the token
+    /// expires (`access_ttl_seconds`); [`TesseraLayer::sessions`] checks
+    /// those too. Other credentials (`Authorization: Nostr`, cookies) are
+    /// refused.
+    pub fn remote(verifier: RemoteVerifier) -> Self {
+        TesseraLayer {
+            mode: Arc::new(Mode::Remote { verifier }),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
     /// Authenticates tessera access tokens (Bearer or the `tessera_access`
     /// cookie) with the session checks. A cookie counts only for a request
     /// from the origin of the sessions' issuer (`SessionConfig::issuer`).
@@ -207,8 +336,41 @@ impl TesseraLayer {
         let issuer = sessions.config().issuer.clone();
         let origin = browser::origin_of(&issuer).unwrap_or(issuer);
         TesseraLayer {
-            mode: Arc::new(Mode::Sessions { sessions, origin }),
+            mode: Arc::new(Mode::Sessions {
+                sessions,
+                origin,
+                follow: None,
+            }),
             max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Sessions mode: access tokens are verified with the keys of `jwks`
+    /// (a tessera server's `/.well-known/jwks.json`) instead of the keys
+    /// the [`Sessions`] were built with. The set is handed over whenever
+    /// tessera-jwks has a newer one, and a token whose `kid` it lacks causes
+    /// one refetch (per cooldown) and one retry, so that a key rotation on
+    /// the server reaches the app without a restart. The session checks
+    /// are unchanged. On a layer made by [`TesseraLayer::verifier`] or
+    /// [`TesseraLayer::remote`] it changes nothing (those take their keys
+    /// from their verifier).
+    pub fn follow_jwks(self, jwks: RemoteJwks) -> Self {
+        let mode = match &*self.mode {
+            Mode::Sessions {
+                sessions, origin, ..
+            } => Arc::new(Mode::Sessions {
+                sessions: Arc::clone(sessions),
+                origin: origin.clone(),
+                follow: Some(Follow {
+                    jwks,
+                    applied: Mutex::new(None),
+                }),
+            }),
+            _ => return self,
+        };
+        TesseraLayer {
+            mode,
+            max_body: self.max_body,
         }
     }
 
@@ -255,7 +417,30 @@ impl TesseraLayer {
                 }
                 Ok(id)
             }
-            Mode::Sessions { sessions, origin } => {
+            Mode::Remote { verifier } => {
+                let auth = authorization(parts)?.ok_or_else(missing)?;
+                let token = match parse_authorization(auth, MAX_AUTHORIZATION, false) {
+                    Ok(Credential::Bearer(t)) => t,
+                    Ok(Credential::Nostr(_)) => {
+                        return Err(AuthRejection::unauthorized(
+                            "malformed",
+                            "use `Authorization: Bearer <JWT>`",
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(AuthRejection::unauthorized(e.code().as_str(), e.message()))
+                    }
+                };
+                verifier
+                    .verify_jwt(token)
+                    .await
+                    .map_err(|e| AuthRejection::unauthorized(e.code().as_str(), e.message()))
+            }
+            Mode::Sessions {
+                sessions,
+                origin,
+                follow,
+            } => {
                 let token = match authorization(parts)? {
                     Some(a) => match parse_authorization(a, MAX_AUTHORIZATION, false) {
                         Ok(Credential::Bearer(t)) => t.to_owned(),
@@ -283,19 +468,49 @@ impl TesseraLayer {
                         token
                     }
                 };
-                sessions
-                    .check_access(&token)
-                    .await
-                    .map_err(|e| match e.kind() {
-                        SessionErrorKind::Unavailable => AuthRejection {
-                            status: StatusCode::SERVICE_UNAVAILABLE,
-                            code: "temporarily_unavailable",
-                            message: e.message().to_owned(),
-                        },
-                        _ => AuthRejection::unauthorized(e.code(), e.message()),
-                    })
+                let result = match follow {
+                    None => sessions.check_access(&token).await,
+                    Some(f) => {
+                        let used = f.sync(sessions);
+                        let first = sessions.check_access(&token).await;
+                        match first {
+                            Err(e) if e.code() == ErrorCode::UnknownKey.as_str() => {
+                                if f.jwks.refetch_for_unknown_kid(&used).await.is_some() {
+                                    f.sync(sessions);
+                                    sessions.check_access(&token).await
+                                } else {
+                                    Err(e)
+                                }
+                            }
+                            other => other,
+                        }
+                    }
+                };
+                result.map_err(|e| match e.kind() {
+                    SessionErrorKind::Unavailable => AuthRejection {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        code: "temporarily_unavailable",
+                        message: e.message().to_owned(),
+                    },
+                    _ => AuthRejection::unauthorized(e.code(), e.message()),
+                })
             }
         }
+    }
+}
+
+/// The policy of a tessera server's access tokens, for
+/// [`TesseraLayer::remote`]: `iss` and `aud` the server's `public_url`,
+/// `typ` `at+jwt`, and `jti`, `sid` and `sub` present (what `tessera serve`
+/// checks itself).
+pub fn access_token_policy(public_url: &str) -> Policy {
+    let url = public_url.trim_end_matches('/').to_owned();
+    Policy {
+        audiences: vec![url.clone()],
+        issuer: Some(url),
+        required_typ: Some(ACCESS_TOKEN_TYP.to_owned()),
+        required_claims: vec!["jti".into(), "sid".into(), "sub".into()],
+        ..Policy::default()
     }
 }
 
@@ -337,144 +552,4 @@ fn is_nostr(parts: &Parts) -> bool {
                 Ok(Credential::Nostr(_))
             )
         })
-}
-
-/// Event ids seen, with their signer and expiry, and how many live ids each
-/// signer holds.
-#[derive(Default)]
-struct ReplayGuard {
-    seen: HashMap<String, (String, i64)>,
-    per_signer: HashMap<String, usize>,
-}
-
-impl ReplayGuard {
-    /// Forgets expired ids.
-    fn purge(&mut self, now: i64) {
-        let per_signer = &mut self.per_signer;
-        self.seen.retain(|_, (signer, exp)| {
-            let live = *exp > now;
-            if !live {
-                if let Some(n) = per_signer.get_mut(signer.as_str()) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-            live
-        });
-        self.per_signer.retain(|_, n| *n > 0);
-    }
-}
-
-/// The in-memory NIP-98 replay guard: each event id once until it expires.
-/// Bounded in all and per signer: one signer past [`REPLAY_PER_SIGNER`]
-/// live events waits (429) while others go on; only when the whole guard
-/// is full of live ids of many signers does everyone wait (503). A live id
-/// is never forgotten to make room (that would allow its replay).
-fn remember(replay: &Mutex<ReplayGuard>, id: &Identity, now: i64) -> Result<(), AuthRejection> {
-    let key = id.id.clone().unwrap_or_default();
-    let signer = id.issuer.clone().unwrap_or_else(|| id.subject.clone());
-    let until = id.expires_at.unwrap_or(now + 60);
-    let mut guard = match replay.lock() {
-        Ok(m) => m,
-        Err(p) => p.into_inner(),
-    };
-    if guard.seen.get(&key).is_some_and(|(_, exp)| *exp > now) {
-        return Err(AuthRejection::unauthorized(
-            "replayed",
-            "this NIP-98 event was already used; sign a new one",
-        ));
-    }
-    let of_signer = |g: &ReplayGuard| g.per_signer.get(&signer).copied().unwrap_or(0);
-    if guard.seen.len() >= REPLAY_CAPACITY || of_signer(&guard) >= REPLAY_PER_SIGNER {
-        guard.purge(now);
-    }
-    if of_signer(&guard) >= REPLAY_PER_SIGNER {
-        return Err(AuthRejection::other(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many recent NIP-98 events from this signer; retry shortly",
-        ));
-    }
-    if guard.seen.len() >= REPLAY_CAPACITY {
-        return Err(AuthRejection::other(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "too many recent NIP-98 events; retry shortly",
-        ));
-    }
-    if let Some((old_signer, _)) = guard.seen.insert(key, (signer.clone(), until)) {
-        // An expired entry of the same id is replaced.
-        if let Some(n) = guard.per_signer.get_mut(&old_signer) {
-            *n = n.saturating_sub(1);
-        }
-    }
-    *guard.per_signer.entry(signer).or_insert(0) += 1;
-    Ok(())
-}
-
-impl<S> Layer<S> for TesseraLayer {
-    type Service = TesseraService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        TesseraService {
-            layer: self.clone(),
-            inner,
-        }
-    }
-}
-
-/// The service made by [`TesseraLayer`].
-#[derive(Clone, Debug)]
-pub struct TesseraService<S> {
-    layer: TesseraLayer,
-    inner: S,
-}
-
-impl<S> Service<Request<Body>> for TesseraService<S>
-where
-    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The clone is ready-polled later; keep the one that was polled.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            // A NIP-98 event binds the body (its `payload` tag): read it,
-            // within the bound, and hand the same bytes on.
-            let (result, body) = if is_nostr(&parts) {
-                let bytes = match axum::body::to_bytes(body, layer.max_body).await {
-                    Ok(b) => b,
-                    Err(_) => {
-                        return Ok(AuthRejection::other(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "payload_too_large",
-                            "the request body is larger than allowed",
-                        )
-                        .into_response())
-                    }
-                };
-                let result = layer.authenticate_with_body(&parts, &bytes).await;
-                (result, Body::from(bytes))
-            } else {
-                (layer.authenticate(&parts).await, body)
-            };
-            match result {
-                Ok(id) => {
-                    parts.extensions.insert(Authenticated(id));
-                    inner.call(Request::from_parts(parts, body)).await
-                }
-                Err(rejection) => Ok(rejection.into_response()),
-            }
-        })
-    }
 }

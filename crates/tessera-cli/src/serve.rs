@@ -101,7 +101,9 @@ pub struct KeysArgs {
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Add a new access-token signer; the previous one stays published until its tokens expire.
-    /// A running server picks the new key up when restarted.
+    /// Running servers on this data directory publish the new key within
+    /// key_reload_interval_seconds (at once on SIGHUP) and sign with it
+    /// key_publish_delay_seconds after this command (docs/key-rotation.md).
     Rotate {
         #[command(flatten)]
         options: ServerOptions,

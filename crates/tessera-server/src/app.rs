@@ -81,13 +81,12 @@ impl AppState {
                 max_bytes: config.verify_cache_bytes,
             },
         };
-        let now = clock.now();
-        let life = config.access_ttl_seconds + config.leeway_seconds;
+        let plan = crate::key_reload::KeyPlan::at(&keys, &config, clock.now());
         let sessions = Sessions::with_clock(
             session_config,
             store,
-            Arc::clone(keys.current()),
-            keys.verification_keys(now, life),
+            plan.signer,
+            plan.published,
             keys.nostr_public(),
             Arc::clone(&clock),
         );
@@ -285,11 +284,13 @@ async fn info(State(state): State<Shared>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Public keys of the current and still-valid previous signers.
+/// Public keys of the signers: the current one, newer ones not signed
+/// with yet, and retired ones whose tokens may still be alive
+/// (`key_reload::KeyPlan`).
 async fn jwks(State(state): State<Shared>) -> Response {
     let now = state.clock.now();
-    let life = state.config.access_ttl_seconds + state.config.leeway_seconds;
-    let set = state.keys().verification_keys(now, life).to_public_jwks();
+    let plan = crate::key_reload::KeyPlan::at(&state.keys(), &state.config, now);
+    let set = plan.published.to_public_jwks();
     let mut resp = (StatusCode::OK, Value::Object(set).to_json()).into_response();
     let h = resp.headers_mut();
     h.insert(

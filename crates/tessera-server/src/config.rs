@@ -50,6 +50,14 @@ pub struct Config {
     pub leeway_seconds: i64,
     /// Access-token signer algorithm for newly generated keys.
     pub signing_alg: SignerAlg,
+    /// Seconds a new signer in `keys/` is only published (JWKS, verified)
+    /// before this instance signs with it, so that every instance sharing
+    /// `keys/` verifies its tokens first (docs/key-rotation.md). 0 signs
+    /// with the newest at once (one instance only).
+    pub key_publish_delay_seconds: i64,
+    /// Seconds between two reads of `keys/signers.json` (SIGHUP reads it at
+    /// once): added and retired signers are picked up without a restart.
+    pub key_reload_interval_seconds: u64,
     /// SIWE `Chain ID` offered in challenges.
     pub chain_id: u64,
     /// Life of a login challenge nonce.
@@ -146,6 +154,8 @@ impl Default for Config {
             refresh_reuse_grace_seconds: 10,
             leeway_seconds: 60,
             signing_alg: SignerAlg::ES256,
+            key_publish_delay_seconds: 60,
+            key_reload_interval_seconds: 10,
             chain_id: 1,
             nonce_ttl_seconds: 300,
             max_body_bytes: 64 * 1024,
@@ -234,6 +244,12 @@ impl Config {
                         _ => return Err(ConfigError(format!("{name} must be ES256 or EdDSA"))),
                     }
                 }
+                "KEY_PUBLISH_DELAY_SECONDS" => {
+                    self.key_publish_delay_seconds = parse_env(&name, &value)?
+                }
+                "KEY_RELOAD_INTERVAL_SECONDS" => {
+                    self.key_reload_interval_seconds = parse_env(&name, &value)?
+                }
                 "CHAIN_ID" => self.chain_id = parse_env(&name, &value)?,
                 "NONCE_TTL_SECONDS" => self.nonce_ttl_seconds = parse_env(&name, &value)?,
                 "MAX_BODY_BYTES" => self.max_body_bytes = parse_env(&name, &value)?,
@@ -321,6 +337,7 @@ impl Config {
                 return Err(ConfigError(format!("{name} must be at least 1")));
             }
         }
+        crate::key_reload::check_config(self)?;
         if self.trust_forwarded_for == Some(true) {
             return Err(ConfigError(
                 "trust_forwarded_for was replaced: it believed the leftmost X-Forwarded-For entry, which the client writes. List your proxies instead: [forward_auth] trusted_proxies = [\"10.0.0.0/8\"] (TESSERA_FORWARD_AUTH_TRUSTED_PROXIES); the address is then read from the right, skipping them".into(),

@@ -115,12 +115,11 @@ impl ServerKeys {
             write_private(&nostr_path, hex_encode(&sk.secret_bytes()).as_bytes())?;
             sk
         };
-        let signers_path = dir.join("signers.json");
+        let signers_path = dir.join(SIGNERS_FILE);
         let mut keys = if signers_path.exists() {
-            let text =
-                std::fs::read_to_string(&signers_path).map_err(|e| io_err(&signers_path, e))?;
             ServerKeys {
-                signers: parse_signers(&text).map_err(|e| io_err(&signers_path, e))?,
+                signers: parse_signers_file(&read_signers_file(data_dir)?)
+                    .map_err(|e| io_err(&signers_path, e))?,
                 nostr_secret,
             }
         } else {
@@ -183,15 +182,38 @@ impl ServerKeys {
         let mut doc = Object::new();
         doc.insert("signers", Value::Array(list));
         write_private(
-            &keys_dir(data_dir).join("signers.json"),
+            &keys_dir(data_dir).join(SIGNERS_FILE),
             Value::Object(doc).to_json().as_bytes(),
         )
     }
 
-    /// The current signer.
+    /// The newest signer (what `tessera keys rotate` just added).
     pub fn current(&self) -> &Arc<SigningKey> {
-        // load_or_create guarantees at least one signer; the newest is current.
+        // load_or_create and set_signers guarantee at least one signer.
         &self.signers[self.signers.len() - 1].key
+    }
+
+    /// The key to sign with at `now`: the newest signer published for at
+    /// least `publish_delay` seconds (`created_at + publish_delay <= now`),
+    /// so that every instance sharing `keys/` verifies its tokens before
+    /// any instance makes one. When none is that old (a fresh data
+    /// directory), the oldest signer.
+    pub fn signing_key(&self, now: i64, publish_delay: i64) -> &Arc<SigningKey> {
+        &self
+            .signers
+            .iter()
+            .rev()
+            .find(|s| s.created_at.saturating_add(publish_delay) <= now)
+            .unwrap_or(&self.signers[0])
+            .key
+    }
+
+    /// Replaces the signers with those read again from the data directory
+    /// (`parse_signers_file` refuses an empty list).
+    pub fn set_signers(&mut self, signers: Vec<StoredSigner>) {
+        if !signers.is_empty() {
+            self.signers = signers;
+        }
     }
 
     /// The server's Nostr public key.
@@ -230,6 +252,46 @@ impl ServerKeys {
         let (x, _) = self.nostr_secret.x_only_public_key(secp256k1::SECP256K1);
         hex_encode(&x.serialize())
     }
+}
+
+/// The signers' file in `data_dir/keys`.
+const SIGNERS_FILE: &str = "signers.json";
+
+/// Largest signers' file read (one signer takes about 300 bytes).
+const MAX_SIGNERS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The bytes of `data_dir/keys/signers.json`, at most 1 MiB.
+pub fn read_signers_file(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+    use std::io::Read;
+    let path = keys_dir(data_dir).join(SIGNERS_FILE);
+    let file = std::fs::File::open(&path).map_err(|e| io_err(&path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SIGNERS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_err(&path, e))?;
+    if bytes.len() as u64 > MAX_SIGNERS_FILE_BYTES {
+        return Err(KeyError(format!(
+            "{} is larger than {MAX_SIGNERS_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The signers in a signers' file, oldest first. Refuses a file that is
+/// not the JSON `tessera keys rotate` writes, that holds no signer, or a
+/// signer without a `kid`. The message names what is wrong, never a
+/// key's value.
+pub fn parse_signers_file(bytes: &[u8]) -> Result<Vec<StoredSigner>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the file is not UTF-8".to_owned())?;
+    let signers = parse_signers(text)?;
+    if signers.is_empty() {
+        return Err("the `signers` array is empty".into());
+    }
+    if signers.iter().any(|s| s.key.kid().is_none()) {
+        return Err("a signer's `jwk` has no `kid`".into());
+    }
+    Ok(signers)
 }
 
 fn parse_signers(text: &str) -> Result<Vec<StoredSigner>, String> {

@@ -31,6 +31,12 @@ pub struct Metrics {
     /// `tessera_store_ping_seconds`: how long that ping took (to its
     /// answer, its failure or its timeout).
     pub store_ping_seconds: Gauge,
+    /// `tessera_key_reloads_total{result}`: changes of `keys/signers.json`
+    /// read while running, `loaded` or `refused` (unreadable or malformed).
+    pub key_reloads: IntCounterVec,
+    /// `tessera_key_file_refused`: 1 while `keys/signers.json` is refused
+    /// (the signers read before stay in force).
+    pub key_file_refused: IntGauge,
 }
 
 impl Metrics {
@@ -111,6 +117,21 @@ impl Metrics {
         .unwrap_or_else(|_| unreachable_float_gauge());
         let _ = registry.register(Box::new(store_up.clone()));
         let _ = registry.register(Box::new(store_ping_seconds.clone()));
+        let key_reloads = IntCounterVec::new(
+            Opts::new(
+                "tessera_key_reloads_total",
+                "Changes of keys/signers.json read while running, by result (loaded, refused)",
+            ),
+            &["result"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(key_reloads.clone()));
+        let key_file_refused = IntGauge::new(
+            "tessera_key_file_refused",
+            "1 while keys/signers.json cannot be read or parsed (the signers read before stay in force)",
+        )
+        .unwrap_or_else(|_| unreachable_int_gauge());
+        let _ = registry.register(Box::new(key_file_refused.clone()));
         Metrics {
             registry,
             verifications,
@@ -122,6 +143,8 @@ impl Metrics {
             revocation_entries,
             store_up,
             store_ping_seconds,
+            key_reloads,
+            key_file_refused,
         }
     }
 

@@ -38,6 +38,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
         return Err(ServeError(e.clone()));
     }
     spawn_purge(Arc::clone(&state));
+    crate::key_reload::spawn(&state);
     Ok(state)
 }
 

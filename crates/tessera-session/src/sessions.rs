@@ -237,6 +237,13 @@ impl Sessions {
         }
     }
 
+    /// Replaces the keys access tokens are verified with and keeps the
+    /// signer (an app that verifies a tessera server's tokens by the
+    /// server's JWKS, which rotates).
+    pub fn set_verify_keys(&self, verify_keys: KeySet) {
+        self.set_signer(Arc::clone(&self.signer().key), verify_keys);
+    }
+
     fn signer(&self) -> Arc<Signer> {
         match self.signer.read() {
             Ok(g) => Arc::clone(&g),

@@ -26,9 +26,12 @@ fn retired_signer_tokens_keep_working_after_rotation() {
     .expect("keys");
     keys.rotate(&data, tessera_core::Algorithm::ES256, SystemClock.now())
         .expect("rotate");
+    // One instance: no other instance has to publish the new signer
+    // first, so it may sign at once (key_reload tests cover the delay).
     let s = start(None, |c| {
         c.data_dir = data.clone();
         c.public_url = Some("http://tessera.test".into());
+        c.key_publish_delay_seconds = 0;
     });
     let jwks = http(s.addr, "GET", "/.well-known/jwks.json", &[], b"").json();
     assert_eq!(
