@@ -35,6 +35,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Sessions over the configured store.
     pub sessions: Arc<Sessions>,
+    /// The `[[issuer]]` tables, ready to verify (empty: only the built-in
+    /// `tessera` and `nostr` issuers).
+    pub issuers: crate::issuers::Issuers,
 }
 
 impl AppState {
@@ -71,11 +74,13 @@ impl AppState {
             grace: config.refresh_reuse_grace_seconds,
             leeway: config.leeway_seconds,
             nonce_ttl: config.nonce_ttl_seconds,
+            self_issued_max_lifetime: Some(config.nostr_max_lifetime_seconds),
             verify_cache: tessera_core::cache::CacheConfig {
                 max_entries: config.verify_cache_entries,
                 max_bytes: config.verify_cache_bytes,
             },
         };
+        let issuers = crate::issuers::Issuers::none(issuer_context(&config, &keys, &clock));
         let now = clock.now();
         let life = config.access_ttl_seconds + config.leeway_seconds;
         let sessions = Sessions::with_clock(
@@ -94,7 +99,16 @@ impl AppState {
             proxies,
             clock,
             sessions: Arc::new(sessions),
+            issuers,
         }
+    }
+
+    /// Builds the `[[issuer]]` tables of the configuration (their remote
+    /// key sets start fetching). A problem names the table and the fix.
+    pub fn with_issuers(mut self) -> Result<Self, crate::config::ConfigError> {
+        let context = issuer_context(&self.config, &self.keys(), &self.clock);
+        self.issuers = crate::issuers::Issuers::build(&self.config.issuer, context)?;
+        Ok(self)
     }
 
     /// Reads the keys; a poisoned lock still holds valid keys.
@@ -103,6 +117,25 @@ impl AppState {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
+    }
+}
+
+/// What the issuers need to know about this server.
+fn issuer_context(
+    config: &Config,
+    keys: &ServerKeys,
+    clock: &Arc<dyn Clock>,
+) -> crate::issuers::ServerContext {
+    crate::issuers::ServerContext {
+        url: config.public_url(),
+        host: config.public_host(),
+        nostr: keys.nostr_public(),
+        leeway: config.leeway_seconds,
+        cache: tessera_core::cache::CacheConfig {
+            max_entries: config.verify_cache_entries,
+            max_bytes: config.verify_cache_bytes,
+        },
+        clock: Arc::clone(clock),
     }
 }
 

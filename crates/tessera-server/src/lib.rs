@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod issuers;
 pub mod keys;
 pub mod listen;
 pub mod metrics;

@@ -37,7 +37,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
             e.message()
         ))
     })?;
-    let state = Arc::new(AppState::new(config, keys, store));
+    let state = AppState::new(config, keys, store)
+        .with_issuers()
+        .map_err(|e| ServeError(e.0))?;
+    let state = Arc::new(state);
     spawn_purge(Arc::clone(&state));
     Ok(state)
 }

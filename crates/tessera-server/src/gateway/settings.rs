@@ -27,7 +27,8 @@ impl Config {
         if self.public_url.is_some() || !self.listen.ends_with(":0") {
             self.forward_auth_reader()?;
         }
-        self.forward_auth_rules(&[])?;
+        let issuers: Vec<&str> = self.issuer.iter().map(|i| i.name.as_str()).collect();
+        self.forward_auth_rules(&issuers)?;
         Ok(())
     }
 
