@@ -8,7 +8,7 @@
 use crate::app::Shared;
 use crate::error::ApiError;
 use crate::extract::{authorization, parse_json, Peer};
-use crate::issuers::{Authenticated, BearerRoute, IssuerRefusal, PORTAL_SIGNER_HEADER};
+use crate::issuers::{Authenticated, BearerRoute, IssuerRefusal, Issuers, PORTAL_SIGNER_HEADER};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -625,7 +625,7 @@ pub(crate) async fn identify(
                             .filter(|_| e.kind() == SessionErrorKind::Unauthorized)
                             .map(|code| tessera_core::Error::with_message(code, e.message().to_owned()));
                         let Some(found) = core.and_then(|c| issuers.verify_nwt(credential, &c)) else {
-                            return Err(e);
+                            return Err(tried_builtin(e, issuers, issuers.nostr()));
                         };
                         let found = found.map_err(refused)?;
                         state.sessions.check_issued(&found.identity).await?;
@@ -644,7 +644,10 @@ pub(crate) async fn identify(
                     .get(PORTAL_SIGNER_HEADER)
                     .and_then(|v| v.to_str().ok());
                 match issuers.verify_bearer(token, signer).await {
-                    None => Ok(tessera(state.sessions.check_access(token).await?)),
+                    None => match state.sessions.check_access(token).await {
+                        Ok(id) => Ok(tessera(id)),
+                        Err(e) => Err(tried_builtin(e, issuers, issuers.tessera())),
+                    },
                     Some(Ok(found)) => {
                         label = found.method;
                         state.sessions.check_issued(&found.identity).await?;
@@ -684,6 +687,20 @@ pub(crate) async fn identify(
             }
             Err(e.into())
         }
+    }
+}
+
+/// A built-in issuer's refusal; with `[[issuer]]` tables configured, its
+/// message names the issuer tried, like the refusals of the others.
+fn tried_builtin(e: SessionError, issuers: &Issuers, name: &str) -> SessionError {
+    if issuers.is_empty() || e.kind() != SessionErrorKind::Unauthorized {
+        return e;
+    }
+    match ErrorCode::from_name(e.code()) {
+        Some(code) => {
+            SessionError::unauthorized(code, format!("{} (issuers tried: {name})", e.message()))
+        }
+        None => e,
     }
 }
 

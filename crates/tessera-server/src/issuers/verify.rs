@@ -254,15 +254,18 @@ impl Issuers {
     }
 
     /// After the built-in `nostr` issuer refused an NWT with `builtin`
-    /// (not addressed to this server, or naming another subject): the nwt
-    /// issuers, in order. `None` when there are none, or when `builtin`
-    /// is a final refusal (expired, tampered, too long, ...).
+    /// (not addressed to this server, naming another subject, or past its
+    /// lifetime cap): the nwt issuers, in order. `None` when there are
+    /// none, or when `builtin` is a final refusal (expired, tampered, ...).
     pub fn verify_nwt(
         &self,
         credential: &str,
         builtin: &Error,
     ) -> Option<Result<Authenticated, IssuerRefusal>> {
-        if !not_mine(builtin.code())
+        // `invalid_claim` too: the built-in's lifetime cap is checked before
+        // its audience, and an nwt issuer may allow a longer life.
+        let retry = not_mine(builtin.code()) || builtin.code() == ErrorCode::InvalidClaim;
+        if !retry
             || !self
                 .list
                 .iter()
