@@ -549,6 +549,33 @@ fn logout_all_ends_issuer_credentials_made_before_it() {
     let portal = issue_portal(&user, &server_key, now - 2, 600).unwrap();
     assert_eq!(verify(&server, &app_nwt, &[]).status, 200);
     assert_eq!(verify(&server, &bearer(&portal), &named).status, 200);
+    // /v1/auth/me answers the same identity, with the issuer's name.
+    let me = http(
+        &server,
+        "GET",
+        "/v1/auth/me",
+        &[("Authorization", &app_nwt)],
+        b"",
+    );
+    assert_eq!(me.status, 200, "{}", me.text());
+    assert_eq!(me.json()["issuer_name"], "app-nostr");
+    assert_eq!(me.json()["subject"], hex.as_str());
+    // A wallet-signed Portal login is capped like the issuer (nostr_max_lifetime_seconds).
+    let long = issue_portal(&user, &server_key, now, 3601).unwrap();
+    let body = format!(r#"{{"method":"portal","token":"{long}","pubkey":"{hex}"}}"#);
+    let r = http(
+        &server,
+        "POST",
+        "/v1/auth/login",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.error()),
+        (401, "invalid_claim".to_owned()),
+        "{}",
+        r.text()
+    );
     // The user logs in with an NWT for this server and logs out everywhere.
     let login = http(
         &server,
