@@ -167,3 +167,117 @@ keys = [{pem:?}]
     }
     tally.finish();
 }
+
+/// `Authorization` of a bearer token or a ready `Nostr …` value.
+fn verify_auth(server: &Tessera, authorization: &str) -> Resp {
+    http(
+        server,
+        "GET",
+        "/v1/verify",
+        &[("Authorization", authorization)],
+        b"",
+    )
+}
+
+#[test]
+fn wallet_peer_tokens_at_v1_verify_under_their_issuers() {
+    let Some(node) = Peer::node() else { return };
+    let dir = TempDir::new("issuer-wallet-peers");
+    let now = unix_now().to_string();
+    let tw = node.run(
+        "thirdweb-make.mjs",
+        &["--now", &now, "--aud", "example.com"],
+    );
+    let nwt = node.run("nwt-make.mjs", &["--now", &now, "--aud", AUD]);
+    let portal = node.run("portal-make.mjs", &["--now", &now]);
+    let config = format!(
+        r#"
+[[issuer]]
+name = "tw"
+kind = "thirdweb"
+admins = ["{admin}"]
+domain = "example.com"
+
+[[issuer]]
+name = "app-nostr"
+kind = "nwt"
+audiences = ["{AUD}"]
+
+[[issuer]]
+name = "portal-service"
+kind = "portal"
+signers = ["{portal_signer}"]
+"#,
+        admin = s(&tw, "admin"),
+        portal_signer = s(&portal["signer"], "npub"),
+    );
+    let path = dir.write("tessera.toml", &config);
+    let server =
+        Tessera::start_with_args(tessera_bin!(), dir.root(), None, &[], &["--config", &path]);
+    let mut tally = Tally::new("ethers, applesauce, node:crypto -> tessera serve [[issuer]]");
+    let t = &tw["tokens"];
+    let b = |name: &str| verify_auth(&server, &bearer(s(t, name)));
+    tally.check(
+        "ethers thirdweb valid under tw",
+        accepted(&b("valid"), "tw", s(&tw, "user")),
+    );
+    tally.check(
+        "ethers thirdweb std-base64 signature under tw",
+        accepted(&b("std_base64_sig"), "tw", s(&tw, "user")),
+    );
+    tally.check(
+        "ethers thirdweb expired",
+        refused(&b("expired"), Some("expired")),
+    );
+    tally.check(
+        "ethers thirdweb tampered",
+        refused(&b("tampered"), Some("bad_signature")),
+    );
+    tally.check(
+        "ethers thirdweb signed by another wallet",
+        refused(&b("signed_by_other"), Some("bad_signature")),
+    );
+
+    let t = &nwt["tokens"];
+    let n = |name: &str| verify_auth(&server, s(t, name));
+    let signer = s(&nwt["signer"], "pubkey");
+    tally.check(
+        "applesauce NWT valid under app-nostr",
+        accepted(&n("valid"), "app-nostr", signer),
+    );
+    tally.check(
+        "applesauce NWT expired",
+        refused(&n("expired"), Some("expired")),
+    );
+    tally.check(
+        "applesauce NWT tampered content",
+        refused(&n("tampered_content"), Some("id_mismatch")),
+    );
+    tally.check(
+        "applesauce NWT tampered signature",
+        refused(&n("tampered_sig"), Some("bad_signature")),
+    );
+    tally.check(
+        "applesauce NWT naming another subject",
+        refused(&n("sub_other"), Some("untrusted_signer")),
+    );
+    tally.check(
+        "applesauce NWT without exp",
+        refused(&n("no_exp"), Some("missing_claim")),
+    );
+
+    let t = &portal["tokens"];
+    let p = |name: &str| verify_auth(&server, &bearer(s(t, name)));
+    let target = s(&portal, "target_key");
+    tally.check(
+        "Portal (node:crypto) service-signed valid: subject target_key",
+        accepted(&p("valid"), "portal-service", target),
+    );
+    tally.check("Portal expired", refused(&p("expired"), Some("expired")));
+    tally.check(
+        "Portal tampered target_key",
+        refused(&p("tampered"), Some("bad_signature")),
+    );
+    tally.check("Portal high S", refused(&p("high_s"), None));
+    tally.finish();
+}
