@@ -523,6 +523,28 @@ fn every_issuer_kind_at_v1_verify() {
         "{}",
         r.text()
     );
+    // Metrics are labelled by format, a bounded set: never an issuer name.
+    let metrics = http(&server, "GET", "/metrics", &[], b"").text();
+    for format in ["jwt", "portal", "thirdweb", "nwt"] {
+        let valid = format!(
+            "tessera_verifications_total{{code=\"\",format=\"{format}\",result=\"valid\"}}"
+        );
+        assert!(metrics.contains(&valid), "{valid} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("format=\"portal\",result=\"invalid\""),
+        "{metrics}"
+    );
+    for name in [
+        "corp",
+        "files",
+        "portal-service",
+        "portal-wallets",
+        "\"tw\"",
+        "app-nostr",
+    ] {
+        assert!(!metrics.contains(name), "{name} in\n{metrics}");
+    }
     // app-nostr also takes this server's audience, with a shorter cap: it
     // was tried too, and its cap is the one named.
     assert!(
