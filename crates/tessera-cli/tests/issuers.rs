@@ -37,7 +37,8 @@ struct JwksServer {
 
 fn serve_jwks(body: String) -> JwksServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("{origin}/jwks.json");
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&hits);
     std::thread::spawn(move || {
@@ -53,6 +54,12 @@ fn serve_jwks(body: String) -> JwksServer {
                 }
             }
             counter.fetch_add(1, Ordering::SeqCst);
+            // OpenID Connect discovery names the JWK Set of this same server.
+            let body = if head.starts_with(b"GET /.well-known/openid-configuration ") {
+                format!(r#"{{"issuer":"{origin}","jwks_uri":"{origin}/jwks.json"}}"#)
+            } else {
+                body.clone()
+            };
             let answer = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=300\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -61,6 +68,14 @@ fn serve_jwks(body: String) -> JwksServer {
         }
     });
     JwksServer { url, hits }
+}
+
+impl JwksServer {
+    /// The origin: an OpenID Connect issuer whose discovery document names
+    /// the same JWK Set.
+    fn origin(&self) -> &str {
+        self.url.trim_end_matches("/jwks.json")
+    }
 }
 
 fn jwks_of(key: &SigningKey) -> String {
@@ -109,6 +124,14 @@ allow_insecure_jwks = true
 max_lifetime_seconds = 3600
 
 [[issuer]]
+name = "oidc"
+kind = "jwt"
+iss = "{origin}"
+audiences = ["api.example"]
+discovery = "{origin}"
+allow_insecure_jwks = true
+
+[[issuer]]
 name = "files"
 kind = "jwt"
 iss = "https://files.example"
@@ -151,6 +174,7 @@ max_lifetime_seconds = 600
         service = k.service.public_key().to_npub(),
         admin = k.admin.address().to_checksum(),
         delegate = k.delegate.public_key().to_hex(),
+        origin = jwks_uri.trim_end_matches("/jwks.json"),
     );
     dir.write("etc/tessera.toml", &text)
 }
@@ -278,6 +302,15 @@ fn every_issuer_kind_at_v1_verify() {
         "invalid_claim",
         "corp",
     );
+
+    // --- jwt, keys by OpenID Connect discovery (the same JWK Set, another issuer).
+    let ok = sign(&k.corp, &claims(jwks.origin(), "olga", now, now + 300));
+    assert_accepted(&verify(&server, &bearer(&ok), &[]), "oidc", "olga", "jwt");
+    let expired = sign(
+        &k.corp,
+        &claims(jwks.origin(), "olga", now - 900, now - 300),
+    );
+    assert_refused(&verify(&server, &bearer(&expired), &[]), "expired", "oidc");
 
     // --- jwt, a JWK Set file whose key has the same kid as corp's: each
     // issuer's keys stay its own.
