@@ -127,23 +127,28 @@ impl Issuers {
     ) -> Option<Result<Authenticated, IssuerRefusal>> {
         match self.route_bearer(token) {
             BearerRoute::Tessera => None,
-            BearerRoute::Jwt(at) => Some(self.verify_jwt(&self.list[at], token).await),
+            BearerRoute::Jwt(at) => match self.list.get(at) {
+                Some(
+                    issuer @ Issuer {
+                        check: Check::Jwt { keys, .. },
+                        ..
+                    },
+                ) => Some(self.verify_jwt(issuer, keys, token).await),
+                // `route_bearer` names only jwt issuers.
+                _ => None,
+            },
             BearerRoute::Portal => Some(self.verify_portal(token, portal_signer)),
             BearerRoute::Thirdweb => Some(self.verify_thirdweb(token)),
         }
     }
 
+    /// A jwt issuer's keys only (chosen by the token's `iss`).
     async fn verify_jwt(
         &self,
         issuer: &Issuer,
+        keys: &JwtKeys,
         token: &str,
     ) -> Result<Authenticated, IssuerRefusal> {
-        let Check::Jwt { keys, .. } = &issuer.check else {
-            return Err(refusal(
-                Error::new(ErrorCode::Malformed, "not a jwt issuer"),
-                vec![Arc::clone(&issuer.name)],
-            ));
-        };
         let result = match keys {
             JwtKeys::Files(v) => v.verify_jwt(token),
             JwtKeys::Remote(v) => v.verify_jwt(token).await,
@@ -161,11 +166,11 @@ impl Issuers {
     ) -> Result<Authenticated, IssuerRefusal> {
         let mut tried = Vec::new();
         if let Some(signer) = signer {
-            let Some(issuer) = self
-                .list
-                .iter()
-                .find(|i| matches!(i.check, Check::PortalWallet { .. }))
-            else {
+            let wallet = self.list.iter().find_map(|i| match &i.check {
+                Check::PortalWallet { policy } => Some((i, policy)),
+                _ => None,
+            });
+            let Some((issuer, policy)) = wallet else {
                 let names = self.names_where(|c| matches!(c, Check::PortalService { .. }));
                 return Err(refusal(
                     Error::new(
@@ -173,12 +178,6 @@ impl Issuers {
                         "X-Portal-Pubkey names the signer of a wallet-signed Portal JWT, and no portal issuer takes them (wallet_signed = true); a service-signed token is sent without it",
                     ),
                     names,
-                ));
-            };
-            let Check::PortalWallet { policy } = &issuer.check else {
-                return Err(refusal(
-                    Error::new(ErrorCode::Malformed, "not a portal issuer"),
-                    vec![],
                 ));
             };
             tried.push(Arc::clone(&issuer.name));
