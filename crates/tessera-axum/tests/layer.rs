@@ -264,6 +264,7 @@ async fn session_mode_checks_revocation() {
         grace: 10,
         leeway: 60,
         nonce_ttl: 300,
+        self_issued_max_lifetime: None,
         verify_cache: Default::default(),
     };
     let server = NostrSecretKey::generate();

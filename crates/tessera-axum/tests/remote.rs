@@ -205,6 +205,7 @@ async fn sessions_following_the_jwks_accept_a_rotated_key_and_see_logouts() {
         grace: 10,
         leeway: 60,
         nonce_ttl: 300,
+        self_issued_max_lifetime: None,
         verify_cache: tessera_core::cache::CacheConfig::default(),
     };
     // The app signs nothing; it starts with no verification key at all.

@@ -60,7 +60,7 @@ struct TestArgs {
 pub fn run(args: RulesArgs) -> Result<ExitCode, UsageError> {
     let RulesCommand::Test(args) = args.command;
     let config = args.options.effective()?;
-    let rules = config.forward_auth_rules(&[])?;
+    let rules = config.forward_auth_rules()?;
     let request = ForwardedRequest::from_url(&args.method, &args.url)
         .map_err(|e| UsageError(format!("--method/--url: {e} ({})", e.code())))?;
     let caller: Option<(String, Identity)> = match (&args.credential, &args.issuer) {

@@ -54,7 +54,7 @@ fn every_shown_key() -> BTreeSet<String> {
     let dir = TempDir::new("deploy-keys");
     let rules = dir.write(
         "rules.toml",
-        "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\nclaim_headers = [\"scope\"]\n\n[[rule]]\npath = \"/*\"\nallow = [\"tessera\"]\n",
+        "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\nclaim_headers = [\"scope\"]\n\n[[issuer]]\nname = \"tw\"\nkind = \"thirdweb\"\nadmins = [\"0x000000000000000000000000000000000000dEaD\"]\ndomain = \"example.com\"\n\n[[rule]]\npath = \"/*\"\nallow = [\"tessera\", \"tw\"]\n",
     );
     let table = print_config(
         &["--config", &rules],
@@ -214,6 +214,17 @@ fn the_example_configuration_parses_and_names_every_key() {
     for l in commented {
         let body = match (l.table.as_str(), l.array_table) {
             ("", _) => format!("{}\n", l.text),
+            // An `[[issuer]]` line is read in a table that has the two
+            // fields every issuer needs (unless it is one of them).
+            ("issuer", true) => {
+                let mut body = String::from("[[issuer]]\n");
+                for (field, value) in [("name", "\"example\""), ("kind", "\"jwt\"")] {
+                    if l.key != field {
+                        body.push_str(&format!("{field} = {value}\n"));
+                    }
+                }
+                format!("{body}{}\n", l.text)
+            }
             (t, true) => format!("[[{t}]]\n{}\n", l.text),
             (t, false) => format!("[{t}]\n{}\n", l.text),
         };

@@ -131,3 +131,59 @@ fn rsa_exponents_other_than_65537_are_refused_unless_allowed() {
     let (jwks, _) = rsa_jwks(&[1, 0, 1]);
     assert!(KeySet::from_jwks(&jwks, None).is_ok());
 }
+
+/// A published set (an issuer's `jwks_uri`) holds encryption keys next to
+/// the signing keys: `from_jwks` refuses such a set whole, while
+/// `from_published_jwks` skips exactly the encryption keys and keeps the
+/// rules for the rest.
+#[test]
+fn published_sets_skip_encryption_keys_only() {
+    let signer = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("sig-1");
+    let mut sig_jwk = signer.verifying_key().unwrap().to_public_jwk().unwrap();
+    sig_jwk.insert("use", "sig".into());
+    let sig_jwk = tessera_core::json::Value::Object(sig_jwk).to_json();
+    let rsa = SigningKey::generate(Algorithm::RS256).unwrap();
+    let rsa_jwk = rsa.verifying_key().unwrap().to_public_jwk().unwrap();
+    let n = rsa_jwk.get("n").unwrap().as_str().unwrap().to_owned();
+    let x = b64url_encode(&[7u8; 32]);
+    let enc_members = [
+        format!(r#"{{"kty":"RSA","use":"enc","kid":"enc-1","n":"{n}","e":"AQAB"}}"#),
+        format!(r#"{{"kty":"RSA","alg":"RSA-OAEP-256","kid":"enc-2","n":"{n}","e":"AQAB"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"X25519","kid":"enc-3","x":"{x}"}}"#),
+        format!(
+            r#"{{"kty":"RSA","key_ops":["encrypt","wrapKey"],"kid":"enc-4","n":"{n}","e":"AQAB"}}"#
+        ),
+    ];
+    for enc in &enc_members {
+        let text = format!(r#"{{"keys":[{enc},{sig_jwk}]}}"#);
+        assert!(KeySet::from_jwks(&text, None).is_err(), "{enc}");
+        let (set, skipped) = KeySet::from_published_jwks(&text, None).unwrap();
+        assert_eq!(skipped, 1, "{enc}");
+        assert_eq!(set.keys().len(), 1);
+        assert_eq!(set.keys()[0].kid(), Some("sig-1"));
+    }
+    let all = format!(r#"{{"keys":[{},{sig_jwk}]}}"#, enc_members.join(","));
+    let (set, skipped) = KeySet::from_published_jwks(&all, None).unwrap();
+    assert_eq!((set.keys().len(), skipped), (1, 4));
+    // A broken signing key still refuses the set: only encryption keys are skipped.
+    let broken = format!(
+        r#"{{"keys":[{sig_jwk},{{"kty":"EC","crv":"P-256","use":"sig","x":"AA","y":"AA"}}]}}"#
+    );
+    assert_eq!(
+        KeySet::from_published_jwks(&broken, None)
+            .unwrap_err()
+            .code(),
+        ErrorCode::Malformed
+    );
+    let unknown_alg = format!(
+        r#"{{"keys":[{sig_jwk},{{"kty":"EC","crv":"P-256","alg":"XS999","x":"AA","y":"AA"}}]}}"#
+    );
+    assert_eq!(
+        KeySet::from_published_jwks(&unknown_alg, None)
+            .unwrap_err()
+            .code(),
+        ErrorCode::UnsupportedAlgorithm
+    );
+}

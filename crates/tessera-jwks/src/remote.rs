@@ -415,7 +415,9 @@ impl Inner {
 fn parse_set(body: &[u8], pin: Option<tessera_core::Algorithm>) -> Result<KeySet, JwksError> {
     let invalid = |why: String| JwksError::new(ErrorKind::InvalidJwks, why);
     let text = std::str::from_utf8(body).map_err(|_| invalid("the JWK Set is not UTF-8".into()))?;
-    let set = KeySet::from_jwks(text, pin)
+    // Encryption keys published next to the signing keys are skipped, not
+    // a reason to refuse the set (tessera-core's `from_published_jwks`).
+    let (set, _skipped) = KeySet::from_published_jwks(text, pin)
         .map_err(|e| invalid(format!("the JWK Set was refused: {}", e.message())))?;
     if set.is_empty() {
         return Err(invalid("the JWK Set has no keys".into()));
@@ -486,5 +488,21 @@ mod tests {
         let err = parse_set(oct, None).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidJwks);
         assert!(err.message().contains("secret (oct)"), "{err}");
+    }
+
+    #[test]
+    fn encryption_keys_in_a_fetched_set_are_skipped() {
+        let ed = r#"{"kty":"OKP","crv":"Ed25519","kid":"e","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let x25519 = r#"{"kty":"OKP","crv":"X25519","kid":"x","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let enc = r#"{"kty":"OKP","crv":"Ed25519","use":"enc","kid":"u","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let body = format!(r#"{{"keys":[{x25519},{enc},{ed}]}}"#);
+        let set = parse_set(body.as_bytes(), None).unwrap();
+        assert_eq!(set.keys().len(), 1);
+        assert_eq!(set.keys()[0].kid(), Some("e"));
+        // Only encryption keys: nothing left to verify with.
+        let body = format!(r#"{{"keys":[{x25519},{enc}]}}"#);
+        let err = parse_set(body.as_bytes(), None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidJwks);
+        assert!(err.message().contains("no keys"), "{err}");
     }
 }

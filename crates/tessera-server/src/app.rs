@@ -38,6 +38,9 @@ pub struct AppState {
     /// `/v1/verify`'s request reader, rules and claim headers, built once
     /// (an error only for a configuration `validate` would refuse).
     pub forward_auth: Result<crate::forward_auth::ForwardAuthState, String>,
+    /// The `[[issuer]]` tables, ready to verify (empty: only the built-in
+    /// `tessera` and `nostr` issuers).
+    pub issuers: crate::issuers::Issuers,
 }
 
 impl AppState {
@@ -76,12 +79,14 @@ impl AppState {
             grace: config.refresh_reuse_grace_seconds,
             leeway: config.leeway_seconds,
             nonce_ttl: config.nonce_ttl_seconds,
+            self_issued_max_lifetime: Some(config.nostr_max_lifetime_seconds),
             verify_cache: tessera_core::cache::CacheConfig {
                 max_entries: config.verify_cache_entries,
                 max_bytes: config.verify_cache_bytes,
             },
         };
         let plan = crate::key_reload::KeyPlan::at(&keys, &config, clock.now());
+        let issuers = crate::issuers::Issuers::none(issuer_context(&config, &keys, &clock));
         let sessions = Sessions::with_clock(
             session_config,
             store,
@@ -99,7 +104,16 @@ impl AppState {
             clock,
             sessions: Arc::new(sessions),
             forward_auth,
+            issuers,
         }
+    }
+
+    /// Builds the `[[issuer]]` tables of the configuration (their remote
+    /// key sets start fetching). A problem names the table and the fix.
+    pub fn with_issuers(mut self) -> Result<Self, crate::config::ConfigError> {
+        let context = issuer_context(&self.config, &self.keys(), &self.clock);
+        self.issuers = crate::issuers::Issuers::build(&self.config.issuer, context)?;
+        Ok(self)
     }
 
     /// Reads the keys; a poisoned lock still holds valid keys.
@@ -108,6 +122,25 @@ impl AppState {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
+    }
+}
+
+/// What the issuers need to know about this server.
+fn issuer_context(
+    config: &Config,
+    keys: &ServerKeys,
+    clock: &Arc<dyn Clock>,
+) -> crate::issuers::ServerContext {
+    crate::issuers::ServerContext {
+        url: config.public_url(),
+        host: config.public_host(),
+        nostr: keys.nostr_public(),
+        leeway: config.leeway_seconds,
+        cache: tessera_core::cache::CacheConfig {
+            max_entries: config.verify_cache_entries,
+            max_bytes: config.verify_cache_bytes,
+        },
+        clock: Arc::clone(clock),
     }
 }
 

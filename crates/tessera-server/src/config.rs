@@ -91,6 +91,13 @@ pub struct Config {
     pub allowed_chain_ids: Option<Vec<u64>>,
     /// Proxies in front of the server.
     pub forward_auth: ForwardAuth,
+    /// Longest life of an NWT (and of a wallet-signed Portal login token)
+    /// for this server, the built-in `nostr` issuer: `exp - iat` above it
+    /// is `invalid_claim`.
+    pub nostr_max_lifetime_seconds: i64,
+    /// `[[issuer]]` tables: trusted issuers (`crate::issuers`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issuer: Vec<crate::issuers::IssuerConfig>,
     /// `[[rule]]` tables: forward-auth rules, first match wins
     /// (`gateway::RuleSet`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -168,6 +175,8 @@ impl Default for Config {
             shutdown_grace_seconds: 20,
             allowed_chain_ids: None,
             forward_auth: ForwardAuth::default(),
+            nostr_max_lifetime_seconds: crate::issuers::DEFAULT_MAX_LIFETIME,
+            issuer: Vec::new(),
             rule: Vec::new(),
             cookie_secure: true,
             verify_cache_entries: 100_000,
@@ -209,8 +218,10 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+        let mut config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+        crate::issuers::resolve_paths(&mut config.issuer, path);
+        Ok(config)
     }
 
     /// Applies `TESSERA_<KEY>` environment overrides.
@@ -286,6 +297,9 @@ impl Config {
                 "COOKIE_SECURE" => self.cookie_secure = parse_env(&name, &value)?,
                 "VERIFY_CACHE_ENTRIES" => self.verify_cache_entries = parse_env(&name, &value)?,
                 "VERIFY_CACHE_BYTES" => self.verify_cache_bytes = parse_env(&name, &value)?,
+                "NOSTR_MAX_LIFETIME_SECONDS" => {
+                    self.nostr_max_lifetime_seconds = parse_env(&name, &value)?
+                }
                 // Test-only and unrelated TESSERA_* variables are not config keys.
                 _ => {}
             }
@@ -299,6 +313,10 @@ impl Config {
             ("access_ttl_seconds", self.access_ttl_seconds),
             ("refresh_ttl_seconds", self.refresh_ttl_seconds),
             ("nonce_ttl_seconds", self.nonce_ttl_seconds),
+            (
+                "nostr_max_lifetime_seconds",
+                self.nostr_max_lifetime_seconds,
+            ),
         ];
         for (name, v) in positive {
             if v <= 0 {
@@ -344,6 +362,7 @@ impl Config {
             ));
         }
         self.trusted_proxies()?;
+        crate::issuers::check_all(&self.issuer, &self.public_url())?;
         self.check_forward_auth()?;
         let chains = self.allowed_chain_ids();
         if chains.is_empty() || !chains.contains(&self.chain_id) {

@@ -33,7 +33,7 @@ impl ForwardAuthState {
     pub fn from_config(config: &Config) -> Result<ForwardAuthState, ConfigError> {
         Ok(ForwardAuthState {
             reader: config.forward_auth_reader()?,
-            rules: config.forward_auth_rules(&[])?,
+            rules: config.forward_auth_rules()?,
             claim_headers: ClaimHeaders::new(&config.forward_auth.claim_headers)?,
         })
     }
@@ -41,16 +41,6 @@ impl ForwardAuthState {
     /// The configured gateway.
     pub fn gateway(&self) -> Option<Gateway> {
         self.reader.gateway()
-    }
-}
-
-/// The configured issuer name of a verified credential, by how `identify`
-/// verified it: tessera's own access tokens are `tessera`; NWTs and NIP-98
-/// events for this server are `nostr` (the built-in names of contracts.md).
-fn issuer_name(method: &str) -> &'static str {
-    match method {
-        "access_token" => "tessera",
-        _ => "nostr",
     }
 }
 
@@ -112,9 +102,9 @@ pub async fn verify(
         method: request.method().to_owned(),
         body: forwarded_body(fa.gateway(), body),
     };
-    let (id, how) = identify(&state, &headers, || seen.clone()).await?;
-    let issuer = issuer_name(how);
-    match route.decide(Some(&Caller::new(issuer, &id))) {
+    let found = identify(&state, &headers, || seen.clone()).await?;
+    let id = &*found.identity;
+    match route.decide(Some(&Caller::new(&found.issuer, id))) {
         Decision::Allow { .. } => {}
         Decision::Unauthenticated => {
             return Err(ApiError::unauthorized(
@@ -133,8 +123,8 @@ pub async fn verify(
             return Ok(resp);
         }
     }
-    let mut resp = json_text(identity_body(&id, how));
-    let claims = fa.claim_headers.values(&id);
+    let mut resp = json_text(identity_body(&found));
+    let claims = fa.claim_headers.values(id);
     for (claim, why) in &claims.skipped {
         tracing::debug!(claim = %claim, why, "claim header not sent");
     }
@@ -148,8 +138,11 @@ pub async fn verify(
         )
     })?;
     h.insert(&X_AUTH_SUBJECT, subject);
-    h.insert(&X_AUTH_METHOD, HeaderValue::from_static(how));
-    h.insert(&X_AUTH_ISSUER, HeaderValue::from_static(issuer));
+    h.insert(&X_AUTH_METHOD, HeaderValue::from_static(found.method));
+    // Issuer names are checked at start-up to be header-safe.
+    if let Ok(v) = HeaderValue::from_str(&found.issuer) {
+        h.insert(&X_AUTH_ISSUER, v);
+    }
     for (name, value) in claims.headers {
         h.insert(name, value);
     }
@@ -173,14 +166,6 @@ fn anonymous(decision: &Decision<'_>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn issuer_names_are_the_built_in_ones() {
-        assert_eq!(issuer_name("access_token"), "tessera");
-        assert_eq!(issuer_name("nwt"), "nostr");
-        assert_eq!(issuer_name("nip98"), "nostr");
-        assert_eq!(crate::gateway::BUILT_IN_ISSUERS, ["tessera", "nostr"]);
-    }
 
     #[test]
     fn only_a_received_body_from_a_forwarding_gateway_is_the_body() {

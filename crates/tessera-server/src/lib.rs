@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod forward_auth;
 pub mod gateway;
+pub mod issuers;
 pub mod key_reload;
 pub mod keys;
 pub mod listen;

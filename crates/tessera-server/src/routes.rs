@@ -9,6 +9,7 @@
 use crate::app::Shared;
 use crate::error::ApiError;
 use crate::extract::{authorization, parse_json, Peer};
+use crate::issuers::{Authenticated, BearerRoute, IssuerRefusal, Issuers, PORTAL_SIGNER_HEADER};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -512,11 +513,14 @@ pub(crate) struct SeenRequest {
 }
 
 /// The identity as the JSON body of `/v1/auth/me` and `/v1/verify`:
-/// `subject`, `format`, `method`, `issuer`, `audience`, `expires_at`,
+/// `subject`, `format`, `method`, `issuer` (the credential's own),
+/// `issuer_name` (`tessera`, `nostr` or an `[[issuer]]` name), `audience`, `expires_at`,
 /// `issued_at`, and for tessera's access tokens `session_id` and `amr`.
 /// Written straight to text (this is on every forward-auth request; a
 /// `serde_json::Value` tree cost more than the session check itself).
-pub(crate) fn identity_body(id: &Identity, method: &str) -> String {
+pub(crate) fn identity_body(found: &Authenticated) -> String {
+    let id = &*found.identity;
+    let method = found.method;
     let mut out = String::with_capacity(256 + id.subject.len());
     out.push_str("{\"subject\":");
     tessera_core::json::write_string(&id.subject, &mut out);
@@ -529,6 +533,8 @@ pub(crate) fn identity_body(id: &Identity, method: &str) -> String {
         Some(iss) => tessera_core::json::write_string(iss, &mut out),
         None => out.push_str("null"),
     }
+    out.push_str(",\"issuer_name\":");
+    tessera_core::json::write_string(&found.issuer, &mut out);
     out.push_str(",\"audience\":[");
     for (i, aud) in id.audience.iter().enumerate() {
         if i > 0 {
@@ -546,7 +552,7 @@ pub(crate) fn identity_body(id: &Identity, method: &str) -> String {
             None => out.push_str("null"),
         }
     }
-    if id.format == Format::Jwt {
+    if method == "access_token" {
         if let Some(sid) = id.claims.get("sid").and_then(|s| s.as_str()) {
             out.push_str(",\"session_id\":");
             tessera_core::json::write_string(sid, &mut out);
@@ -573,17 +579,19 @@ pub(crate) fn json_text(body: String) -> Response {
 }
 
 /// Verifies whatever credential a request carries: a tessera access token
-/// (Bearer or cookie; with the session checks), or a Nostr NWT for this
-/// server, or a NIP-98 event for `seen` (single use).
+/// (Bearer or cookie; with the session checks), a Nostr NWT for this
+/// server, a NIP-98 event for `seen` (single use), or a credential of a
+/// trusted `[[issuer]]` (tried only against the issuers of its kind; see
+/// `crate::issuers`), with the session checks of credentials a subject
+/// made (revocation by id, logout-all).
 pub(crate) async fn identify(
     state: &Shared,
     headers: &HeaderMap,
     seen: impl Fn() -> SeenRequest,
-) -> Result<(Arc<Identity>, &'static str), ApiError> {
+) -> Result<Authenticated, ApiError> {
     let start = Instant::now();
     let auth = authorization(headers, state.config.max_authorization_bytes)?;
     let parsed = auth.map(|a| parse_authorization(a, state.config.max_authorization_bytes, false));
-    let is_nostr = matches!(parsed, Some(Ok(Credential::Nostr(_))));
     // The cookie is what a browser attaches by itself: it counts only for a
     // request from the origin the request is for (the server's own, or at
     // `/v1/verify` the original request's).
@@ -596,16 +604,41 @@ pub(crate) async fn identify(
         let expected = browser::origin_of(&seen.url).unwrap_or_default();
         cookie_origin(&expected, headers, Intent::of_method(&seen.method))?;
     }
-    let result: Result<(Arc<Identity>, &'static str), SessionError> = async {
+    // The metrics label of a refusal: the format the credential was tried as.
+    let mut label = match parsed {
+        Some(Ok(Credential::Nostr(_))) => "nostr",
+        _ => "access_token",
+    };
+    let issuers = &state.issuers;
+    let tessera = |id: Arc<Identity>| Authenticated {
+        identity: id,
+        method: "access_token",
+        issuer: Arc::clone(issuers.tessera()),
+    };
+    let result: Result<Authenticated, SessionError> = async {
         match (auth, parsed) {
-            (Some(a), Some(Ok(Credential::Nostr(_)))) => {
+            (Some(a), Some(Ok(Credential::Nostr(credential)))) => {
                 // Only a Nostr credential is bound to the request.
                 let seen = seen();
-                let body = seen.body.as_deref().unwrap_or_default();
-                let id = state
+                let id = match state
                     .sessions
-                    .verify_nostr_for(a, &seen.url, &seen.method, body)
-                    .await?;
+                    .verify_nostr_for(a, &seen.url, &seen.method, seen.body.as_deref().unwrap_or_default())
+                    .await
+                {
+                    Ok(id) => id,
+                    Err(e) => {
+                        let core = ErrorCode::from_name(e.code())
+                            .filter(|_| e.kind() == SessionErrorKind::Unauthorized)
+                            .map(|code| tessera_core::Error::with_message(code, e.message().to_owned()));
+                        let Some(found) = core.and_then(|c| issuers.verify_nwt(credential, &c)) else {
+                            return Err(tried_builtin(e, issuers, issuers.nostr()));
+                        };
+                        let found = found.map_err(refused)?;
+                        state.sessions.check_issued(&found.identity).await?;
+                        return Ok(found);
+                    }
+                };
+                let nostr = Arc::clone(issuers.nostr());
                 if id.format == Format::Nip98 {
                     if seen.body.is_none() && id.claims.get("payload").is_some() {
                         return Err(SessionError::unauthorized(
@@ -614,16 +647,37 @@ pub(crate) async fn identify(
                         ));
                     }
                     state.sessions.remember_once(&id).await?;
-                    return Ok((id, "nip98"));
+                    return Ok(Authenticated { identity: id, method: "nip98", issuer: nostr });
                 }
-                Ok((id, "nwt"))
+                Ok(Authenticated { identity: id, method: "nwt", issuer: nostr })
             }
             (_, Some(Ok(Credential::Bearer(token)))) => {
-                Ok((state.sessions.check_access(token).await?, "access_token"))
+                let signer = headers
+                    .get(PORTAL_SIGNER_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                match issuers.verify_bearer(token, signer).await {
+                    None => match state.sessions.check_access(token).await {
+                        Ok(id) => Ok(tessera(id)),
+                        Err(e) => Err(tried_builtin(e, issuers, issuers.tessera())),
+                    },
+                    Some(Ok(found)) => {
+                        label = found.method;
+                        state.sessions.check_issued(&found.identity).await?;
+                        Ok(found)
+                    }
+                    Some(Err(r)) => {
+                        label = match issuers.route_bearer(token) {
+                            BearerRoute::Portal => "portal",
+                            BearerRoute::Thirdweb => "thirdweb",
+                            _ => "jwt",
+                        };
+                        Err(refused(r))
+                    }
+                }
             }
             (_, Some(Err(e))) => Err(e.into()),
             _ => match &cookie_token {
-                Some(t) => Ok((state.sessions.check_access(t).await?, "access_token")),
+                Some(t) => Ok(tessera(state.sessions.check_access(t).await?)),
                 None => Err(SessionError::unauthorized(
                     ErrorCode::Malformed,
                     "no credential: send `Authorization: Bearer <access token>`, `Authorization: Nostr <event>`, or the access cookie",
@@ -634,19 +688,38 @@ pub(crate) async fn identify(
     .await;
     let seconds = start.elapsed().as_secs_f64();
     match result {
-        Ok((id, method)) => {
-            state.metrics.verification(method, Ok(()), seconds);
-            Ok((id, method))
+        Ok(found) => {
+            state.metrics.verification(found.method, Ok(()), seconds);
+            Ok(found)
         }
         Err(e) => {
-            let format = if is_nostr { "nostr" } else { "access_token" };
             if e.kind() == SessionErrorKind::Unauthorized {
                 let code = ErrorCode::from_name(e.code()).unwrap_or(ErrorCode::Malformed);
-                state.metrics.verification(format, Err(code), seconds);
+                state.metrics.verification(label, Err(code), seconds);
             }
             Err(e.into())
         }
     }
+}
+
+/// A built-in issuer's refusal; with `[[issuer]]` tables configured, its
+/// message names the issuer tried, like the refusals of the others.
+fn tried_builtin(e: SessionError, issuers: &Issuers, name: &str) -> SessionError {
+    if issuers.is_empty() || e.kind() != SessionErrorKind::Unauthorized {
+        return e;
+    }
+    match ErrorCode::from_name(e.code()) {
+        Some(code) => {
+            SessionError::unauthorized(code, format!("{} (issuers tried: {name})", e.message()))
+        }
+        None => e,
+    }
+}
+
+/// A credential every issuer of its kind refused, as a 401 that names the
+/// issuers tried.
+fn refused(r: IssuerRefusal) -> SessionError {
+    SessionError::unauthorized(r.code(), r.message())
 }
 
 /// `GET /v1/auth/me`: the caller's identity.
@@ -656,8 +729,8 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
         method: "GET".into(),
         body: Some(Bytes::new()),
     };
-    let (id, method) = identify(&state, &headers, seen).await?;
-    let mut resp = json_text(identity_body(&id, method));
+    let found = identify(&state, &headers, seen).await?;
+    let mut resp = json_text(identity_body(&found));
     // Who the caller is must not be kept by a shared cache.
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -985,6 +1058,26 @@ mod tests {
         }
     }
 
+    fn found(identity: Identity, method: &'static str, issuer: &str) -> Authenticated {
+        Authenticated {
+            identity: Arc::new(identity),
+            method,
+            issuer: Arc::from(issuer),
+        }
+    }
+
+    #[test]
+    fn issuer_jwts_never_report_a_session() {
+        // A trusted issuer's JWT may carry `sid`/`amr` claims: they are its
+        // own, not a tessera session.
+        let id = identity(Format::Jwt, Some("https://idp.example"), &["api"]);
+        let body: serde_json::Value =
+            serde_json::from_str(&identity_body(&found(id, "jwt", "corp"))).expect("JSON");
+        assert_eq!(body["issuer_name"], "corp");
+        assert_eq!(body["method"], "jwt");
+        assert!(body.get("session_id").is_none() && body.get("amr").is_none());
+    }
+
     #[test]
     fn the_identity_body_is_the_documented_json_whatever_the_strings_hold() {
         let id = identity(
@@ -992,8 +1085,12 @@ mod tests {
             Some("https://iss.example/\"x\""),
             &["a", "b\\c"],
         );
-        let body: serde_json::Value =
-            serde_json::from_str(&identity_body(&id, "access_token")).expect("the body is JSON");
+        let body: serde_json::Value = serde_json::from_str(&identity_body(&found(
+            id.clone(),
+            "access_token",
+            "tessera",
+        )))
+        .expect("the body is JSON");
         assert_eq!(
             body,
             json!({
@@ -1001,6 +1098,7 @@ mod tests {
                 "format": "jwt",
                 "method": "access_token",
                 "issuer": "https://iss.example/\"x\"",
+                "issuer_name": "tessera",
                 "audience": ["a", "b\\c"],
                 "expires_at": 1_796_155_461,
                 "issued_at": null,
@@ -1022,6 +1120,7 @@ mod tests {
                 "format",
                 "method",
                 "issuer",
+                "issuer_name",
                 "audience",
                 "expires_at",
                 "issued_at",
@@ -1033,8 +1132,9 @@ mod tests {
         // issuer is null, no audience an empty array.
         let nwt = identity(Format::Nwt, None, &[]);
         let body: serde_json::Value =
-            serde_json::from_str(&identity_body(&nwt, "nwt")).expect("JSON");
+            serde_json::from_str(&identity_body(&found(nwt, "nwt", "nostr"))).expect("JSON");
         assert_eq!(body["issuer"], serde_json::Value::Null);
+        assert_eq!(body["issuer_name"], "nostr");
         assert_eq!(body["audience"], json!([]));
         assert!(body.get("session_id").is_none() && body.get("amr").is_none());
         assert_eq!(body["method"], "nwt");

@@ -33,7 +33,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServeError> {
     let url = config.store_url();
     let budget = Duration::from_secs(config.store_connect_timeout_seconds);
     let store = open_store(&url, budget).await?;
-    let state = Arc::new(AppState::new(config, keys, store));
+    let state = AppState::new(config, keys, store)
+        .with_issuers()
+        .map_err(|e| ServeError(e.0))?;
+    let state = Arc::new(state);
     if let Err(e) = &state.forward_auth {
         return Err(ServeError(e.clone()));
     }

@@ -32,6 +32,7 @@ fn config() -> SessionConfig {
         grace: 0,
         leeway: 60,
         nonce_ttl: 300,
+        self_issued_max_lifetime: None,
         verify_cache: Default::default(),
     }
 }

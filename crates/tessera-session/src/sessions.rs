@@ -62,6 +62,11 @@ pub struct SessionConfig {
     pub leeway: i64,
     /// Life of a challenge nonce, seconds.
     pub nonce_ttl: i64,
+    /// Longest life (`exp - iat`, `exp - now` without `iat`) of the
+    /// credentials users sign themselves for this server: NWTs (login and
+    /// verification) and wallet-signed Portal JWTs (login). Longer ones are
+    /// `invalid_claim`. `None`: no cap.
+    pub self_issued_max_lifetime: Option<i64>,
     /// Bounds of each verified-credential cache: the access tokens' and the
     /// Nostr verifier's (NWTs) have one each.
     pub verify_cache: CacheConfig,
@@ -417,8 +422,9 @@ impl Sessions {
     /// The session checks of a credential the subject made (issue 17,
     /// finding 1): revoked by id (NWTs, see [`Sessions::revoke`]), or
     /// issued at or before the subject's logout-all. From the in-process
-    /// picture, like [`Sessions::check_access`].
-    async fn check_issued(&self, identity: &Identity) -> Result<(), SessionError> {
+    /// picture, like [`Sessions::check_access`]. The server applies it to
+    /// every credential a trusted `[[issuer]]` made, too.
+    pub async fn check_issued(&self, identity: &Identity) -> Result<(), SessionError> {
         let revocation_id = nwt_revocation_id(identity);
         let presented = Presented::Issued {
             revocation_id: revocation_id.as_deref(),
@@ -479,6 +485,7 @@ impl Sessions {
         let policy = Policy {
             audiences: vec![self.server_nostr.to_hex()],
             leeway: self.config.leeway,
+            max_lifetime: self.config.self_issued_max_lifetime,
             ..Policy::default()
         };
         let mut identity = verify_portal(token, &signer, &policy, self.now())?;
@@ -930,6 +937,7 @@ fn nostr_verifier(config: &SessionConfig, clock: &Arc<dyn Clock>) -> Verifier {
     let policy = Policy {
         audiences: config.nwt_audiences.clone(),
         leeway: config.leeway,
+        max_lifetime: config.self_issued_max_lifetime,
         ..Policy::default()
     };
     Verifier::new(policy, KeySet::new())

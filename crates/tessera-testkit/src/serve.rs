@@ -20,6 +20,7 @@ pub struct Tessera {
     store: Option<String>,
     log: PathBuf,
     env: Vec<(String, String)>,
+    args: Vec<String>,
 }
 
 impl Tessera {
@@ -29,6 +30,17 @@ impl Tessera {
     /// of the test's own; no `TESSERA_*` comes from the environment).
     /// Returns once `GET /healthz` answers 200.
     pub fn start(bin: &str, dir: &Path, store: Option<&str>, env: &[(&str, &str)]) -> Tessera {
+        Self::start_with_args(bin, dir, store, env, &[])
+    }
+
+    /// As [`Tessera::start`], with more `serve` arguments (`--config FILE`).
+    pub fn start_with_args(
+        bin: &str,
+        dir: &Path,
+        store: Option<&str>,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Tessera {
         let addr: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
         let mut t = Tessera {
             child: None,
@@ -42,6 +54,7 @@ impl Tessera {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
         t.spawn();
         t
@@ -64,6 +77,7 @@ impl Tessera {
         if let Some(store) = &self.store {
             cmd.arg("--store").arg(store);
         }
+        cmd.args(&self.args);
         // Tests log in many times from one address; the limiter has tests
         // of its own.
         cmd.env("TESSERA_RATE_LIMIT_PER_MINUTE", "0")

@@ -32,6 +32,7 @@ mod wallet;
 mod applesauce;
 mod ethers;
 mod fast_jwt;
+mod issuer_peers;
 mod jose;
 mod jsonwebtoken;
 mod node_crypto;

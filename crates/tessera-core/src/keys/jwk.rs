@@ -80,6 +80,41 @@ pub(crate) fn check_common(o: &Object, pin: Option<Algorithm>) -> Result<Option<
     }
 }
 
+/// Whether a JWK is meant for encryption only (see
+/// [`KeySet::from_published_jwks`]). Members of the wrong type are not
+/// judged here: the signing-key rules refuse them.
+fn is_encryption_key(o: &Object) -> bool {
+    if let Some(Value::String(u)) = o.get("use") {
+        if u != "sig" {
+            return true;
+        }
+    }
+    if let Some(Value::Array(ops)) = o.get("key_ops") {
+        let signs = ops
+            .iter()
+            .any(|op| matches!(op.as_str(), Some("sign" | "verify")));
+        if !signs && ops.iter().all(|op| op.as_str().is_some()) {
+            return true;
+        }
+    }
+    if let Some(Value::String(alg)) = o.get("alg") {
+        let jwe = alg.starts_with("RSA-OAEP")
+            || alg == "RSA1_5"
+            || alg.starts_with("ECDH-ES")
+            || alg == "dir"
+            || alg.starts_with("PBES2")
+            || (alg.starts_with('A') && (alg.ends_with("KW") || alg.ends_with("GCMKW")));
+        if jwe {
+            return true;
+        }
+    }
+    matches!(
+        (o.get("kty"), o.get("crv")),
+        (Some(Value::String(kty)), Some(Value::String(crv)))
+            if kty == "OKP" && (crv == "X25519" || crv == "X448")
+    )
+}
+
 pub(crate) fn parse_curve(name: &str) -> Result<Curve> {
     match name {
         "P-256" => Ok(Curve::P256),
@@ -236,6 +271,41 @@ impl KeySet {
             ));
         }
         Ok(set)
+    }
+
+    /// Reads a JWK Set an issuer *publishes* (its `jwks_uri`): as
+    /// [`KeySet::from_jwks`], except that keys meant for encryption are
+    /// skipped instead of refusing the whole set, since issuers publish
+    /// them next to their signing keys (RFC 7517 §4.2). A key is skipped
+    /// when its `use` is not `"sig"`, its `key_ops` allow neither `sign`
+    /// nor `verify`, its `alg` is a JWE key-management algorithm
+    /// (`RSA-OAEP*`, `RSA1_5`, `ECDH-ES*`, `A*KW`, `dir`, ...), or it is an
+    /// `OKP` key on X25519/X448. Every other key obeys every rule of
+    /// [`KeySet::from_jwks`] (one bad signing key still refuses the set).
+    /// Returns the set and how many keys were skipped.
+    pub fn from_published_jwks(text: &str, pin: Option<Algorithm>) -> Result<(Self, usize)> {
+        if text.len() > MAX_JWKS_LEN {
+            return Err(key_error("JWK Set is too large"));
+        }
+        let doc = json::parse_object(text.as_bytes())?;
+        let keys = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| key_error("a JWK Set needs a `keys` array"))?;
+        let mut kept = Vec::with_capacity(keys.len());
+        for k in keys {
+            let o = k
+                .as_object()
+                .ok_or_else(|| key_error("JWK Set members must be objects"))?;
+            if !is_encryption_key(o) {
+                kept.push(Value::Object(o.clone()));
+            }
+        }
+        let skipped = keys.len() - kept.len();
+        let mut filtered = Object::new();
+        filtered.insert("keys", Value::Array(kept));
+        let set = Self::from_jwks(&Value::Object(filtered).to_json(), pin)?;
+        Ok((set, skipped))
     }
 
     /// The keys.

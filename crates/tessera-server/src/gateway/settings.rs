@@ -27,7 +27,7 @@ impl Config {
         if self.public_url.is_some() || !self.listen.ends_with(":0") {
             self.forward_auth_reader()?;
         }
-        self.forward_auth_rules(&[])?;
+        self.forward_auth_rules()?;
         self.check_payload_without_body()?;
         Ok(())
     }
@@ -49,9 +49,15 @@ impl Config {
         }
     }
 
-    /// The checked `[[rule]]` tables; `issuers` are the `[[issuer]]` names
-    /// (the built-in `tessera` and `nostr` are always known).
-    pub fn forward_auth_rules(&self, issuers: &[&str]) -> Result<RuleSet, ConfigError> {
+    /// The checked `[[rule]]` tables: each `allow` name is an `[[issuer]]`
+    /// of this configuration or a built-in issuer (`tessera`, `nostr`).
+    pub fn forward_auth_rules(&self) -> Result<RuleSet, ConfigError> {
+        let issuers: Vec<&str> = self.issuer.iter().map(|i| i.name.as_str()).collect();
+        self.rules_for_issuers(&issuers)
+    }
+
+    /// The `[[rule]]` tables checked against the given issuer names.
+    pub(crate) fn rules_for_issuers(&self, issuers: &[&str]) -> Result<RuleSet, ConfigError> {
         RuleSet::compile(&self.rule, issuers)
     }
 

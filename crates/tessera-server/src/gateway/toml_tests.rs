@@ -150,7 +150,7 @@ fn the_server_configuration_reads_forward_auth_and_rules() {
         "tw",
         "app-nostr",
     ];
-    assert_eq!(config.forward_auth_rules(&names).unwrap().len(), 4);
+    assert_eq!(config.rules_for_issuers(&names).unwrap().len(), 4);
     // `tessera serve --print-config` shows them, and reads back the same.
     let shown = config.to_masked_toml();
     assert!(

@@ -113,6 +113,53 @@ pub(super) fn forward_auth(s: &Server) {
         .error(),
         "audience_mismatch"
     );
+    // The built-in `nostr` issuer says so in X-Auth-Issuer, and caps an
+    // NWT's life at nostr_max_lifetime_seconds (default 3600, exp - iat):
+    // the user chose its `exp`.
+    let r = http(
+        s.addr,
+        "GET",
+        "/v1/verify",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.header("x-auth-issuer"), Some("nostr"));
+    assert_eq!(r.json()["issuer_name"], "nostr");
+    for (ttl, status) in [(3600, 200), (3601, 401)] {
+        let nwt = issue_nwt(
+            &user,
+            &NwtClaims {
+                aud: vec![s.url.clone()],
+                ttl: Some(ttl),
+                ..NwtClaims::default()
+            },
+            "",
+            now,
+        )
+        .expect("nwt");
+        let auth = nwt_authorization(&nwt);
+        let r = http(
+            s.addr,
+            "GET",
+            "/v1/verify",
+            &[("Authorization", &auth)],
+            b"",
+        );
+        assert_eq!(r.status, status, "{ttl}: {}", r.text());
+        if status == 401 {
+            assert_eq!(r.error(), "invalid_claim");
+            assert!(r.text().contains("allowed 3600 s"), "{}", r.text());
+            // Nor does it log in.
+            let login = http(
+                s.addr,
+                "POST",
+                "/v1/auth/login",
+                &[("Authorization", &auth)],
+                b"",
+            );
+            assert_eq!(login.error(), "invalid_claim", "{}", login.text());
+        }
+    }
     // Nothing, or garbage: 401 with WWW-Authenticate.
     for h in [
         vec![],

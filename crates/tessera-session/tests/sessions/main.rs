@@ -55,6 +55,7 @@ fn config() -> SessionConfig {
         grace: 10,
         leeway: 60,
         nonce_ttl: 300,
+        self_issued_max_lifetime: Some(3600),
         verify_cache: Default::default(),
     }
 }
