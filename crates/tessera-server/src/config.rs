@@ -119,6 +119,15 @@ pub struct ForwardAuth {
     /// Claims sent upstream as `X-Auth-Claim-<Name>` headers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claim_headers: Vec<String>,
+    /// Where Envoy's ext_authz v3 gRPC service
+    /// (`envoy.service.auth.v3.Authorization/Check`) listens
+    /// (`127.0.0.1:9191`); none: it is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_listen: Option<String>,
+    /// When set, an allowed forward-auth answer carries `X-Auth-Assertion`:
+    /// a short-lived JWT for this audience, signed by the server's key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion_audience: Option<String>,
 }
 
 impl Default for ForwardAuth {
@@ -128,6 +137,8 @@ impl Default for ForwardAuth {
             gateway: None,
             path_prefix: None,
             claim_headers: Vec::new(),
+            grpc_listen: None,
+            assertion_audience: None,
         }
     }
 }
@@ -266,6 +277,10 @@ impl Config {
                 "FORWARD_AUTH_PATH_PREFIX" => self.forward_auth.path_prefix = Some(value),
                 "FORWARD_AUTH_CLAIM_HEADERS" => {
                     self.forward_auth.claim_headers = parse_env_list(&name, &value)?
+                }
+                "FORWARD_AUTH_GRPC_LISTEN" => self.forward_auth.grpc_listen = Some(value),
+                "FORWARD_AUTH_ASSERTION_AUDIENCE" => {
+                    self.forward_auth.assertion_audience = Some(value)
                 }
                 "COOKIE_SECURE" => self.cookie_secure = parse_env(&name, &value)?,
                 "VERIFY_CACHE_ENTRIES" => self.verify_cache_entries = parse_env(&name, &value)?,
