@@ -54,7 +54,7 @@ fn every_shown_key() -> BTreeSet<String> {
     let dir = TempDir::new("deploy-keys");
     let rules = dir.write(
         "rules.toml",
-        "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\nclaim_headers = [\"scope\"]\n\n[[rule]]\npath = \"/*\"\nallow = [\"tessera\"]\n",
+        "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\nclaim_headers = [\"scope\"]\ngrpc_listen = \"127.0.0.1:9191\"\nassertion_audience = \"upstream\"\n\n[[rule]]\npath = \"/*\"\nallow = [\"tessera\"]\n",
     );
     let table = print_config(
         &["--config", &rules],
