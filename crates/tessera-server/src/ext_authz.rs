@@ -250,9 +250,14 @@ pub(crate) async fn serve(
         .config
         .max_body_bytes
         .saturating_add(MESSAGE_OVERHEAD_BYTES);
+    // As `request_timeout_seconds` bounds an HTTP request: a call past it
+    // ends with DEADLINE_EXCEEDED (Envoy then denies, failure_mode_allow
+    // being off).
+    let timeout = Duration::from_secs(state.config.request_timeout_seconds.max(1));
     let service = AuthorizationServer::new(ExtAuthz { state }).max_decoding_message_size(limit);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
+        .timeout(timeout)
         .add_service(service)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
