@@ -549,6 +549,8 @@ mod tests {
                     "TESSERA_FORWARD_AUTH_TRUSTED_PROXIES",
                     "10.0.0.0/8,192.168.1.7,fd00::/8",
                 ),
+                ("TESSERA_FORWARD_AUTH_GRPC_LISTEN", "127.0.0.1:9191"),
+                ("TESSERA_FORWARD_AUTH_ASSERTION_AUDIENCE", "upstream"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -568,6 +570,15 @@ mod tests {
         let nets = c.trusted_proxies().unwrap();
         assert_eq!(nets.len(), 3);
         assert!(nets[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(
+            c.grpc_listen().unwrap(),
+            Some("127.0.0.1:9191".parse().unwrap())
+        );
+        assert_eq!(c.assertion_audience().unwrap(), Some("upstream"));
+        // --print-config shows them.
+        let text = c.to_masked_toml();
+        assert!(text.contains("grpc_listen = \"127.0.0.1:9191\""), "{text}");
+        assert!(text.contains("assertion_audience = \"upstream\""), "{text}");
     }
 
     #[test]
