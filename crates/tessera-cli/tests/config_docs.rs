@@ -54,7 +54,7 @@ fn every_shown_key() -> BTreeSet<String> {
     let dir = TempDir::new("deploy-keys");
     let rules = dir.write(
         "rules.toml",
-        "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\nclaim_headers = [\"scope\"]\n\n[[issuer]]\nname = \"tw\"\nkind = \"thirdweb\"\nadmins = [\"0x000000000000000000000000000000000000dEaD\"]\ndomain = \"example.com\"\n\n[[rule]]\npath = \"/*\"\nallow = [\"tessera\", \"tw\"]\n",
+        "[forward_auth]\ngateway = \"envoy\"\npath_prefix = \"/authz\"\nclaim_headers = [\"scope\"]\ngrpc_listen = \"127.0.0.1:9191\"\nassertion_audience = \"upstream\"\n\n[[issuer]]\nname = \"tw\"\nkind = \"thirdweb\"\nadmins = [\"0x000000000000000000000000000000000000dEaD\"]\ndomain = \"example.com\"\n\n[[rule]]\npath = \"/*\"\nallow = [\"tessera\", \"tw\"]\n",
     );
     let table = print_config(
         &["--config", &rules],

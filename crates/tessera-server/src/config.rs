@@ -134,6 +134,15 @@ pub struct ForwardAuth {
     /// Claims sent upstream as `X-Auth-Claim-<Name>` headers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claim_headers: Vec<String>,
+    /// Where Envoy's ext_authz v3 gRPC service
+    /// (`envoy.service.auth.v3.Authorization/Check`) listens
+    /// (`127.0.0.1:9191`); none: it is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_listen: Option<String>,
+    /// When set, an allowed forward-auth answer carries `X-Auth-Assertion`:
+    /// a short-lived JWT for this audience, signed by the server's key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion_audience: Option<String>,
 }
 
 impl Default for ForwardAuth {
@@ -143,6 +152,8 @@ impl Default for ForwardAuth {
             gateway: None,
             path_prefix: None,
             claim_headers: Vec::new(),
+            grpc_listen: None,
+            assertion_audience: None,
         }
     }
 }
@@ -293,6 +304,10 @@ impl Config {
                 "FORWARD_AUTH_PATH_PREFIX" => self.forward_auth.path_prefix = Some(value),
                 "FORWARD_AUTH_CLAIM_HEADERS" => {
                     self.forward_auth.claim_headers = parse_env_list(&name, &value)?
+                }
+                "FORWARD_AUTH_GRPC_LISTEN" => self.forward_auth.grpc_listen = Some(value),
+                "FORWARD_AUTH_ASSERTION_AUDIENCE" => {
+                    self.forward_auth.assertion_audience = Some(value)
                 }
                 "COOKIE_SECURE" => self.cookie_secure = parse_env(&name, &value)?,
                 "VERIFY_CACHE_ENTRIES" => self.verify_cache_entries = parse_env(&name, &value)?,
@@ -570,6 +585,8 @@ mod tests {
                     "TESSERA_FORWARD_AUTH_TRUSTED_PROXIES",
                     "10.0.0.0/8,192.168.1.7,fd00::/8",
                 ),
+                ("TESSERA_FORWARD_AUTH_GRPC_LISTEN", "127.0.0.1:9191"),
+                ("TESSERA_FORWARD_AUTH_ASSERTION_AUDIENCE", "upstream"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -589,6 +606,15 @@ mod tests {
         let nets = c.trusted_proxies().unwrap();
         assert_eq!(nets.len(), 3);
         assert!(nets[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(
+            c.grpc_listen().unwrap(),
+            Some("127.0.0.1:9191".parse().unwrap())
+        );
+        assert_eq!(c.assertion_audience().unwrap(), Some("upstream"));
+        // --print-config shows them.
+        let text = c.to_masked_toml();
+        assert!(text.contains("grpc_listen = \"127.0.0.1:9191\""), "{text}");
+        assert!(text.contains("assertion_audience = \"upstream\""), "{text}");
     }
 
     #[test]

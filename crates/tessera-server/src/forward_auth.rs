@@ -3,12 +3,16 @@
 //! -> one normalised request -> the first matching `[[rule]]` -> the
 //! credential, NIP-98 bound to that request -> 200 with the upstream
 //! headers, 401 with `WWW-Authenticate`, or 403 with a JSON reason.
+//! Envoy's gRPC `Check` (`ext_authz.rs`) reads its request its own way
+//! and then calls the same [`decide`].
 
 use crate::app::Shared;
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::extract::Peer;
-use crate::gateway::{Caller, ClaimHeaders, Decision, Gateway, Refusal, RequestReader, RuleSet};
+use crate::gateway::{
+    Caller, ClaimHeaders, Decision, ForwardedRequest, Gateway, Refusal, RequestReader, RuleSet,
+};
 use crate::routes::{identify, identity_body, json_text, SeenRequest};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 static X_AUTH_SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
 static X_AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
 static X_AUTH_ISSUER: HeaderName = HeaderName::from_static("x-auth-issuer");
+static X_AUTH_ASSERTION: HeaderName = HeaderName::from_static("x-auth-assertion");
 
 /// What `/v1/verify` needs from the configuration, built once at start-up.
 #[derive(Debug, Clone)]
@@ -26,6 +31,7 @@ pub struct ForwardAuthState {
     reader: RequestReader,
     rules: RuleSet,
     claim_headers: ClaimHeaders,
+    assertion_audience: Option<String>,
 }
 
 impl ForwardAuthState {
@@ -35,6 +41,7 @@ impl ForwardAuthState {
             reader: config.forward_auth_reader()?,
             rules: config.forward_auth_rules()?,
             claim_headers: ClaimHeaders::new(&config.forward_auth.claim_headers)?,
+            assertion_audience: config.assertion_audience()?.map(str::to_owned),
         })
     }
 
@@ -42,12 +49,17 @@ impl ForwardAuthState {
     pub fn gateway(&self) -> Option<Gateway> {
         self.reader.gateway()
     }
+
+    /// What reads the original request.
+    pub(crate) fn reader(&self) -> &RequestReader {
+        &self.reader
+    }
 }
 
 /// A request the gateway reported that does not normalise cleanly: 400,
 /// answered before the credential is looked at. The text names the
 /// problem, never the URL (a query may carry a secret).
-fn refused(r: Refusal) -> ApiError {
+pub(crate) fn refused(r: Refusal) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         r.code(),
@@ -62,13 +74,26 @@ fn refused(r: Refusal) -> ApiError {
 /// from any other gateway (or a request judged as itself) is the body;
 /// otherwise it is unknown, and the rule's `nip98_payload_without_body`
 /// decides.
-fn forwarded_body(gateway: Option<Gateway>, body: Bytes) -> Option<Bytes> {
+pub(crate) fn forwarded_body(gateway: Option<Gateway>, body: Bytes) -> Option<Bytes> {
     match gateway {
         None => Some(body),
         Some(Gateway::Nginx) => None,
         Some(_) if body.is_empty() => None,
         Some(_) => Some(body),
     }
+}
+
+/// The forward-auth state, or 500 when the configuration was refused
+/// (`validate` refuses it before the server starts).
+pub(crate) fn configured(state: &Shared) -> Result<&ForwardAuthState, ApiError> {
+    state.forward_auth.as_ref().map_err(|e| {
+        tracing::error!(error = %e, "forward-auth configuration");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "forward-auth is misconfigured; see the server log",
+        )
+    })
 }
 
 /// `/v1/verify` (and, for Envoy, every path under its `path_prefix`).
@@ -80,29 +105,39 @@ pub async fn verify(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let fa = state.forward_auth.as_ref().map_err(|e| {
-        tracing::error!(error = %e, "forward-auth configuration");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "forward-auth is misconfigured; see the server log",
-        )
-    })?;
+    let fa = configured(&state)?;
     let request = fa
         .reader
         .read(&method, &uri, &headers, peer.0)
         .map_err(refused)?;
-    let route = fa.rules.route(&request);
+    let body = crate::routes::body_bytes(body).map(|b| forwarded_body(fa.gateway(), b));
+    decide(&state, fa, &request, &headers, body).await
+}
+
+/// The one forward-auth decision, shared by `/v1/verify` and Envoy's gRPC
+/// `Check` (`ext_authz.rs`): the first rule matching `request`; unless it
+/// is anonymous, the credential in `headers` (NIP-98 bound to `request`
+/// and `body`: None when the gateway did not forward it), then the rule's
+/// verdict. 200 carries the upstream headers (`X-Auth-*`, see
+/// [`is_upstream_header`]); 403 a JSON reason; 401 and other refusals are
+/// errors (with `WWW-Authenticate` on 401).
+pub(crate) async fn decide(
+    state: &Shared,
+    fa: &ForwardAuthState,
+    request: &ForwardedRequest,
+    headers: &HeaderMap,
+    body: Result<Option<Bytes>, ApiError>,
+) -> Result<Response, ApiError> {
+    let route = fa.rules.route(request);
     if !route.needs_credential() {
         return Ok(anonymous(&route.decide(None)));
     }
-    let body = crate::routes::body_bytes(body)?;
     let seen = SeenRequest {
         url: request.nip98_url(),
         method: request.method().to_owned(),
-        body: forwarded_body(fa.gateway(), body),
+        body: body?,
     };
-    let found = identify(&state, &headers, || seen.clone()).await?;
+    let found = identify(state, headers, || seen.clone()).await?;
     let id = &*found.identity;
     match route.decide(Some(&Caller::new(&found.issuer, id))) {
         Decision::Allow { .. } => {}
@@ -146,8 +181,19 @@ pub async fn verify(
     for (name, value) in claims.headers {
         h.insert(name, value);
     }
+    if let Some(audience) = &fa.assertion_audience {
+        let jwt =
+            crate::assertion::sign(state, audience, &id.subject, &found.issuer, found.method)?;
+        h.insert(&X_AUTH_ASSERTION, jwt);
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// Whether a header of an allowed answer is for the upstream (what Envoy
+/// gets as `OkHttpResponse` headers): the `X-Auth-*` ones.
+pub(crate) fn is_upstream_header(name: &HeaderName) -> bool {
+    name.as_str().starts_with("x-auth-")
 }
 
 /// 200 for an anonymous rule: no credential looked at, no `X-Auth-*`.

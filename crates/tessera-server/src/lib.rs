@@ -3,8 +3,10 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod app;
+pub mod assertion;
 pub mod config;
 pub mod error;
+mod ext_authz;
 pub mod extract;
 pub mod forward_auth;
 pub mod gateway;

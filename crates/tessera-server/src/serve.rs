@@ -185,10 +185,27 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
         config.public_url = Some(format!("http://{addr}"));
     }
     let state = build_state(config).await?;
+    let grpc = bind_grpc(&state.config)?;
     let limits = crate::listen::Limits::from_config(&state.config);
     log_start(&state.config, addr, &limits);
-    run(listener, state, limits, shutdown_signal()).await;
+    if let Some(l) = &grpc {
+        let grpc_addr = l.local_addr().map_err(|e| ServeError(e.to_string()))?;
+        tracing::info!(%grpc_addr, "Envoy ext_authz gRPC service listening (envoy.service.auth.v3.Authorization/Check)");
+    }
+    run(listener, grpc, state, limits, shutdown_signal()).await;
     Ok(())
+}
+
+/// Binds `[forward_auth] grpc_listen`, when set.
+pub fn bind_grpc(config: &Config) -> Result<Option<tokio::net::TcpListener>, ServeError> {
+    let Some(addr) = config.grpc_listen().map_err(|e| ServeError(e.0))? else {
+        return Ok(None);
+    };
+    crate::listen::bind(&addr.to_string()).map(Some).map_err(|e| {
+        ServeError(format!(
+            "cannot listen on {addr} ([forward_auth] grpc_listen): {e}; is another server running there?"
+        ))
+    })
 }
 
 /// The start-up lines: where the server listens, its store, what is on,
@@ -216,6 +233,8 @@ fn log_start(config: &Config, addr: std::net::SocketAddr, limits: &crate::listen
         rules = config.rule.len(),
         gateway,
         trusted_proxies = config.forward_auth.trusted_proxies.len(),
+        grpc_listen = config.forward_auth.grpc_listen.as_deref().unwrap_or("off"),
+        assertion = config.forward_auth.assertion_audience.is_some(),
         max_connections = limits.max_connections,
         "tessera listening"
     );
@@ -224,14 +243,43 @@ fn log_start(config: &Config, addr: std::net::SocketAddr, limits: &crate::listen
     );
 }
 
-/// Serves `state` on a bound listener until `shutdown` resolves, within
-/// `limits` (what `tessera serve` runs; tests call it with their own
-/// listener and signal).
+/// Serves `state` on a bound listener (and Envoy's ext_authz gRPC service
+/// on `grpc`, when bound) until `shutdown` resolves, within `limits` (what
+/// `tessera serve` runs; tests call it with their own listeners and
+/// signal). Both stop accepting at the signal and give calls in flight
+/// `limits.shutdown_grace`.
 pub async fn run(
     listener: tokio::net::TcpListener,
+    grpc: Option<tokio::net::TcpListener>,
     state: Arc<AppState>,
     limits: crate::listen::Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    crate::listen::serve_connections(listener, router(state), limits, shutdown).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        // A dropped sender also means stop.
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let signal = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let grpc_service = async {
+        if let Some(l) = grpc {
+            crate::ext_authz::serve(
+                l,
+                Arc::clone(&state),
+                stopped(stop_rx.clone()),
+                limits.shutdown_grace,
+            )
+            .await;
+        }
+    };
+    let http = crate::listen::serve_connections(
+        listener,
+        router(Arc::clone(&state)),
+        limits,
+        stopped(stop_rx.clone()),
+    );
+    tokio::join!(signal, http, grpc_service);
 }

@@ -15,6 +15,10 @@ pub const ADMIN: &str = "admin-token-for-tests-0123456789";
 /// A running server; stopped (as SIGTERM would) when dropped.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where Envoy's ext_authz gRPC service listens, when the
+    /// configuration sets `[forward_auth] grpc_listen` (`127.0.0.1:0`
+    /// gets a free port).
+    pub grpc_addr: Option<SocketAddr>,
     /// The public URL (issuer and audience).
     pub url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -73,6 +77,14 @@ pub fn start(store: Option<String>, tweak: impl FnOnce(&mut Config)) -> Server {
     };
     tweak(&mut config);
     let url = config.public_url();
+    let grpc_listener = config.grpc_listen().expect("grpc_listen").map(|a| {
+        let l = std::net::TcpListener::bind(a).expect("bind grpc_listen");
+        l.set_nonblocking(true).expect("nonblocking");
+        l
+    });
+    let grpc_addr = grpc_listener
+        .as_ref()
+        .map(|l| l.local_addr().expect("grpc addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let thread = std::thread::spawn(move || {
@@ -90,10 +102,12 @@ pub fn start(store: Option<String>, tweak: impl FnOnce(&mut Config)) -> Server {
                 }
             };
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let grpc =
+                grpc_listener.map(|l| tokio::net::TcpListener::from_std(l).expect("grpc listener"));
             let _ = ready_tx.send(Ok(()));
             // What `tessera serve` runs: its connection limits included.
             let limits = tessera_server::listen::Limits::from_config(&state.config);
-            tessera_server::serve::run(listener, state, limits, async {
+            tessera_server::serve::run(listener, grpc, state, limits, async {
                 let _ = rx.await;
             })
             .await;
@@ -105,6 +119,7 @@ pub fn start(store: Option<String>, tweak: impl FnOnce(&mut Config)) -> Server {
         .expect("server state");
     Server {
         addr,
+        grpc_addr,
         url,
         shutdown: Some(tx),
         thread: Some(thread),

@@ -32,7 +32,9 @@ mod upstream;
 pub use claims::ClaimCondition;
 pub use family::Gateway;
 pub use normalize::{Refusal, Scheme};
-pub use request::{ForwardedRequest, RequestReader, DEFAULT_ENVOY_PATH_PREFIX};
+pub use request::{
+    CheckAttributes, ForwardedRequest, RequestReader, CHECK_PATH, DEFAULT_ENVOY_PATH_PREFIX,
+};
 pub use rules::{
     Caller, Decision, Denial, DenyReason, PayloadWithoutBody, Route, RuleConfig, RuleRef, RuleSet,
     BUILT_IN_ISSUERS,

@@ -205,18 +205,66 @@ impl RequestReader {
                 let r = reported(g, method, uri, headers, &self.path_prefix)?;
                 ForwardedRequest::from_parts(r.method, r.scheme, r.authority, r.target)
             }
-            _ => {
-                let own = uri.path_and_query().map_or("/", |pq| pq.as_str());
-                let target = format!("{}{own}", self.public_path);
-                ForwardedRequest::from_parts(
-                    method.as_str(),
-                    self.public_scheme.as_str(),
-                    &self.public_authority,
-                    &target,
-                )
-            }
+            _ => self.own(
+                method.as_str(),
+                uri.path_and_query().map_or("/", |pq| pq.as_str()),
+            ),
         }
     }
+
+    /// The original request of an Envoy ext_authz gRPC `Check`: what its
+    /// `attributes.request.http` reports (method, scheme, host with port,
+    /// and path with query, as Envoy received them) when the connection's
+    /// peer is a trusted proxy; otherwise, as at `/v1/verify`, the call
+    /// itself: a `POST` of [`CHECK_PATH`] at the server's public URL.
+    pub fn read_check(
+        &self,
+        reported: &CheckAttributes<'_>,
+        peer: Option<SocketAddr>,
+    ) -> Result<ForwardedRequest, Refusal> {
+        if !self.proxies.trusts_peer(peer) {
+            return self.own("POST", CHECK_PATH);
+        }
+        // Envoy's `path` is the request target of an origin-form request:
+        // it starts with `/` (an empty or relative one is not guessed at).
+        if !reported.path.starts_with('/') {
+            return Err(Refusal::RelativePath);
+        }
+        ForwardedRequest::from_parts(
+            reported.method,
+            reported.scheme,
+            reported.host,
+            reported.path,
+        )
+    }
+
+    /// A request judged as itself: `target` under the public URL.
+    fn own(&self, method: &str, target: &str) -> Result<ForwardedRequest, Refusal> {
+        let target = format!("{}{target}", self.public_path);
+        ForwardedRequest::from_parts(
+            method,
+            self.public_scheme.as_str(),
+            &self.public_authority,
+            &target,
+        )
+    }
+}
+
+/// The gRPC method path of Envoy's ext_authz v3 `Check`.
+pub const CHECK_PATH: &str = "/envoy.service.auth.v3.Authorization/Check";
+
+/// The request an Envoy ext_authz gRPC `Check` reports
+/// (`attributes.request.http`), still raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckAttributes<'a> {
+    /// `method`.
+    pub method: &'a str,
+    /// `scheme`.
+    pub scheme: &'a str,
+    /// `host`: the `:authority`, port included.
+    pub host: &'a str,
+    /// `path`: the request target, query included, not decoded.
+    pub path: &'a str,
 }
 
 /// Envoy's `path_prefix`: `/` then non-empty segments of

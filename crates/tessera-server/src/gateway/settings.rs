@@ -29,7 +29,41 @@ impl Config {
         }
         self.forward_auth_rules()?;
         self.check_payload_without_body()?;
+        self.grpc_listen()?;
+        self.assertion_audience()?;
         Ok(())
+    }
+
+    /// `[forward_auth] grpc_listen` as an address, None when it is off.
+    pub fn grpc_listen(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let Some(listen) = &self.forward_auth.grpc_listen else {
+            return Ok(None);
+        };
+        let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "[forward_auth] grpc_listen {listen:?} is not an address like \"127.0.0.1:9191\" (Envoy's ext_authz grpc_service connects there)"
+            ))
+        })?;
+        if self.listen == *listen && addr.port() != 0 {
+            return Err(ConfigError(format!(
+                "[forward_auth] grpc_listen {listen:?} is the HTTP listen address too: give the gRPC service a port of its own"
+            )));
+        }
+        Ok(Some(addr))
+    }
+
+    /// `[forward_auth] assertion_audience`: a printable value of at most
+    /// 256 bytes (it is the `aud` claim of every assertion).
+    pub fn assertion_audience(&self) -> Result<Option<&str>, ConfigError> {
+        let Some(aud) = self.forward_auth.assertion_audience.as_deref() else {
+            return Ok(None);
+        };
+        if aud.is_empty() || aud.len() > 256 || aud.chars().any(char::is_control) {
+            return Err(ConfigError(
+                "[forward_auth] assertion_audience must be 1 to 256 printable characters: the upstream's name, the `aud` it checks in X-Auth-Assertion".into(),
+            ));
+        }
+        Ok(Some(aud))
     }
 
     /// `nip98_payload_without_body = "accept_unchecked"` needs a NIP-98
@@ -88,5 +122,25 @@ mod tests {
         let refuse = text.replace("accept_unchecked", "refuse");
         let c: Config = toml::from_str(&refuse).unwrap();
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn grpc_listen_and_assertion_audience_are_checked_at_start_up() {
+        let with = |extra: &str| -> Result<(), ConfigError> {
+            let c: Config = toml::from_str(&format!("[forward_auth]\n{extra}\n")).unwrap();
+            c.validate()
+        };
+        with("grpc_listen = \"127.0.0.1:9191\"\nassertion_audience = \"upstream\"").unwrap();
+        let e = with("grpc_listen = \"localhost\"").unwrap_err();
+        assert!(e.0.contains("grpc_listen"), "{e}");
+        let e = with("grpc_listen = \"127.0.0.1:8787\"").unwrap_err();
+        assert!(e.0.contains("HTTP listen address"), "{e}");
+        for bad in ["", "a\\u0007b"] {
+            let e = with(&format!("assertion_audience = \"{bad}\"")).unwrap_err();
+            assert!(e.0.contains("assertion_audience"), "{bad:?}: {e}");
+        }
+        let long = "a".repeat(257);
+        let e = with(&format!("assertion_audience = \"{long}\"")).unwrap_err();
+        assert!(e.0.contains("assertion_audience"), "{e}");
     }
 }
