@@ -568,6 +568,13 @@ fn every_issuer_kind_at_v1_verify() {
         metrics.contains("format=\"portal\",result=\"invalid\""),
         "{metrics}"
     );
+    // Only the remote key sets' series name their issuer (configured
+    // names: a bounded set), each with its keys, fetches and age.
+    let verification_lines: String = metrics
+        .lines()
+        .filter(|l| !l.starts_with("tessera_jwks_"))
+        .collect::<Vec<_>>()
+        .join("\n");
     for name in [
         "corp",
         "files",
@@ -576,8 +583,33 @@ fn every_issuer_kind_at_v1_verify() {
         "\"tw\"",
         "app-nostr",
     ] {
-        assert!(!metrics.contains(name), "{name} in\n{metrics}");
+        assert!(
+            !verification_lines.contains(name),
+            "{name} in\n{verification_lines}"
+        );
     }
+    for remote in ["corp", "oidc"] {
+        for series in ["tessera_jwks_keys", "tessera_jwks_fetches_total"] {
+            let prefix = format!("{series}{{issuer=\"{remote}\"}} ");
+            let value: f64 = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"));
+            assert!(value >= 1.0, "{prefix}{value}");
+        }
+        let stale = format!("tessera_jwks_stale{{issuer=\"{remote}\"}} 0");
+        assert!(metrics.lines().any(|l| l == stale), "{stale} in\n{metrics}");
+        let age = format!("tessera_jwks_age_seconds{{issuer=\"{remote}\"}} ");
+        assert!(
+            metrics.lines().any(|l| l.starts_with(&age)),
+            "{age} in\n{metrics}"
+        );
+    }
+    assert!(
+        !metrics.contains("tessera_jwks_keys{issuer=\"files\"}"),
+        "key files are not remote key sets"
+    );
     // app-nostr also takes this server's audience, with a shorter cap: it
     // was tried too, and its cap is the one named.
     assert!(

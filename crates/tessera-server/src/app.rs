@@ -285,6 +285,9 @@ async fn metrics(State(state): State<Shared>) -> Response {
     state
         .metrics
         .set_revocation_entries(state.sessions.revocation_entries());
+    state
+        .metrics
+        .set_remote_key_sets(&state.issuers.remote_key_sets());
     // The store's health as of this scrape: what the store alerts read.
     let started = std::time::Instant::now();
     let answered = matches!(

@@ -1,8 +1,8 @@
 //! Prometheus metrics (contracts.md, "Metrics").
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// The server's metrics.
@@ -19,6 +19,11 @@ pub struct Metrics {
     pub verify_duration: HistogramVec,
     /// `tessera_http_requests_total{route,status}`
     pub http_requests: IntCounterVec,
+    /// `tessera_jwks_age_seconds{issuer}`, `tessera_jwks_stale{issuer}`,
+    /// `tessera_jwks_keys{issuer}`, `tessera_jwks_fetches_total{issuer}`:
+    /// each remote key set of an `[[issuer]]`, set at each scrape
+    /// ([`Metrics::set_remote_key_sets`]).
+    jwks: JwksMetrics,
     /// `tessera_http_request_duration_seconds{route}`: from the request
     /// reaching its route to the answer (body read and handler).
     pub http_duration: HistogramVec,
@@ -132,6 +137,26 @@ impl Metrics {
         )
         .unwrap_or_else(|_| unreachable_int_gauge());
         let _ = registry.register(Box::new(key_file_refused.clone()));
+        let jwks = JwksMetrics::register(&registry);
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "tessera_build_info",
+                "1, labelled with the version of the running tessera",
+            ),
+            &["version"],
+        )
+        .unwrap_or_else(|_| unreachable_gauge());
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        let _ = registry.register(Box::new(build_info));
+        // CPU seconds, resident and virtual memory, open and most
+        // descriptors, start time and threads of this process (the
+        // prometheus crate's own collector, from /proc).
+        #[cfg(target_os = "linux")]
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         Metrics {
             registry,
             verifications,
@@ -145,7 +170,13 @@ impl Metrics {
             store_ping_seconds,
             key_reloads,
             key_file_refused,
+            jwks,
         }
+    }
+
+    /// Sets the `tessera_jwks_*` series from each remote key set's state.
+    pub fn set_remote_key_sets(&self, sets: &[(&str, tessera_jwks::JwksState)]) {
+        self.jwks.set(sets);
     }
 
     /// Counts one answered request: `route` is a documented route template
@@ -245,6 +276,18 @@ fn unreachable_float_gauge() -> Gauge {
 }
 
 #[cold]
+fn unreachable_float_gauge_vec() -> GaugeVec {
+    GaugeVec::new(
+        Opts::new(
+            "tessera_invalid_float_gauge_vec",
+            "invalid gauge definition",
+        ),
+        &["x"],
+    )
+    .unwrap_or_else(|_| std::process::abort())
+}
+
+#[cold]
 fn unreachable_histogram() -> HistogramVec {
     HistogramVec::new(
         HistogramOpts::new("tessera_invalid_histogram", "invalid histogram"),
@@ -271,5 +314,70 @@ mod tests {
         let text = m.render();
         assert!(text.contains("tessera_store_up 0\n"), "{text}");
         assert!(text.contains("tessera_store_ping_seconds 2\n"), "{text}");
+    }
+}
+
+/// The `tessera_jwks_*` series.
+#[derive(Clone)]
+struct JwksMetrics {
+    age: GaugeVec,
+    stale: IntGaugeVec,
+    keys: IntGaugeVec,
+    fetches: IntCounterVec,
+}
+
+impl JwksMetrics {
+    fn register(registry: &Registry) -> JwksMetrics {
+        let gauge = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &["issuer"])
+                .unwrap_or_else(|_| unreachable_gauge())
+        };
+        let age = GaugeVec::new(
+            Opts::new(
+                "tessera_jwks_age_seconds",
+                "Seconds since the issuer's key set was last fetched successfully (absent before the first success)",
+            ),
+            &["issuer"],
+        )
+        .unwrap_or_else(|_| unreachable_float_gauge_vec());
+        let stale = gauge(
+            "tessera_jwks_stale",
+            "1 while the issuer's key set is past its lifetime because refreshes fail (the last good set is still used)",
+        );
+        let keys = gauge("tessera_jwks_keys", "Keys in the issuer's current key set");
+        let fetches = IntCounterVec::new(
+            Opts::new(
+                "tessera_jwks_fetches_total",
+                "Fetch attempts of the issuer's key set (discovery included)",
+            ),
+            &["issuer"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(age.clone()));
+        let _ = registry.register(Box::new(stale.clone()));
+        let _ = registry.register(Box::new(keys.clone()));
+        let _ = registry.register(Box::new(fetches.clone()));
+        JwksMetrics {
+            age,
+            stale,
+            keys,
+            fetches,
+        }
+    }
+
+    fn set(&self, sets: &[(&str, tessera_jwks::JwksState)]) {
+        for (issuer, state) in sets {
+            if let Some(age) = state.age {
+                self.age.with_label_values(&[issuer]).set(age.as_secs_f64());
+            }
+            self.stale
+                .with_label_values(&[issuer])
+                .set(i64::from(state.stale));
+            self.keys
+                .with_label_values(&[issuer])
+                .set(i64::try_from(state.keys).unwrap_or(i64::MAX));
+            let counter = self.fetches.with_label_values(&[issuer]);
+            counter.inc_by(state.fetches.saturating_sub(counter.get()));
+        }
     }
 }

@@ -160,6 +160,21 @@ impl Issuers {
         self.list.iter().map(|i| &*i.name).collect()
     }
 
+    /// The state of each remote key set (`jwks_uri` or discovery), by
+    /// issuer name: what `/metrics` reports.
+    pub fn remote_key_sets(&self) -> Vec<(&str, tessera_jwks::JwksState)> {
+        self.list
+            .iter()
+            .filter_map(|i| match &i.check {
+                Check::Jwt {
+                    keys: JwtKeys::Remote(v),
+                    ..
+                } => Some((&*i.name, v.jwks().state())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The name of the built-in issuer of this server's access tokens.
     pub fn tessera(&self) -> &Arc<str> {
         &self.tessera

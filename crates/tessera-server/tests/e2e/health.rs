@@ -55,6 +55,22 @@ pub(super) fn health_info_jwks(s: &Server, kind: Kind) {
             .unwrap_or_else(|| panic!("no {series} in {text}"));
         assert!(value >= 1.0, "{series} {value}");
     }
+    // Build and process metrics (the prometheus crate's collector).
+    let version = format!(
+        "tessera_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(text.lines().any(|l| l == version), "{version} in {text}");
+    for series in [
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_cpu_seconds_total ",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(series)),
+            "{series} in {text}"
+        );
+    }
     assert!(
         !text.contains("4711"),
         "a client's path became a label: {text}"
