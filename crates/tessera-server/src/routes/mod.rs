@@ -1,0 +1,524 @@
+//! The stateful routes of contracts.md: auth (challenge, login, refresh,
+//! logout, logout-all, me), OAuth revocation and introspection, the
+//! Portal-compatible `/jwt/*`, and `/readyz`; and [`identify`], which
+//! `/v1/verify` (`forward_auth.rs`) shares.
+//!
+//! Handlers stay thin: parsing, limits, cookies and status codes here; the
+//! rules live in `tessera-session` and `tessera-core`.
+
+use crate::app::Shared;
+use crate::error::ApiError;
+use crate::extract::{authorization, parse_json, Peer};
+use crate::issuers::{Authenticated, BearerRoute, IssuerRefusal, Issuers, PORTAL_SIGNER_HEADER};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+use tessera_core::credential::{parse_authorization, Credential};
+use tessera_core::encoding::hex_encode;
+use tessera_core::sha::constant_time_eq;
+use tessera_core::{ErrorCode, Format, Identity};
+use tessera_session::browser::{self, Intent};
+use tessera_session::{SessionError, SessionErrorKind, TokenPair};
+
+pub use tessera_session::browser::{ACCESS_COOKIE, REFRESH_COOKIE};
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e.kind() {
+            SessionErrorKind::Unauthorized => {
+                ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.message())
+            }
+            SessionErrorKind::BadRequest => {
+                ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.message())
+            }
+            SessionErrorKind::Unavailable => ApiError::unavailable(e.message()),
+            SessionErrorKind::Internal => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
+/// The body of a request, with a JSON 413 past the limit.
+pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than allowed (max_body_bytes)",
+            )
+        } else {
+            ApiError::bad_request("the request body could not be read")
+        }
+    })
+}
+
+fn rate_limit(
+    state: &Shared,
+    headers: &HeaderMap,
+    peer: &Peer,
+    bucket: &'static str,
+) -> Result<(), ApiError> {
+    let ip = state.proxies.client_ip(headers, peer.0);
+    state
+        .limiter
+        .check(ip, bucket)
+        .map_err(ApiError::rate_limited)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    browser::find_cookie(
+        headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
+        name,
+    )
+}
+
+/// The one origin rule for requests that use or set the session cookies
+/// (`tessera_session::browser::check_cookie_origin`, which the axum layer
+/// applies too), against the server's public origin.
+fn same_origin(state: &Shared, headers: &HeaderMap, intent: Intent) -> Result<(), ApiError> {
+    let public = state.config.public_url();
+    let expected = browser::origin_of(&public).unwrap_or(public);
+    cookie_origin(&expected, headers, intent)
+}
+
+fn cookie_origin(expected: &str, headers: &HeaderMap, intent: Intent) -> Result<(), ApiError> {
+    browser::check_cookie_origin(
+        expected,
+        headers.get(header::ORIGIN).map(|v| v.as_bytes()),
+        headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+        intent,
+    )
+    .map_err(ApiError::forbidden)
+}
+
+/// The parsed `Authorization` value, by core's one parser (scheme, then
+/// exactly one space, then a credential without whitespace).
+fn credential<'a>(
+    state: &Shared,
+    auth: Option<&'a str>,
+) -> Result<Option<Credential<'a>>, ApiError> {
+    match auth {
+        None => Ok(None),
+        Some(a) => parse_authorization(a, state.config.max_authorization_bytes, false)
+            .map(Some)
+            .map_err(|e| ApiError::from_core(&e)),
+    }
+}
+
+fn set_cookie(
+    resp: &mut Response,
+    state: &Shared,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) {
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{name}={value}; HttpOnly{secure}; SameSite=Strict; Path={path}; Max-Age={}",
+        max_age.max(0)
+    );
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn pair_response(state: &Shared, pair: &TokenPair, as_cookies: bool) -> Response {
+    let mut body = json!({
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_expires_in": pair.refresh_expires_in,
+        "subject": pair.subject,
+    });
+    if !as_cookies {
+        body["access_token"] = json!(pair.access_token);
+        body["refresh_token"] = json!(pair.refresh_token);
+    }
+    let mut resp = (StatusCode::OK, Json(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if as_cookies {
+        set_cookie(
+            &mut resp,
+            state,
+            ACCESS_COOKIE,
+            &pair.access_token,
+            "/",
+            pair.expires_in,
+        );
+        set_cookie(
+            &mut resp,
+            state,
+            REFRESH_COOKIE,
+            &pair.refresh_token,
+            "/v1/auth",
+            pair.refresh_expires_in,
+        );
+    }
+    resp
+}
+
+// ---------------------------------------------------------------- readyz
+
+/// `GET /readyz`: 200 when the store answers, else 503.
+pub async fn readyz(State(state): State<Shared>) -> Response {
+    let backend = state.sessions.store().backend();
+    match state.sessions.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "store": backend})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(store = backend, error = %e.message(), "readiness: store unreachable");
+            ApiError::unavailable(format!("the {backend} store does not answer")).into_response()
+        }
+    }
+}
+
+// ------------------------------------------------------------- challenge
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeRequest {
+    address: Option<String>,
+}
+
+/// `POST /v1/auth/challenge`.
+pub async fn challenge(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    rate_limit(&state, &headers, &peer, "challenge")?;
+    let body = body_bytes(body)?;
+    let req: ChallengeRequest = parse_json(&body)?;
+    let ch = state.sessions.challenge(req.address.as_deref()).await?;
+    let mut resp = Json(json!({
+        "nonce": ch.nonce,
+        "expires_at": ch.expires_at,
+        "domain": ch.domain,
+        "uri": ch.uri,
+        "chain_id": ch.chain_id,
+        "message": ch.message,
+    }))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+// ----------------------------------------------------------------- login
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    method: Option<String>,
+    message: Option<String>,
+    signature: Option<String>,
+    token: Option<String>,
+    pubkey: Option<String>,
+    #[serde(default)]
+    cookie: bool,
+}
+
+fn required<'a>(v: &'a Option<String>, name: &str, method: &str) -> Result<&'a str, ApiError> {
+    v.as_deref()
+        .ok_or_else(|| ApiError::bad_request(format!("`{name}` is required for method `{method}`")))
+}
+
+/// `POST /v1/auth/login`: SIWE, Nostr (NIP-98 or NWT in the header) or
+/// Portal.
+pub async fn login(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    rate_limit(&state, &headers, &peer, "login")?;
+    let body = body_bytes(body)?;
+    let auth = authorization(&headers, state.config.max_authorization_bytes)?;
+    let nostr = match credential(&state, auth)? {
+        Some(Credential::Nostr(_)) => auth,
+        _ => None,
+    };
+    // Login CSRF: an HTML form can post `text/plain` cross-site without a
+    // preflight, but not `application/json` nor an `Authorization` header.
+    if nostr.is_none() && !is_json(&headers) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "send the login as `Content-Type: application/json` (or with `Authorization: Nostr <event>`)",
+        ));
+    }
+    let (method, result, cookie) = if let Some(auth) = nostr {
+        // The body is what the NIP-98 payload hash covers; it may carry
+        // `{"cookie":true}`.
+        let cookie = if body.is_empty() {
+            false
+        } else {
+            parse_json::<LoginRequest>(&body)?.cookie
+        };
+        if cookie {
+            same_origin(&state, &headers, Intent::ChangeState)?;
+        }
+        (
+            "nostr",
+            state.sessions.login_nostr(auth, &body).await,
+            cookie,
+        )
+    } else {
+        let req: LoginRequest = parse_json(&body)?;
+        if req.cookie {
+            // Setting the session cookies is a state change of the browser.
+            same_origin(&state, &headers, Intent::ChangeState)?;
+        }
+        match req.method.as_deref() {
+            Some("siwe") => {
+                let message = required(&req.message, "message", "siwe")?;
+                let signature = required(&req.signature, "signature", "siwe")?;
+                ("siwe", state.sessions.login_siwe(message, signature).await, req.cookie)
+            }
+            Some("portal") => {
+                let token = required(&req.token, "token", "portal")?;
+                let pubkey = required(&req.pubkey, "pubkey", "portal")?;
+                ("portal", state.sessions.login_portal(token, pubkey).await, req.cookie)
+            }
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown login method {:?}: use \"siwe\", \"portal\", or send `Authorization: Nostr <event>`",
+                    other.chars().take(32).collect::<String>()
+                )))
+            }
+            None => {
+                return Err(ApiError::bad_request(
+                    "say how to log in: {\"method\":\"siwe\",...}, {\"method\":\"portal\",...}, or `Authorization: Nostr <event>`",
+                ))
+            }
+        }
+    };
+    match result {
+        Ok(pair) => {
+            state
+                .metrics
+                .logins
+                .with_label_values(&[method, "success"])
+                .inc();
+            tracing::info!(method, subject = %pair.subject, "login");
+            Ok(pair_response(&state, &pair, cookie))
+        }
+        Err(e) => {
+            state
+                .metrics
+                .logins
+                .with_label_values(&[method, e.code()])
+                .inc();
+            Err(e.into())
+        }
+    }
+}
+
+// --------------------------------------------------------------- refresh
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: Option<String>,
+    #[serde(default)]
+    cookie: bool,
+}
+
+/// `POST /v1/auth/refresh`: body token or the refresh cookie.
+pub async fn refresh(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    rate_limit(&state, &headers, &peer, "refresh")?;
+    let body = body_bytes(body)?;
+    let req: RefreshRequest = parse_json(&body)?;
+    let (token, from_cookie) = match req.refresh_token {
+        Some(t) => {
+            if req.cookie {
+                same_origin(&state, &headers, Intent::ChangeState)?;
+            }
+            (t, req.cookie)
+        }
+        None => match cookie(&headers, REFRESH_COOKIE) {
+            Some(t) => {
+                same_origin(&state, &headers, Intent::ChangeState)?;
+                (t, true)
+            }
+            None => {
+                return Err(ApiError::bad_request(
+                    "send {\"refresh_token\":\"...\"} or the tessera_refresh cookie",
+                ))
+            }
+        },
+    };
+    match state.sessions.refresh(&token).await {
+        Ok(pair) => {
+            state
+                .metrics
+                .refreshes
+                .with_label_values(&["success"])
+                .inc();
+            Ok(pair_response(&state, &pair, from_cookie))
+        }
+        Err(e) => {
+            let label = match e.kind() {
+                SessionErrorKind::Unavailable => "unavailable",
+                _ => e.detail().unwrap_or(e.code()),
+            };
+            state.metrics.refreshes.with_label_values(&[label]).inc();
+            Err(e.into())
+        }
+    }
+}
+
+// ---------------------------------------------------------------- logout
+
+fn clear_cookies(state: &Shared, resp: &mut Response) {
+    set_cookie(resp, state, ACCESS_COOKIE, "", "/", 0);
+    set_cookie(resp, state, REFRESH_COOKIE, "", "/v1/auth", 0);
+}
+
+/// The access token of a request: `Authorization: Bearer` or, for
+/// state-changing routes after the same-origin check, the access cookie.
+fn access_token(
+    state: &Shared,
+    headers: &HeaderMap,
+    changes_state: bool,
+) -> Result<Option<String>, ApiError> {
+    let auth = authorization(headers, state.config.max_authorization_bytes)?;
+    match credential(state, auth)? {
+        Some(Credential::Bearer(t)) => return Ok(Some(t.to_owned())),
+        Some(Credential::Nostr(_)) => return Ok(None),
+        None => {}
+    }
+    match cookie(headers, ACCESS_COOKIE) {
+        Some(t) => {
+            let intent = if changes_state {
+                Intent::ChangeState
+            } else {
+                Intent::Read
+            };
+            same_origin(state, headers, intent)?;
+            Ok(Some(t))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `POST /v1/auth/logout`: ends the presented session; 204.
+pub async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let req: RefreshRequest = parse_json(&body)?;
+    let refresh = match req.refresh_token {
+        Some(t) => Some(t),
+        None => match cookie(&headers, REFRESH_COOKIE) {
+            Some(t) => {
+                same_origin(&state, &headers, Intent::ChangeState)?;
+                Some(t)
+            }
+            None => None,
+        },
+    };
+    let access = access_token(&state, &headers, true)?;
+    let mut ended = false;
+    let mut last: Option<SessionError> = None;
+    if let Some(t) = &access {
+        match state.sessions.logout_access(t).await {
+            Ok(()) => ended = true,
+            Err(e) if e.kind() == SessionErrorKind::Unavailable => return Err(e.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(t) = &refresh {
+        if state.sessions.logout_refresh(t).await? {
+            ended = true;
+        }
+    }
+    if !ended {
+        return Err(match last {
+            Some(e) => e.into(),
+            None => ApiError::unauthorized(
+                ErrorCode::MissingClaim,
+                "present the session to end: a Bearer access token, a refresh_token, or the session cookies",
+            ),
+        });
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    clear_cookies(&state, &mut resp);
+    Ok(resp)
+}
+
+/// `POST /v1/auth/logout-all`: every token of the caller's subject issued
+/// before now stops working; 204.
+pub async fn logout_all(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(token) = access_token(&state, &headers, true)? else {
+        return Err(ApiError::unauthorized(
+            ErrorCode::Malformed,
+            "logout-all needs `Authorization: Bearer <access token>` (or the access cookie)",
+        ));
+    };
+    let identity = state.sessions.check_access(&token).await?;
+    let ended = state.sessions.logout_all(&identity.subject).await?;
+    tracing::info!(subject = %identity.subject, sessions = ended, "logout-all");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    clear_cookies(&state, &mut resp);
+    Ok(resp)
+}
+
+/// Whether the body is declared `application/json` (media type compared
+/// case-insensitively, parameters such as `charset` allowed: RFC 9110
+/// §8.3.1).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+mod identity;
+mod oauth;
+mod portal_rest;
+
+pub use identity::me;
+pub(crate) use identity::{identify, identity_body, json_text, SeenRequest};
+pub use oauth::{introspect, revoke};
+pub use portal_rest::{portal_issue, portal_verify};
+
+/// A short, non-reversible tag of a secret for logs (never the secret).
+pub fn log_tag(secret: &str) -> String {
+    let h = tessera_core::sha::sha256(secret.as_bytes());
+    hex_encode(&h[..4])
+}

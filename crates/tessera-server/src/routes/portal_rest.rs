@@ -1,0 +1,126 @@
+//! The Portal-compatible REST routes `/jwt/issue` and `/jwt/verify` (admin-authenticated).
+
+use super::oauth::require_admin;
+use super::*;
+use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
+use tessera_core::Policy;
+
+// ------------------------------------------------ Portal-compatible REST
+
+fn portal_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"success": false, "error": message}))).into_response()
+}
+
+fn portal_admin(state: &Shared, headers: &HeaderMap) -> Option<Response> {
+    require_admin(state, headers)
+        .err()
+        .map(|e| portal_error(e.status, &e.description))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalIssue {
+    target_key: String,
+    duration_hours: f64,
+}
+
+/// `POST /jwt/issue` `{"target_key","duration_hours"}` ->
+/// `{"success":true,"data":{"token"}}`, signed by the server's Nostr key.
+pub async fn portal_issue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Some(r) = portal_admin(&state, &headers) {
+        return r;
+    }
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let req: PortalIssue = match parse_json(&body) {
+        Ok(r) => r,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let Ok(target) = NostrPublicKey::parse(req.target_key.trim()) else {
+        return portal_error(
+            StatusCode::BAD_REQUEST,
+            "target_key must be a 64-hex Nostr key or npub",
+        );
+    };
+    if !(req.duration_hours.is_finite() && req.duration_hours > 0.0 && req.duration_hours <= 8760.0)
+    {
+        return portal_error(
+            StatusCode::BAD_REQUEST,
+            "duration_hours must be a number in (0, 8760]",
+        );
+    }
+    let seconds = (req.duration_hours * 3600.0).round() as i64;
+    let secret = NostrSecretKey::from_secret(*state.keys().nostr_secret());
+    match issue_portal(&secret, &target, state.clock.now(), seconds.max(1)) {
+        Ok(token) => Json(json!({"success": true, "data": {"token": token}})).into_response(),
+        Err(e) => portal_error(StatusCode::BAD_REQUEST, e.message()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalVerify {
+    pubkey: String,
+    token: String,
+}
+
+/// `POST /jwt/verify` `{"pubkey","token"}` ->
+/// `{"success":true,"data":{"target_key"}}` (with `exp`/`nbf` enforced).
+pub async fn portal_verify(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Some(r) = portal_admin(&state, &headers) {
+        return r;
+    }
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let req: PortalVerify = match parse_json(&body) {
+        Ok(r) => r,
+        Err(e) => return portal_error(e.status, &e.description),
+    };
+    let Ok(signer) = NostrPublicKey::parse(req.pubkey.trim()) else {
+        return portal_error(
+            StatusCode::BAD_REQUEST,
+            "pubkey must be a 64-hex Nostr key or npub",
+        );
+    };
+    let policy = Policy {
+        leeway: state.config.leeway_seconds,
+        ..Policy::default()
+    };
+    let start = Instant::now();
+    let result = verify_portal(&req.token, &signer, &policy, state.clock.now());
+    let secs = start.elapsed().as_secs_f64();
+    match result {
+        Ok(id) => {
+            state.metrics.verification("portal", Ok(()), secs);
+            let target = id.audience.first().cloned().unwrap_or_default();
+            Json(json!({"success": true, "data": {"target_key": target, "pubkey": id.subject}}))
+                .into_response()
+        }
+        Err(e) => {
+            state.metrics.verification("portal", Err(e.code()), secs);
+            let mut r = portal_error(
+                StatusCode::UNAUTHORIZED,
+                &format!("{}: {}", e.code().as_str(), e.message()),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                e.code().as_str()
+            )) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            r
+        }
+    }
+}
