@@ -259,6 +259,15 @@ fn every_issuer_kind_at_v1_verify() {
     let server =
         Tessera::start_with_args(tessera_bin!(), dir.root(), None, &[], &["--config", &path]);
     let now = unix_now();
+    // The start-up line names the issuers in force.
+    let log = server.log_tail();
+    assert!(
+        log.lines().any(|l| l.contains("tessera listening")
+            && l.contains(
+                "issuers=corp,oidc,files,pem,portal-service,portal-wallets,tw,app-nostr"
+            )),
+        "{log}"
+    );
 
     // --- jwt, keys from a jwks_uri served over HTTP (RS256).
     let ok = sign(

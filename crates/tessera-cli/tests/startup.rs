@@ -20,6 +20,7 @@ fn the_start_up_log_says_where_what_and_what_next() {
         format!("addr={}", server.addr),
         "store_kind=\"sqlite\"".to_owned(),
         "admin_routes=\"off".to_owned(),
+        "issuers=none".to_owned(),
         "rules=0".to_owned(),
         "gateway=\"none\"".to_owned(),
         "max_connections=".to_owned(),

@@ -224,12 +224,20 @@ fn log_start(config: &Config, addr: std::net::SocketAddr, limits: &crate::listen
         .forward_auth
         .gateway
         .map_or("none", crate::gateway::Gateway::as_str);
+    // Names only (they are the operator's labels, never key material).
+    let issuers = if config.issuer.is_empty() {
+        "none".to_owned()
+    } else {
+        let names: Vec<&str> = config.issuer.iter().map(|i| i.name.as_str()).collect();
+        names.join(",")
+    };
     tracing::info!(
         %addr,
         public_url = %url,
         store = %store,
         store_kind,
         admin_routes = admin,
+        issuers = %issuers,
         rules = config.rule.len(),
         gateway,
         trusted_proxies = config.forward_auth.trusted_proxies.len(),
