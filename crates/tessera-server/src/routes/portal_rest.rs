@@ -5,16 +5,19 @@ use super::*;
 use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
 use tessera_core::Policy;
 
-// ------------------------------------------------ Portal-compatible REST
-
 fn portal_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"success": false, "error": message}))).into_response()
 }
 
-fn portal_admin(state: &Shared, headers: &HeaderMap) -> Option<Response> {
-    require_admin(state, headers)
-        .err()
-        .map(|e| portal_error(e.status, &e.description))
+/// What both routes do first: the admin check, the body, and its JSON as
+/// `T` (a refusal is answered in Portal's error shape by the caller).
+fn portal_request<T: serde::de::DeserializeOwned>(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    require_admin(state, headers)?;
+    parse_json(&body_bytes(body)?)
 }
 
 #[derive(Deserialize)]
@@ -31,14 +34,7 @@ pub async fn portal_issue(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Some(r) = portal_admin(&state, &headers) {
-        return r;
-    }
-    let body = match body_bytes(body) {
-        Ok(b) => b,
-        Err(e) => return portal_error(e.status, &e.description),
-    };
-    let req: PortalIssue = match parse_json(&body) {
+    let req: PortalIssue = match portal_request(&state, &headers, body) {
         Ok(r) => r,
         Err(e) => return portal_error(e.status, &e.description),
     };
@@ -77,14 +73,7 @@ pub async fn portal_verify(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Some(r) = portal_admin(&state, &headers) {
-        return r;
-    }
-    let body = match body_bytes(body) {
-        Ok(b) => b,
-        Err(e) => return portal_error(e.status, &e.description),
-    };
-    let req: PortalVerify = match parse_json(&body) {
+    let req: PortalVerify = match portal_request(&state, &headers, body) {
         Ok(r) => r,
         Err(e) => return portal_error(e.status, &e.description),
     };
