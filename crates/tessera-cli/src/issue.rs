@@ -166,7 +166,11 @@ fn run_wallet(args: &IssueArgs, now: i64, ttl: i64) -> Result<String, UsageError
                 ));
             };
             let body = match &args.body_file {
-                Some(p) => Some(keyspec::read_file_limited(p, 16 * 1024 * 1024)?),
+                Some(p) => Some(keyspec::read_file_limited(
+                    p,
+                    keyspec::MAX_BODY_FILE,
+                    "body file",
+                )?),
                 None => None,
             };
             let event = match nonce(args) {

@@ -5,8 +5,12 @@ use tessera_core::jws::KeyFamily;
 use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
 use tessera_core::{json, Algorithm};
 
-/// Largest key file read.
-const MAX_KEY_FILE: u64 = 256 * 1024;
+/// Largest key file read (also the bound on a SIWE message file, which
+/// core then refuses above its own 16 KiB limit as `token_too_large`).
+pub const MAX_KEY_FILE: u64 = 256 * 1024;
+
+/// Largest request body file (`--body-file`) hashed for a NIP-98 payload.
+pub const MAX_BODY_FILE: u64 = 16 * 1024 * 1024;
 
 /// Trusted keys gathered from every `--key`.
 #[derive(Default)]
@@ -20,22 +24,26 @@ pub struct TrustedKeys {
 }
 
 pub fn read_file(path: &str) -> Result<Vec<u8>, UsageError> {
-    read_file_limited(path, MAX_KEY_FILE)
+    read_file_limited(path, MAX_KEY_FILE, "key file")
 }
 
-/// Reads at most `max` bytes of a file; larger files are refused.
-pub fn read_file_limited(path: &str, max: u64) -> Result<Vec<u8>, UsageError> {
-    let f = std::fs::File::open(path).map_err(|e| {
-        UsageError(format!(
-            "cannot read key file {path:?}: {e}; check the path"
-        ))
-    })?;
+/// Reads the file `path` (called `what` in messages), refusing one larger
+/// than `max` bytes without reading more than `max + 1`.
+pub fn read_file_limited(path: &str, max: u64, what: &str) -> Result<Vec<u8>, UsageError> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| UsageError(format!("cannot read {what} {path:?}: {e}; check the path")))?;
     let mut buf = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(f, max + 1), &mut buf)
-        .map_err(|e| UsageError(format!("cannot read key file {path:?}: {e}")))?;
-    if buf.len() as u64 > MAX_KEY_FILE {
+        .map_err(|e| UsageError(format!("cannot read {what} {path:?}: {e}")))?;
+    if buf.len() as u64 > max {
+        let hint = if what == "key file" {
+            "; is it really a key?"
+        } else {
+            ""
+        };
         return Err(UsageError(format!(
-            "key file {path:?} is larger than 256 KiB; is it really a key?"
+            "{what} {path:?} is larger than {} KiB{hint}",
+            max / 1024
         )));
     }
     Ok(buf)

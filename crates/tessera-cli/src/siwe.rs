@@ -77,7 +77,7 @@ fn read_message(arg: &str) -> Result<String, UsageError> {
     if arg == "-" {
         return read_credential("-");
     }
-    let bytes = keyspec::read_file_limited(arg, siwe::MAX_MESSAGE_SIZE as u64)?;
+    let bytes = keyspec::read_file_limited(arg, keyspec::MAX_KEY_FILE, "message file")?;
     String::from_utf8(bytes).map_err(|_| UsageError(format!("{arg:?} is not UTF-8 text")))
 }
 

@@ -182,7 +182,11 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, UsageError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let body = match &args.body_file {
-        Some(path) => Some(keyspec::read_file_limited(path, 16 * 1024 * 1024)?),
+        Some(path) => Some(keyspec::read_file_limited(
+            path,
+            keyspec::MAX_BODY_FILE,
+            "body file",
+        )?),
         None => None,
     };
     let request = match (&args.url, &args.method) {
