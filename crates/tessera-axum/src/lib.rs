@@ -18,6 +18,11 @@
 //!   verification keys on a tessera server's JWKS, so that it also follows
 //!   a rotation.
 //!
+//! `remote` and `sessions` are Cargo features, both on by default. An app
+//! that only verifies with keys it holds builds with
+//! `default-features = false`: core, axum and tower, without the HTTP
+//! client of tessera-jwks or the store clients of tessera-session.
+//!
 //! A bare verifier with keys you hold:
 //!
 //! ```
@@ -127,12 +132,17 @@ use axum::response::{IntoResponse, Response};
 use replay::{remember, ReplayGuard};
 use std::sync::{Arc, Mutex};
 use tessera_core::credential::{parse_authorization, Credential};
+#[cfg(all(feature = "remote", feature = "sessions"))]
 use tessera_core::keys::KeySet;
 use tessera_core::nostr::HttpRequest;
 use tessera_core::{ErrorCode, Format, FormatHint, Identity, Policy, Verifier};
-use tessera_jwks::{RemoteJwks, RemoteVerifier};
+#[cfg(all(feature = "remote", feature = "sessions"))]
+use tessera_jwks::RemoteJwks;
+#[cfg(feature = "remote")]
+use tessera_jwks::RemoteVerifier;
+#[cfg(feature = "sessions")]
 use tessera_session::browser::{self, Intent, ACCESS_COOKIE};
-use tessera_session::tokens::ACCESS_TOKEN_TYP;
+#[cfg(feature = "sessions")]
 use tessera_session::{SessionErrorKind, Sessions};
 
 pub use service::TesseraService;
@@ -141,6 +151,10 @@ pub use service::TesseraService;
 const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// Largest `Authorization` value read.
 const MAX_AUTHORIZATION: usize = 16 * 1024;
+/// The `typ` of a tessera server's access tokens (RFC 9068), the same as
+/// `tessera_session::tokens::ACCESS_TOKEN_TYP` (a test holds them equal):
+/// written here so that [`access_token_policy`] needs no session crate.
+const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// The verified identity, placed in the request's extensions by the layer.
 #[derive(Debug, Clone)]
@@ -231,25 +245,28 @@ enum Mode {
         base_url: String,
         replay: Mutex<ReplayGuard>,
     },
-    Remote {
-        verifier: RemoteVerifier,
-    },
+    #[cfg(feature = "remote")]
+    Remote { verifier: RemoteVerifier },
+    #[cfg(feature = "sessions")]
     Sessions {
         sessions: Arc<Sessions>,
         /// The origin a cookie-carrying request must come from.
         origin: String,
         /// The server's JWKS the verification keys follow.
+        #[cfg(feature = "remote")]
         follow: Option<Follow>,
     },
 }
 
 /// A [`RemoteJwks`] whose set the sessions verify with.
+#[cfg(all(feature = "remote", feature = "sessions"))]
 struct Follow {
     jwks: RemoteJwks,
     /// The set last handed to the sessions.
     applied: Mutex<Option<Arc<KeySet>>>,
 }
 
+#[cfg(all(feature = "remote", feature = "sessions"))]
 impl Follow {
     /// Hands the sessions the current set if it is not the one they have;
     /// returns the set in force.
@@ -276,11 +293,14 @@ impl std::fmt::Debug for TesseraLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = match &*self.mode {
             Mode::Bare { .. } => "verifier",
+            #[cfg(feature = "remote")]
             Mode::Remote { .. } => "remote",
-            Mode::Sessions { follow: None, .. } => "sessions",
+            #[cfg(all(feature = "sessions", feature = "remote"))]
             Mode::Sessions {
                 follow: Some(_), ..
             } => "sessions following a JWKS",
+            #[cfg(feature = "sessions")]
+            Mode::Sessions { .. } => "sessions",
         };
         f.debug_struct("TesseraLayer").field("mode", &mode).finish()
     }
@@ -321,7 +341,8 @@ impl TesseraLayer {
     /// revoked token or an ended session stays accepted until the token
     /// expires (`access_ttl_seconds`); [`TesseraLayer::sessions`] checks
     /// those too. Other credentials (`Authorization: Nostr`, cookies) are
-    /// refused.
+    /// refused. (Feature `remote`, on by default.)
+    #[cfg(feature = "remote")]
     pub fn remote(verifier: RemoteVerifier) -> Self {
         TesseraLayer {
             mode: Arc::new(Mode::Remote { verifier }),
@@ -332,6 +353,8 @@ impl TesseraLayer {
     /// Authenticates tessera access tokens (Bearer or the `tessera_access`
     /// cookie) with the session checks. A cookie counts only for a request
     /// from the origin of the sessions' issuer (`SessionConfig::issuer`).
+    /// (Feature `sessions`, on by default.)
+    #[cfg(feature = "sessions")]
     pub fn sessions(sessions: Arc<Sessions>) -> Self {
         let issuer = sessions.config().issuer.clone();
         let origin = browser::origin_of(&issuer).unwrap_or(issuer);
@@ -339,6 +362,7 @@ impl TesseraLayer {
             mode: Arc::new(Mode::Sessions {
                 sessions,
                 origin,
+                #[cfg(feature = "remote")]
                 follow: None,
             }),
             max_body: DEFAULT_MAX_BODY,
@@ -353,7 +377,8 @@ impl TesseraLayer {
     /// the server reaches the app without a restart. The session checks
     /// are unchanged. On a layer made by [`TesseraLayer::verifier`] or
     /// [`TesseraLayer::remote`] it changes nothing (those take their keys
-    /// from their verifier).
+    /// from their verifier). (Features `sessions` and `remote`.)
+    #[cfg(all(feature = "remote", feature = "sessions"))]
     pub fn follow_jwks(self, jwks: RemoteJwks) -> Self {
         let mode = match &*self.mode {
             Mode::Sessions {
@@ -417,6 +442,7 @@ impl TesseraLayer {
                 }
                 Ok(id)
             }
+            #[cfg(feature = "remote")]
             Mode::Remote { verifier } => {
                 let auth = authorization(parts)?.ok_or_else(missing)?;
                 let token = match parse_authorization(auth, MAX_AUTHORIZATION, false) {
@@ -436,9 +462,11 @@ impl TesseraLayer {
                     .await
                     .map_err(|e| AuthRejection::unauthorized(e.code().as_str(), e.message()))
             }
+            #[cfg(feature = "sessions")]
             Mode::Sessions {
                 sessions,
                 origin,
+                #[cfg(feature = "remote")]
                 follow,
             } => {
                 let token = match authorization(parts)? {
@@ -468,6 +496,9 @@ impl TesseraLayer {
                         token
                     }
                 };
+                #[cfg(not(feature = "remote"))]
+                let result = sessions.check_access(&token).await;
+                #[cfg(feature = "remote")]
                 let result = match follow {
                     None => sessions.check_access(&token).await,
                     Some(f) => {
@@ -530,6 +561,7 @@ fn authorization(parts: &Parts) -> Result<Option<&str>, AuthRejection> {
     }
 }
 
+#[cfg(feature = "sessions")]
 fn access_cookie(parts: &Parts) -> Option<String> {
     browser::find_cookie(
         parts

@@ -240,6 +240,20 @@ async fn one_signer_cannot_fill_the_replay_guard_for_others() {
     assert_eq!(s, StatusCode::OK, "{body}");
 }
 
+/// `access_token_policy` (which needs no session crate) requires the
+/// `typ` the session layer signs access tokens with.
+#[cfg(feature = "sessions")]
+#[test]
+fn access_token_policy_requires_the_session_typ() {
+    let policy = tessera_axum::access_token_policy("https://auth.example/");
+    assert_eq!(
+        policy.required_typ.as_deref(),
+        Some(tessera_session::tokens::ACCESS_TOKEN_TYP)
+    );
+    assert_eq!(policy.issuer.as_deref(), Some("https://auth.example"));
+}
+
+#[cfg(feature = "sessions")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_mode_checks_revocation() {
     use tessera_session::{SessionConfig, Sessions};

@@ -83,6 +83,7 @@ impl StoreError {
         StoreError::new(StoreErrorKind::Conflict, message)
     }
 
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         StoreError::new(StoreErrorKind::InvalidInput, message)
     }
@@ -121,6 +122,7 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 /// Maps an sqlx error; `what` names the operation.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_sqlx(what: &str, e: sqlx::Error) -> StoreError {
     use sqlx::Error as E;
     match e {
@@ -157,6 +159,7 @@ pub(crate) fn from_sqlx(what: &str, e: sqlx::Error) -> StoreError {
 }
 
 /// Maps a Redis error; `what` names the operation.
+#[cfg(feature = "redis")]
 pub(crate) fn from_redis(what: &str, e: redis::RedisError) -> StoreError {
     use redis::ErrorKind as K;
     match e.kind() {
@@ -171,6 +174,7 @@ pub(crate) fn from_redis(what: &str, e: redis::RedisError) -> StoreError {
     }
 }
 
+#[cfg(feature = "redis")]
 fn is_wrongtype(e: &redis::RedisError) -> bool {
     e.code() == Some("WRONGTYPE") || e.to_string().contains("WRONGTYPE")
 }
@@ -190,6 +194,7 @@ mod tests {
         assert!(text.contains("***"), "{text}");
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[test]
     fn sqlx_pool_errors_are_unavailable() {
         assert!(from_sqlx("x", sqlx::Error::PoolTimedOut).is_unavailable());

@@ -36,6 +36,7 @@ pub enum Invalidation {
 #[derive(Debug)]
 pub(crate) struct Bus {
     tx: broadcast::Sender<Invalidation>,
+    #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
     instance: String,
 }
 
@@ -57,6 +58,7 @@ impl Bus {
     }
 
     /// This instance's id on the wire.
+    #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
     pub(crate) fn instance(&self) -> &str {
         &self.instance
     }
@@ -73,6 +75,7 @@ impl Bus {
 
     /// Handles a message from the wire; this instance's own messages were
     /// delivered locally already and are skipped.
+    #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
     pub(crate) fn remote(&self, payload: &str) {
         match decode(payload) {
             Some((from, _)) if from == self.instance => {}
@@ -88,6 +91,7 @@ impl Bus {
     }
 
     /// The wire form of an event of this instance.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn encode(&self, event: &Invalidation) -> String {
         encode(&self.instance, event)
     }
@@ -96,6 +100,7 @@ impl Bus {
 /// Wire format: `INSTANCE|j|EXPIRES_AT|JTI`, `INSTANCE|f|FAMILY_ID`,
 /// `INSTANCE|s|VERSION|SUBJECT`, `INSTANCE|r`. The last field is the rest of
 /// the message, so it may contain `|`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn encode(instance: &str, event: &Invalidation) -> String {
     match event {
         Invalidation::Jti { jti, expires_at } => format!("{instance}|j|{expires_at}|{jti}"),
@@ -105,6 +110,7 @@ pub(crate) fn encode(instance: &str, event: &Invalidation) -> String {
     }
 }
 
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 pub(crate) fn decode(payload: &str) -> Option<(&str, Invalidation)> {
     let (instance, rest) = payload.split_once('|')?;
     let (kind, rest) = rest.split_once('|').unwrap_or((rest, ""));
@@ -128,6 +134,68 @@ pub(crate) fn decode(payload: &str) -> Option<(&str, Invalidation)> {
         _ => return None,
     };
     Some((instance, event))
+}
+
+/// Holds one connection to the backend's feed (PostgreSQL `LISTEN`, Redis
+/// pub/sub) for as long as the store lives: `run` reads from it until the
+/// connection is lost (its answer: why, if known); then `Resync` goes out,
+/// `connect` is retried with backoff (100 ms doubling to 2 s), and `Resync`
+/// goes out again once it is back. Ends when `shutdown`'s sender is
+/// dropped. `name` starts every log line.
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) async fn follow<C, Connect, Connecting, Run, Running>(
+    name: &'static str,
+    bus: std::sync::Arc<Bus>,
+    first: C,
+    mut shutdown: tokio::sync::watch::Receiver<()>,
+    mut connect: Connect,
+    mut run: Run,
+) where
+    Connect: FnMut() -> Connecting,
+    Connecting: std::future::Future<Output = Result<C, crate::StoreError>>,
+    Run: FnMut(C, std::sync::Arc<Bus>) -> Running,
+    Running: std::future::Future<Output = Option<String>>,
+{
+    use std::time::Duration;
+    let mut current = Some(first);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let connection = match current.take() {
+            Some(c) => c,
+            None => {
+                let attempt = tokio::select! {
+                    _ = shutdown.changed() => return,
+                    r = connect() => r,
+                };
+                match attempt {
+                    Ok(c) => {
+                        tracing::info!("{name} reconnected");
+                        bus.local(Invalidation::Resync);
+                        backoff = Duration::from_millis(100);
+                        c
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "{name}: reconnect failed");
+                        tokio::select! {
+                            _ = shutdown.changed() => return,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        continue;
+                    }
+                }
+            }
+        };
+        let lost = tokio::select! {
+            _ = shutdown.changed() => return,
+            lost = run(connection, bus.clone()) => lost,
+        };
+        match lost {
+            Some(e) => tracing::warn!(error = %e, "{name}: connection lost"),
+            None => tracing::warn!("{name}: connection lost"),
+        }
+        bus.local(Invalidation::Resync);
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! current.
 //!
 //! Three backends implement it with the same semantics, proven by one
-//! conformance suite (`tests/conformance.rs`):
+//! conformance suite (`tests/conformance/`); each is a Cargo feature
+//! (`sqlite`, `postgres`, `redis`, all on by default):
 //!
 //! - **SQLite** (`sqlite://PATH`, `sqlite::memory:`), the embedded default:
 //!   WAL journal, `synchronous=FULL` (an acknowledged write survives the
@@ -38,19 +39,28 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Built without a backend (a library that only passes `Arc<dyn Store>`
+// around, such as tessera-session on its own), the backends' helpers go
+// unused.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "redis")),
+    allow(dead_code)
+)]
 
 mod error;
 mod events;
-mod postgres;
+#[cfg(feature = "redis")]
 mod redis_backend;
-mod rotation;
-mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+mod timed;
 mod url;
 
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use events::Invalidation;
+pub use timed::LatencyObserver;
 
 /// Unix time in seconds.
 pub type Timestamp = i64;
@@ -153,6 +163,40 @@ pub struct RevocationSnapshot {
     /// `false` when one of the lists was cut at the requested limit (the
     /// cache must then fall back to asking the store).
     pub complete: bool,
+}
+
+impl RevocationSnapshot {
+    /// Cuts each list (fetched with one entry more than `limit`) at
+    /// `limit` and converts the versions.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "redis")),
+        allow(dead_code)
+    )]
+    pub(crate) fn cut(
+        mut jtis: Vec<(String, i64)>,
+        mut families: Vec<String>,
+        mut versions: Vec<(String, i64)>,
+        limit: usize,
+    ) -> Result<RevocationSnapshot, StoreError> {
+        let complete = jtis.len() <= limit && families.len() <= limit && versions.len() <= limit;
+        jtis.truncate(limit);
+        families.truncate(limit);
+        versions.truncate(limit);
+        let versions = versions
+            .into_iter()
+            .map(|(s, v)| {
+                u64::try_from(v)
+                    .map(|v| (s, v))
+                    .map_err(|_| StoreError::corrupt(format!("negative token version {v}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RevocationSnapshot {
+            jtis,
+            families,
+            versions,
+            complete,
+        })
+    }
 }
 
 /// The atomic operations sessions need, with identical semantics on every
@@ -285,6 +329,11 @@ pub trait Store: Send + Sync {
     /// pub/sub or PostgreSQL `LISTEN`/`NOTIFY`). [`Invalidation::Resync`]
     /// means events may have been missed: caches must drop everything.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Invalidation>;
+
+    /// Reports how long each later call of this store takes to `observer`
+    /// (a metrics histogram per operation). One observer per store:
+    /// `false`, and the first one kept, when one is registered already.
+    fn observe_latency(&self, observer: Arc<dyn LatencyObserver>) -> bool;
 }
 
 /// Opens a store from a URL and applies migrations.
@@ -295,6 +344,10 @@ pub trait Store: Send + Sync {
 /// - `postgres://...` or `postgresql://...`, optional `schema=NAME`.
 /// - `redis://...` (or `rediss://` if the build supports TLS), optional
 ///   `prefix=NAME`.
+///
+/// Each backend is a Cargo feature of this crate (`sqlite`, `postgres`,
+/// `redis`; all three by default); a URL of a backend this build leaves out
+/// is a [`StoreErrorKind::Config`] error naming the feature.
 ///
 /// Fails with [`StoreErrorKind::Config`] for a malformed URL or unknown
 /// scheme and [`StoreErrorKind::Unavailable`] when the backend cannot be
@@ -309,15 +362,24 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     let result: Result<Arc<dyn Store>, StoreError> = match scheme.as_str() {
-        "sqlite" => sqlite::SqliteStore::open(url)
+        #[cfg(feature = "sqlite")]
+        "sqlite" => sql::sqlite::open(url)
             .await
             .map(|s| Arc::new(s) as Arc<dyn Store>),
-        "postgres" | "postgresql" => postgres::PostgresStore::open(url)
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => sql::postgres::open(url)
             .await
             .map(|s| Arc::new(s) as Arc<dyn Store>),
+        #[cfg(feature = "redis")]
         "redis" | "rediss" => redis_backend::RedisStore::open(url)
             .await
             .map(|s| Arc::new(s) as Arc<dyn Store>),
+        #[cfg(not(feature = "sqlite"))]
+        "sqlite" => Err(not_built("sqlite")),
+        #[cfg(not(feature = "postgres"))]
+        "postgres" | "postgresql" => Err(not_built("postgres")),
+        #[cfg(not(feature = "redis"))]
+        "redis" | "rediss" => Err(not_built("redis")),
         _ => Err(StoreError::new(
             StoreErrorKind::Config,
             format!(
@@ -333,10 +395,60 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     })
 }
 
+/// The error for a URL whose backend this build leaves out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "redis")))]
+fn not_built(feature: &str) -> StoreError {
+    StoreError::config(format!(
+        "this build has no {feature} store: build tessera-store with its `{feature}` feature"
+    ))
+}
+
 /// `url` with every credential replaced by `***` (the userinfo password and
 /// `?password=`-like query parameters), for configuration dumps, logs and
 /// error messages: the one function everything that prints a store URL
 /// uses.
 pub fn mask_url(url: &str) -> String {
     url::mask_password(url)
+}
+
+/// Runs in the single-backend builds (`.ci/run` builds each backend alone
+/// and runs these unit tests there).
+#[cfg(all(
+    test,
+    not(all(feature = "sqlite", feature = "postgres", feature = "redis"))
+))]
+mod tests {
+    use super::*;
+
+    /// A URL of a backend the build leaves out is a configuration error
+    /// that names the feature, and shows no password.
+    #[tokio::test]
+    async fn a_backend_left_out_of_the_build_is_a_config_error() {
+        let mut left_out = Vec::new();
+        #[cfg(not(feature = "sqlite"))]
+        left_out.extend([("sqlite::memory:", "sqlite"), ("sqlite://x/t.db", "sqlite")]);
+        #[cfg(not(feature = "postgres"))]
+        left_out.extend([
+            ("postgres://u:hunter2@127.0.0.1:1/db", "postgres"),
+            ("postgresql://127.0.0.1:1/db", "postgres"),
+        ]);
+        #[cfg(not(feature = "redis"))]
+        left_out.extend([
+            ("redis://:hunter2@127.0.0.1:1", "redis"),
+            ("rediss://127.0.0.1:1", "redis"),
+        ]);
+        assert!(!left_out.is_empty());
+        for (url, feature) in left_out {
+            let e = match open(url).await {
+                Ok(_) => panic!("{url}: opened without its backend"),
+                Err(e) => e,
+            };
+            assert_eq!(e.kind(), StoreErrorKind::Config, "{url}: {e}");
+            assert!(
+                e.to_string().contains(&format!("`{feature}` feature")),
+                "{e}"
+            );
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
 }

@@ -110,6 +110,7 @@ pub(crate) fn mask_password(url: &str) -> String {
 
 /// Removes the query parameter `name` from `url`; returns the new URL and
 /// the parameter's value (the last one if repeated).
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 pub(crate) fn take_param(url: &str, name: &str) -> (String, Option<String>) {
     let (base, fragment) = match url.find('#') {
         Some(i) => (&url[..i], &url[i..]),
@@ -140,6 +141,7 @@ pub(crate) fn take_param(url: &str, name: &str) -> (String, Option<String>) {
 
 /// Whether `s` is a plain identifier: 1..=max characters of ASCII letters,
 /// digits and `_`, not starting with a digit.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn is_identifier(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max

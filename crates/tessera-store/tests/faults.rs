@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tessera_store::{Invalidation, StoreErrorKind};
 use tessera_testkit::services::RedisServer;
 use tessera_testkit::store::{base, env_url, wait_for_event, Backend, Kind, POSTGRES_ENV};
-use tessera_testkit::{in_ci, loud, TempDir};
+use tessera_testkit::TempDir;
 
 #[tokio::test]
 async fn unreachable_redis_is_unavailable_quickly() {
@@ -65,21 +65,9 @@ async fn bad_urls_are_configuration_errors() {
 
 // ------------------------------------------------------------ redis outage
 
-/// Whether `redis-server` is installed; in CI it must be.
-fn redis_server_available() -> bool {
-    let found = RedisServer::available();
-    if !found {
-        if in_ci() {
-            panic!("redis-server is not installed, but CI is set: the outage test must run");
-        }
-        loud("!!! redis-server not found on PATH: SKIPPING the Redis outage test");
-    }
-    found
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_fails_closed_and_recovers_without_reopening() {
-    if !redis_server_available() {
+    if !RedisServer::available_for("the Redis outage test of the store") {
         return;
     }
     let dir = TempDir::new("redis-outage");

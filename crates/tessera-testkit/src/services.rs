@@ -30,6 +30,20 @@ impl RedisServer {
             .is_ok_and(|s| s.success())
     }
 
+    /// Whether a test that kills a private Redis can run: `true` when
+    /// `redis-server` is on PATH; otherwise a loud skip notice naming
+    /// `test`, or, when `CI` is set, a panic (CI must run it).
+    pub fn available_for(test: &str) -> bool {
+        if Self::available() {
+            return true;
+        }
+        if crate::in_ci() {
+            panic!("redis-server is not installed, but CI is set: {test} must run");
+        }
+        crate::loud_skip(&format!("redis-server not found on PATH: SKIPPING {test}"));
+        false
+    }
+
     /// Starts one with its files in `dir`, and waits for `PING`.
     pub fn start(dir: &Path) -> std::io::Result<RedisServer> {
         let mut r = RedisServer {

@@ -31,13 +31,7 @@ impl Fault for RedisFault {
 #[test]
 fn redis_outage_under_load() {
     let _serial = serial();
-    if !RedisServer::available() {
-        if in_ci() {
-            panic!("redis-server is not installed, but CI is set: the Redis outage test must run");
-        }
-        loud_skip(
-            "redis-server not found on PATH: SKIPPING the Redis outage test of tessera serve",
-        );
+    if !RedisServer::available_for("the Redis outage test of tessera serve") {
         return;
     }
     let dir = TempDir::new("faults-redis");

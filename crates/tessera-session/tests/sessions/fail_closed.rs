@@ -137,6 +137,9 @@ impl Store for Switchable {
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Invalidation> {
         self.tx.subscribe()
     }
+    fn observe_latency(&self, observer: Arc<dyn tessera_store::LatencyObserver>) -> bool {
+        self.inner.observe_latency(observer)
+    }
 }
 
 /// The per-request check costs no store round trip while the feed is up,
