@@ -20,7 +20,7 @@ fn hs256(crit: &mut Criterion) {
     h.insert("typ", "JWT".into());
     let token = jwt::sign(&sk, &h, &c).expect("sign");
     let keys = KeySet::single(VerifyingKey::hmac(Algorithm::HS256, &secret).expect("key"));
-    let policy = Policy::default();
+    let policy = tessera_bench::jwt_policy();
     let verifier = Verifier::new(policy.clone(), keys.clone());
     let decoded = jws::decode(&token, usize::MAX).expect("decode");
     let claims = Claims::parse(&decoded.payload).expect("claims");

@@ -7,8 +7,12 @@
 //! - `tessera`: full verification through the public API,
 //!   [`Verifier::verify_jwt`] with the cache disabled (the default): size
 //!   check, strict base64url and JSON, header rules, key selection, the
-//!   signature, typed claims, policy with `exp` required, the system clock
-//!   read on every call, and the `Arc<Identity>` it returns;
+//!   signature, typed claims, a deployment's policy (audience, issuer and
+//!   `exp` required: `tessera_bench::jwt_policy`), the system clock read
+//!   on every call, and the `Arc<Identity>` it returns;
+//! - `tessera-claim` (HS256, RS256, ES256): the same, then one custom
+//!   claim read through `Identity::claims` (which builds the claims
+//!   object): what the peers always do, as they deserialize every claim;
 //! - `primitive`: the bare signature check on the same signing input and
 //!   signature, straight from the backend: aws-lc-rs `hmac::verify` or
 //!   `ParsedPublicKey::verify_sig` (which hash the input), or for ES256K
@@ -16,23 +20,29 @@
 //!   decoded outside the timed loop, so `tessera / primitive - 1` is
 //!   tessera's whole overhead;
 //! - `jsonwebtoken`: `jsonwebtoken::decode` (aws-lc-rs backend), where the
-//!   algorithm is supported;
-//! - `jwt-simple`: `verify_token` (pure-Rust backend), where supported.
+//!   algorithm is supported, audience, issuer and `exp` required;
+//! - `jwt-simple`: `verify_token` with its **pure-Rust backend**, not its
+//!   default (BoringSSL; see BENCHMARKS.md for why), where supported,
+//!   audience and issuer required and `exp` checked present.
 //!
 //! One key per algorithm is generated with tessera, exported (PEM, or the
 //! raw secret for HMAC) and imported into tessera, the primitive and each
 //! peer, so that all of them verify the very same token with the same
 //! claims. Every peer validates `exp` with a 60 s leeway, like tessera's
-//! default policy, and deserializes the claims.
+//! policy, requires the same audience and issuer, and deserializes the
+//! claims.
 //!
 //! Wallet credentials, in the same run:
 //!
 //! - `NWT`: [`Verifier::verify_nostr`] on an `Authorization: Nostr` NWT
 //!   (base64url, strict event parse, id recomputation, BIP-340, claims and
-//!   policy) against the `nostr` crate's `Event::from_json` + `Event::verify`
-//!   on the same event JSON (no base64, no claims); `primitive` is BIP-340
+//!   policy) against the `nostr` crate with the same checks
+//!   (`tessera_bench::nostr_peer_nwt`: base64url, `Event::from_json`,
+//!   `Event::verify`, kind, `exp`, `aud`); `primitive` is BIP-340
 //!   `Verify` with libsecp256k1 (lifting the x-only key, then the signature
-//!   check over the stated id);
+//!   check over the stated id), the primitive of `tessera-first-key`;
+//!   `primitive-lifted` the signature check on the key already lifted, the
+//!   primitive of `tessera` (whose memo holds the lifted key);
 //!   `tessera-first-key` is the same without the verifier's memo of lifted
 //!   signer keys (a signer's first NWT: the free function
 //!   `nostr::verify_authorization_event`, which keeps nothing); `tessera`
@@ -54,15 +64,15 @@
 //!
 //! The verified-credential cache:
 //!
-//! - `Cache`: `hit` is [`Verifier::verify_jwt`] with the cache enabled on
-//!   the ES256 token it has already verified (hash, shard read lock, whole
-//!   text compare, time re-check against the clock); `signature` is the
-//!   bare ES256 signature check on the same token, for the ratio.
+//! - `Cache` (ES256) and `Cache-HS256`: `hit` is [`Verifier::verify_jwt`]
+//!   with the cache enabled on the token it has already verified (hash,
+//!   shard read lock, whole text compare, time re-check against the
+//!   clock); `signature` is the bare signature check on the same token and
+//!   `uncached` the verification with the cache off, for the ratios.
 //!
 //! A criterion filter narrows a run, for example
 //! `cargo bench -p tessera-bench --bench verify -- 'ES256K/'`.
 
-use aws_lc_rs::{hmac, signature as sig};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde::Deserialize;
 use std::hint::black_box;
@@ -70,10 +80,16 @@ use std::time::Duration;
 use tessera_core::cache::CacheConfig;
 use tessera_core::encoding::{b64url_decode, hex_encode};
 use tessera_core::json::{Object, Value};
-use tessera_core::keys::{parse_pem, KeySet, SigningKey, VerifyingKey};
+use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
 use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, Verifier};
 
-use tessera_bench::{jwt_claims as claims, nwt_credential, nwt_event, PeerClaims, EXP, IAT};
+#[path = "verify/primitive.rs"]
+mod primitive;
+use primitive::{es256k_primitive, Primitive};
+
+use tessera_bench::{
+    jwt_claims as claims, nwt_credential, nwt_event, PeerClaims, EXP, IAT, JWT_AUDIENCE, JWT_ISSUER,
+};
 
 /// The custom (non-registered) claims, for jwt-simple's `JWTClaims<_>`.
 #[derive(Debug, Deserialize)]
@@ -83,69 +99,6 @@ struct CustomClaims {
     scope: String,
     tenant: u64,
     email: String,
-}
-
-/// The bare signature check, straight from the backend tessera uses.
-enum Primitive {
-    /// Boxed, as tessera holds it (a key is over a kilobyte).
-    Hmac(Box<hmac::Key>),
-    AwsLc(sig::ParsedPublicKey),
-    Secp256k1(secp256k1::PublicKey),
-}
-
-impl Primitive {
-    fn new(alg: Algorithm, public_pem: Option<&str>, secret: Option<&[u8]>) -> Primitive {
-        let der = || {
-            let pem = public_pem.expect("public PEM");
-            parse_pem(pem).expect("PEM").remove(0).der
-        };
-        let aws = |a: &'static dyn sig::VerificationAlgorithm| {
-            Primitive::AwsLc(sig::ParsedPublicKey::new(a, der()).expect("aws-lc-rs key"))
-        };
-        let mac = |a| Primitive::Hmac(Box::new(hmac::Key::new(a, secret.expect("HMAC secret"))));
-        match alg {
-            Algorithm::HS256 => mac(hmac::HMAC_SHA256),
-            Algorithm::HS384 => mac(hmac::HMAC_SHA384),
-            Algorithm::HS512 => mac(hmac::HMAC_SHA512),
-            Algorithm::RS256 => aws(&sig::RSA_PKCS1_2048_8192_SHA256),
-            Algorithm::RS384 => aws(&sig::RSA_PKCS1_2048_8192_SHA384),
-            Algorithm::RS512 => aws(&sig::RSA_PKCS1_2048_8192_SHA512),
-            Algorithm::PS256 => aws(&sig::RSA_PSS_2048_8192_SHA256),
-            Algorithm::PS384 => aws(&sig::RSA_PSS_2048_8192_SHA384),
-            Algorithm::PS512 => aws(&sig::RSA_PSS_2048_8192_SHA512),
-            Algorithm::ES256 => aws(&sig::ECDSA_P256_SHA256_FIXED),
-            Algorithm::ES384 => aws(&sig::ECDSA_P384_SHA384_FIXED),
-            Algorithm::ES512 => aws(&sig::ECDSA_P521_SHA512_FIXED),
-            Algorithm::EdDSA => aws(&sig::ED25519),
-            Algorithm::ES256K => {
-                // SubjectPublicKeyInfo: the uncompressed point is its last 65 bytes.
-                let der = der();
-                let point = &der[der.len() - 65..];
-                Primitive::Secp256k1(secp256k1::PublicKey::from_slice(point).expect("point"))
-            }
-        }
-    }
-
-    fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {
-        match self {
-            Primitive::Hmac(k) => hmac::verify(k, msg, signature).is_ok(),
-            Primitive::AwsLc(k) => k.verify_sig(msg, signature).is_ok(),
-            Primitive::Secp256k1(k) => es256k_primitive(k, msg, signature),
-        }
-    }
-}
-
-/// SHA-256 then libsecp256k1 ECDSA verification, as aws-lc-rs's `verify_sig`
-/// hashes then verifies.
-fn es256k_primitive(key: &secp256k1::PublicKey, msg: &[u8], signature: &[u8]) -> bool {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, msg);
-    let digest: [u8; 32] = digest.as_ref().try_into().expect("32 bytes");
-    let Ok(s) = secp256k1::ecdsa::Signature::from_compact(signature) else {
-        return false;
-    };
-    secp256k1::SECP256K1
-        .verify_ecdsa(secp256k1::Message::from_digest(digest), &s, key)
-        .is_ok()
 }
 
 /// One algorithm's key, token and pre-decoded signature.
@@ -215,7 +168,7 @@ type PeerVerify = Box<dyn Fn(&str) -> Result<(), String>>;
 /// `jsonwebtoken::decode` with `Validation::new(alg)`: signature, `exp`
 /// required and checked with 60 s leeway, claims deserialized.
 fn jsonwebtoken_peer(c: &Case) -> Option<PeerVerify> {
-    use jsonwebtoken::{decode, Algorithm as A, DecodingKey as K, Validation};
+    use jsonwebtoken::{decode, Algorithm as A, DecodingKey as K};
     let rsa = |c: &Case| K::from_rsa_pem(c.pem().as_bytes()).expect("jsonwebtoken RSA PEM");
     let ec = |c: &Case| K::from_ec_pem(c.pem().as_bytes()).expect("jsonwebtoken EC PEM");
     let (alg, key) = match c.alg {
@@ -246,7 +199,7 @@ fn jsonwebtoken_peer(c: &Case) -> Option<PeerVerify> {
         // Not implemented by jsonwebtoken.
         Algorithm::ES512 | Algorithm::ES256K => return None,
     };
-    let validation = Validation::new(alg);
+    let validation = jsonwebtoken_validation(alg);
     Some(Box::new(move |token: &str| {
         decode::<PeerClaims>(token, &key, &validation)
             .map(drop)
@@ -254,26 +207,50 @@ fn jsonwebtoken_peer(c: &Case) -> Option<PeerVerify> {
     }))
 }
 
-/// jwt-simple's `verify_token` with a 60 s time tolerance (its default is
-/// 15 minutes); `exp` checked, custom claims deserialized.
+/// `Validation::new(alg)` (`exp` required and checked with 60 s leeway)
+/// with the deployment's audience and issuer, both required.
+fn jsonwebtoken_validation(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
+    let mut v = jsonwebtoken::Validation::new(alg);
+    v.set_audience(&[JWT_AUDIENCE]);
+    v.set_issuer(&[JWT_ISSUER]);
+    v.set_required_spec_claims(&["exp", "aud", "iss"]);
+    v
+}
+
+/// jwt-simple's options for the deployment policy: the audience and the
+/// issuer required, a 60 s time tolerance (its default is 15 minutes).
+/// jwt-simple has no option requiring `exp`: its closures check that the
+/// verified claims have one.
+fn jwt_simple_options() -> jwt_simple::prelude::VerificationOptions {
+    jwt_simple::prelude::VerificationOptions {
+        time_tolerance: Some(jwt_simple::prelude::Duration::from_secs(60)),
+        allowed_audiences: Some([JWT_AUDIENCE.to_owned()].into()),
+        allowed_issuers: Some([JWT_ISSUER.to_owned()].into()),
+        ..Default::default()
+    }
+}
+
+/// jwt-simple's `verify_token` under [`jwt_simple_options`], `exp`
+/// required, custom claims deserialized.
 fn jwt_simple_peer(c: &Case) -> Option<PeerVerify> {
     use jwt_simple::prelude::{
         ECDSAP256PublicKeyLike, ECDSAP256kPublicKeyLike, ECDSAP384PublicKeyLike, ES256PublicKey,
         ES256kPublicKey, ES384PublicKey, Ed25519PublicKey, EdDSAPublicKeyLike, HS256Key, HS384Key,
         HS512Key, MACLike, PS256PublicKey, PS384PublicKey, PS512PublicKey, RS256PublicKey,
-        RS384PublicKey, RS512PublicKey, RSAPublicKeyLike, VerificationOptions,
+        RS384PublicKey, RS512PublicKey, RSAPublicKeyLike,
     };
-    let options = VerificationOptions {
-        time_tolerance: Some(jwt_simple::prelude::Duration::from_secs(60)),
-        ..VerificationOptions::default()
-    };
+    let options = jwt_simple_options();
     macro_rules! peer {
         ($key:expr) => {{
             let key = $key;
             Some(Box::new(move |token: &str| {
-                key.verify_token::<CustomClaims>(token, Some(options.clone()))
+                let claims = key
+                    .verify_token::<CustomClaims>(token, Some(options.clone()))
+                    .map_err(|e| e.to_string())?;
+                claims
+                    .expires_at
                     .map(drop)
-                    .map_err(|e| e.to_string())
+                    .ok_or_else(|| "no `exp`".to_owned())
             }) as PeerVerify)
         }};
     }
@@ -301,7 +278,7 @@ fn bench_jwt(crit: &mut Criterion) {
     for alg in Algorithm::ALL {
         let case = Case::new(alg);
         // The cache is off unless `with_cache` is called.
-        let verifier = Verifier::new(Policy::default(), case.keys.clone());
+        let verifier = Verifier::new(tessera_bench::jwt_policy(), case.keys.clone());
         assert!(verifier.cache().is_none());
         verifier
             .verify_jwt(&case.token)
@@ -315,6 +292,18 @@ fn bench_jwt(crit: &mut Criterion) {
         g.bench_function("tessera", |b| {
             b.iter(|| verifier.verify_jwt(black_box(&case.token)))
         });
+        if matches!(alg, Algorithm::HS256 | Algorithm::RS256 | Algorithm::ES256) {
+            // Verification, then one custom claim read (which builds the
+            // claims object): what the peers' rows always include, as
+            // they deserialize every claim up front.
+            g.bench_function("tessera-claim", |b| {
+                b.iter(|| {
+                    verifier
+                        .verify_jwt(black_box(&case.token))
+                        .is_ok_and(|id| id.claims.get("role").is_some())
+                })
+            });
+        }
         g.bench_function("primitive", |b| {
             b.iter(|| {
                 case.primitive
@@ -331,7 +320,7 @@ fn bench_jwt(crit: &mut Criterion) {
         }
         g.finish();
 
-        if alg == Algorithm::ES256 {
+        if matches!(alg, Algorithm::ES256 | Algorithm::HS256) {
             bench_cache(crit, &case);
         }
     }
@@ -340,8 +329,8 @@ fn bench_jwt(crit: &mut Criterion) {
 /// Issue 8: a hit in the verified-credential cache against the signature
 /// check it saves.
 fn bench_cache(crit: &mut Criterion, case: &Case) {
-    let verifier =
-        Verifier::new(Policy::default(), case.keys.clone()).with_cache(CacheConfig::default());
+    let verifier = Verifier::new(tessera_bench::jwt_policy(), case.keys.clone())
+        .with_cache(CacheConfig::default());
     let first = verifier.verify_jwt(&case.token).expect("verifies");
     assert_eq!(verifier.cache().map(|c| c.len()), Some(1));
     let again = verifier.verify_jwt(&case.token).expect("hit");
@@ -350,7 +339,13 @@ fn bench_cache(crit: &mut Criterion, case: &Case) {
         "the second call hits"
     );
 
-    let mut g = crit.benchmark_group("Cache");
+    // The same verification with the cache off, for the ratio.
+    let uncached = Verifier::new(tessera_bench::jwt_policy(), case.keys.clone());
+    let group = match case.alg {
+        Algorithm::ES256 => "Cache".to_owned(),
+        other => format!("Cache-{other}"),
+    };
+    let mut g = crit.benchmark_group(group);
     g.bench_function("hit", |b| {
         b.iter(|| verifier.verify_jwt(black_box(&case.token)))
     });
@@ -359,6 +354,9 @@ fn bench_cache(crit: &mut Criterion, case: &Case) {
             case.primitive
                 .verify(black_box(&case.signing_input), black_box(&case.signature))
         })
+    });
+    g.bench_function("uncached", |b| {
+        b.iter(|| uncached.verify_jwt(black_box(&case.token)))
     });
     g.finish();
 }
@@ -379,6 +377,9 @@ fn bench_nostr(crit: &mut Criterion) {
     let verifier = Verifier::new(tessera_bench::nwt_policy(), KeySet::new());
     let nwt = |c: &str| verifier.verify_nostr(c, None, FormatHint::Nwt);
     nwt(&credential).expect("tessera verifies its NWT");
+    // NWT: the nostr crate with the same checks (kind, exp, aud).
+    let peer_nwt = || tessera_bench::nostr_peer_nwt(black_box(&credential));
+    peer_nwt().expect("nostr verifies the NWT");
     let peer = || {
         ::nostr::event::Event::from_json(black_box(json.as_bytes()))
             .map_err(|e| e.to_string())
@@ -398,6 +399,10 @@ fn bench_nostr(crit: &mut Criterion) {
         })
     };
     assert!(schnorr(&pk, &id, &sig));
+    // The signature check alone, the key already lifted: the primitive of
+    // a signer seen before (what the memo saves is the lift).
+    let lifted = event.pubkey;
+    assert!(lifted.verify_schnorr(&id, &sig).is_ok());
 
     // The same verification without the verifier's memo of lifted keys:
     // what a signer's first NWT costs (the free function keeps nothing).
@@ -422,7 +427,10 @@ fn bench_nostr(crit: &mut Criterion) {
     g.bench_function("primitive", |b| {
         b.iter(|| schnorr(black_box(&pk), black_box(&id), black_box(&sig)))
     });
-    g.bench_function("nostr", |b| b.iter(peer));
+    g.bench_function("primitive-lifted", |b| {
+        b.iter(|| lifted.verify_schnorr(black_box(&id), black_box(&sig)))
+    });
+    g.bench_function("nostr", |b| b.iter(peer_nwt));
     g.finish();
 
     // Like for like: parse the event JSON and verify it (id, signature).

@@ -16,10 +16,20 @@
 //! `instructions paired RS256 ES256 ...` instead times full verification
 //! against the bare signature check in alternating blocks and prints the
 //! median overhead (see BENCHMARKS.md). `instructions time OP` prints the
-//! wall time of one operation (`ns_per_op=`). Operations: `hs256`, `hs256-primitive`, `rs256`,
-//! `rs256-primitive`, `hs256-read`, `rs256-read` (verification, then one
-//! custom claim read, which builds the claims object), `nwt`,
-//! `nostr-event`, `nostr-peer`, `schnorr`.
+//! wall time of one operation (`ns_per_op=`). Operations, for any JWT
+//! algorithm (lowercase, `hs256` shown): `hs256` (full verification under
+//! the deployment policy), `hs256-primitive` (the bare signature check),
+//! `hs256-read` (verification, then one custom claim read, which builds
+//! the claims object), `hs256-hit` (a hit in the verified-credential
+//! cache); and `nwt` (signer
+//! seen before), `nwt-first` (signer not seen before: no memo),
+//! `nostr-event`, `nostr-peer` (the nostr crate, with the NWT checks),
+//! `schnorr` (BIP-340 lift + verify), `schnorr-lifted` (the key lifted).
+//!
+//! `instructions paired-nwt` times NWTs from signers not seen before and
+//! seen before against the nostr crate and against the primitive;
+//! `instructions paired-cache HS256 ES256` a cache hit against the
+//! verification it saves, and the memory per cache entry.
 
 use std::hint::black_box;
 use tessera_core::json::Object;
@@ -54,28 +64,50 @@ fn jwt_case(alg: Algorithm) -> (String, KeySet) {
     (token, keys)
 }
 
+/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`):
+/// time other processes take the CPU is not counted, as it is in wall
+/// time on a shared machine.
+fn cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
 /// Times `a` and `b` in alternating blocks of about 2 ms each, 301
-/// rounds, so that a machine whose speed drifts (a shared VM) slows both
-/// alike. Returns the median ns per call of each and the median of the
-/// per-round ratios a/b.
+/// rounds after 30 of warm-up, so that a machine whose speed drifts (a
+/// shared VM) slows both alike; in this thread's CPU time ([`cpu_ns`]).
+/// Returns the median ns per call of each and the median of the per-round
+/// ratios a/b.
 fn alternate(mut a: impl FnMut() -> bool, mut b: impl FnMut() -> bool) -> (f64, f64, f64) {
-    use std::time::Instant;
     const ROUNDS: usize = 301;
-    let t = Instant::now();
-    assert!(a(), "the operation must succeed");
-    let block = (2_000_000 / t.elapsed().as_nanos().max(1) as usize).clamp(4, 4_000);
+    const WARM_UP: usize = 30;
+    assert!(a() && b(), "the operations must succeed");
+    // Blocks sized by the slower of the two.
+    let t = cpu_ns();
+    for _ in 0..16 {
+        black_box(a());
+    }
+    let ta0 = (cpu_ns() - t) / 16;
+    let t = cpu_ns();
+    for _ in 0..16 {
+        black_box(b());
+    }
+    let one = ta0.max((cpu_ns() - t) / 16);
+    let block = (2_000_000 / one.max(1) as usize).clamp(4, 4_000);
     let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let t0 = Instant::now();
+    for round in 0..WARM_UP + ROUNDS {
+        let t0 = cpu_ns();
         for _ in 0..block {
             black_box(a());
         }
-        let t1 = Instant::now();
+        let t1 = cpu_ns();
         for _ in 0..block {
             black_box(b());
         }
-        let t2 = Instant::now();
-        let (x, y) = ((t1 - t0).as_nanos() as f64, (t2 - t1).as_nanos() as f64);
+        let t2 = cpu_ns();
+        if round < WARM_UP {
+            continue;
+        }
+        let (x, y) = ((t1 - t0) as f64, (t2 - t1) as f64);
         ratios.push(x / y);
         ta.push(x / block as f64);
         tb.push(y / block as f64);
@@ -103,7 +135,7 @@ fn paired(algs: &[String]) {
     for name in algs {
         let alg = algorithm(name);
         let (token, keys) = jwt_case(alg);
-        let v = Verifier::new(Policy::default(), keys.clone());
+        let v = Verifier::new(tessera_bench::jwt_policy(), keys.clone());
         let d = jws::decode(&token, usize::MAX).expect("decode");
         let (input, sig) = (d.signing_input.to_vec(), d.signature.clone());
         let key = keys.candidates(alg, None).expect("key")[0].clone();
@@ -134,7 +166,7 @@ fn paired_peer(algs: &[String]) {
     for name in algs {
         let alg = algorithm(name);
         let (token, keys) = jwt_case(alg);
-        let v = Verifier::new(Policy::default(), keys);
+        let v = Verifier::new(tessera_bench::jwt_policy(), keys);
         let sk = signing_key(alg);
         let pem = || sk.to_public_pem().expect("public PEM");
         let (peer_alg, key) = match alg {
@@ -155,7 +187,10 @@ fn paired_peer(algs: &[String]) {
             ),
             other => panic!("paired-peer covers HS256 RS256 PS256 ES256 ES384 EdDSA, not {other}"),
         };
-        let validation = Validation::new(peer_alg);
+        let mut validation = Validation::new(peer_alg);
+        validation.set_audience(&[tessera_bench::JWT_AUDIENCE]);
+        validation.set_issuer(&[tessera_bench::JWT_ISSUER]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
         let peer = || {
             jsonwebtoken::decode::<tessera_bench::PeerClaims>(black_box(&token), &key, &validation)
                 .is_ok()
@@ -171,9 +206,240 @@ fn paired_peer(algs: &[String]) {
     }
 }
 
+/// An NWT verified by a signer not seen before: the free function, which
+/// keeps no memo of lifted keys, under the benchmark policy.
+fn nwt_first(credential: &str, policy: &Policy) -> bool {
+    use tessera_core::Clock;
+    tessera_core::nostr::verify_authorization_event(
+        credential,
+        policy,
+        &[],
+        None,
+        &tessera_core::nostr::Nip98Options::default(),
+        tessera_core::SystemClock.now(),
+    )
+    .is_ok()
+}
+
+/// `paired-nwt`: NWTs from 64 signers (a fresh key each, new every
+/// process), taken in turn, so that no contestant sees the same event
+/// twice in a row. Pairs, in alternating blocks as `paired` does, each
+/// printed as the median of the per-round ratios:
+///
+/// - tessera, signer not seen before (`nostr::verify_authorization_event`,
+///   no memo: base64, strict parse, lift, id, BIP-340, claims, policy)
+///   against the nostr crate on the same credential with the same checks
+///   (`tessera_bench::nostr_peer_nwt`: base64url, parse, lift, id,
+///   BIP-340, kind, `exp`, `aud`);
+/// - tessera's `Verifier::verify_nostr`, every signer seen before (the
+///   memo holds the 64 keys), against the nostr crate;
+/// - the first against BIP-340 lift + verify (libsecp256k1), and the
+///   second against the verification with the key already lifted: the
+///   overhead over the primitive, like with like.
+fn paired_nwt() {
+    let events: Vec<Event> = (0..64)
+        .map(|_| nwt_event(&NostrSecretKey::generate()))
+        .collect();
+    let creds: Vec<String> = events.iter().map(nwt_credential).collect();
+    let policy = tessera_bench::nwt_policy();
+    let v = Verifier::new(tessera_bench::nwt_policy(), KeySet::new());
+    for c in &creds {
+        assert!(nwt_first(c, &policy) && v.verify_nostr(c, None, FormatHint::Nwt).is_ok());
+        assert!(tessera_bench::nostr_peer_nwt(c).is_ok());
+    }
+    let n = events.len();
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut first = || {
+        i = (i + 1) % n;
+        nwt_first(black_box(&creds[i]), &policy)
+    };
+    let mut peer = || {
+        j = (j + 1) % n;
+        tessera_bench::nostr_peer_nwt(black_box(&creds[j])).is_ok()
+    };
+    let (t_first, t_peer, r_first) = alternate(&mut first, &mut peer);
+    let (mut k, mut l) = (0usize, 0usize);
+    let mut memo = || {
+        k = (k + 1) % n;
+        v.verify_nostr(black_box(&creds[k]), None, FormatHint::Nwt)
+            .is_ok()
+    };
+    let mut peer2 = || {
+        l = (l + 1) % n;
+        tessera_bench::nostr_peer_nwt(black_box(&creds[l])).is_ok()
+    };
+    let (t_memo, t_peer2, r_memo) = alternate(&mut memo, &mut peer2);
+    let lifts: Vec<([u8; 32], [u8; 32], [u8; 64])> = events
+        .iter()
+        .map(|e| (*e.pubkey.as_bytes(), e.id, e.sig))
+        .collect();
+    let mut m = 0usize;
+    let mut lift_verify = || {
+        m = (m + 1) % n;
+        let (pk, id, sig) = &lifts[m];
+        secp256k1::XOnlyPublicKey::from_byte_array(black_box(*pk)).is_ok_and(|key| {
+            let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
+            secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
+        })
+    };
+    let (mut i2, mut o) = (0usize, 0usize);
+    let mut first2 = || {
+        i2 = (i2 + 1) % n;
+        nwt_first(black_box(&creds[i2]), &policy)
+    };
+    let (t_first2, t_prim, r_prim) = alternate(&mut first2, &mut lift_verify);
+    let mut lifted = || {
+        o = (o + 1) % n;
+        let e = &events[o];
+        e.pubkey.verify_schnorr(black_box(&e.id), &e.sig).is_ok()
+    };
+    let mut k2 = 0usize;
+    let mut memo2 = || {
+        k2 = (k2 + 1) % n;
+        v.verify_nostr(black_box(&creds[k2]), None, FormatHint::Nwt)
+            .is_ok()
+    };
+    let (t_memo2, t_lifted, r_lifted) = alternate(&mut memo2, &mut lifted);
+    // The same BIP-340 lift + verify through the binding the nostr crate
+    // uses (secp256k1 0.30, an older libsecp256k1) against tessera's (0.31).
+    let (mut m2, mut m3) = (0usize, 0usize);
+    let mut lift_030 = || {
+        m2 = (m2 + 1) % n;
+        let (pk, id, sig) = &lifts[m2];
+        secp256k1_030::XOnlyPublicKey::from_slice(black_box(pk)).is_ok_and(|key| {
+            let sig = secp256k1_030::schnorr::Signature::from_slice(sig).expect("64 bytes");
+            secp256k1_030::SECP256K1
+                .verify_schnorr(&sig, id, &key)
+                .is_ok()
+        })
+    };
+    let mut lift_031 = || {
+        m3 = (m3 + 1) % n;
+        let (pk, id, sig) = &lifts[m3];
+        secp256k1::XOnlyPublicKey::from_byte_array(black_box(*pk)).is_ok_and(|key| {
+            let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
+            secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
+        })
+    };
+    let (t_031, t_030, r_lib) = alternate(&mut lift_031, &mut lift_030);
+    println!("| pair (median of 301 paired rounds) | tessera | other | ratio |");
+    println!("|---|---|---|---|");
+    let us = |t: f64| format!("{:.2} µs", t / 1e3);
+    println!(
+        "| NWT, signer not seen before: nostr crate / tessera | {} | {} | {:.3}x |",
+        us(t_first),
+        us(t_peer),
+        1.0 / r_first
+    );
+    println!(
+        "| NWT, signer seen before: nostr crate / tessera | {} | {} | {:.3}x |",
+        us(t_memo),
+        us(t_peer2),
+        1.0 / r_memo
+    );
+    println!(
+        "| NWT, signer not seen before, over BIP-340 lift + verify | {} | {} | {:+.1}% |",
+        us(t_first2),
+        us(t_prim),
+        (r_prim - 1.0) * 100.0
+    );
+    println!(
+        "| NWT, signer seen before, over BIP-340 verify with the key lifted | {} | {} | {:+.1}% |",
+        us(t_memo2),
+        us(t_lifted),
+        (r_lifted - 1.0) * 100.0
+    );
+    println!(
+        "| BIP-340 lift + verify: secp256k1 0.30 (nostr's) / 0.31 (tessera's) | {} | {} | {:.3}x |",
+        us(t_031),
+        us(t_030),
+        1.0 / r_lib
+    );
+}
+
+/// The JWT algorithm an operation names: `es256`, `es256-primitive`,
+/// `es256-read`, `es256-hit` name ES256.
+fn jwt_alg(op: &str) -> Option<Algorithm> {
+    let (base, suffix) = op.split_once('-').unwrap_or((op, ""));
+    if !matches!(suffix, "" | "primitive" | "read" | "hit") {
+        return None;
+    }
+    Algorithm::ALL
+        .into_iter()
+        .find(|a| a.name().eq_ignore_ascii_case(base))
+}
+
+/// Resident set size of this process, bytes (Linux `/proc/self/statm`).
+fn rss() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// `paired-cache ALG...`: per algorithm, a hit in the verified-credential
+/// cache against the same verification with the cache off (alternating
+/// blocks, median ratio), then the memory an entry takes: 20,000 distinct
+/// tokens (a `jti` each) verified into a cache, the cache's own estimate
+/// per entry and the growth of the resident set per entry.
+fn paired_cache(algs: &[String]) {
+    use tessera_core::cache::CacheConfig;
+    println!("| alg | cache hit | verification, cache off | hit / verification | estimate per entry | resident set per entry |");
+    println!("|---|---|---|---|---|---|");
+    for name in algs {
+        let alg = algorithm(name);
+        let (token, keys) = jwt_case(alg);
+        let policy = tessera_bench::jwt_policy();
+        let cached = Verifier::new(policy.clone(), keys.clone()).with_cache(CacheConfig::default());
+        let uncached = Verifier::new(policy.clone(), keys.clone());
+        assert!(cached.verify_jwt(&token).is_ok() && uncached.verify_jwt(&token).is_ok());
+        let (hit, full, ratio) = alternate(
+            || cached.verify_jwt(black_box(&token)).is_ok(),
+            || uncached.verify_jwt(black_box(&token)).is_ok(),
+        );
+        // Memory: distinct tokens, signed before the measurement.
+        const N: usize = 20_000;
+        let sk = signing_key(alg);
+        let mut h = Object::new();
+        h.insert("typ", "JWT".into());
+        let tokens: Vec<String> = (0..N)
+            .map(|i| {
+                let mut c = jwt_claims();
+                c.insert("jti", format!("{i:016x}").into());
+                jwt::sign(&sk, &h, &c).expect("sign")
+            })
+            .collect();
+        let many = Verifier::new(policy, keys).with_cache(CacheConfig::default());
+        let before = rss();
+        for t in &tokens {
+            assert!(many.verify_jwt(t).is_ok());
+        }
+        let after = rss();
+        let cache = many.cache().expect("cache");
+        assert_eq!(cache.len(), N);
+        println!(
+            "| {name} | {:.0} ns | {:.0} ns | {:.1}% | {} B | {} B |",
+            hit,
+            full,
+            ratio * 100.0,
+            cache.bytes() / N,
+            after.saturating_sub(before) / N
+        );
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let op = args.next().unwrap_or_else(|| "hs256".into());
+    if op == "paired-nwt" {
+        return paired_nwt();
+    }
+    if op == "paired-cache" {
+        return paired_cache(&args.collect::<Vec<_>>());
+    }
     if op == "paired" {
         return paired(&args.collect::<Vec<_>>());
     }
@@ -190,32 +456,34 @@ fn main() {
     };
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000);
     let mut run: Box<dyn FnMut() -> bool> = match op.as_str() {
-        "hs256" | "rs256" | "hs256-primitive" | "rs256-primitive" | "hs256-read" | "rs256-read" => {
-            let alg = if op.starts_with("hs") {
-                Algorithm::HS256
-            } else {
-                Algorithm::RS256
-            };
+        jwt_op if jwt_alg(jwt_op).is_some() => {
+            let alg = jwt_alg(jwt_op).expect("a JWT algorithm");
             let (token, keys) = jwt_case(alg);
             if op.ends_with("-primitive") {
                 let d = jws::decode(&token, usize::MAX).expect("decode");
                 let (input, sig) = (d.signing_input.to_vec(), d.signature.clone());
                 let key = keys.candidates(alg, None).expect("key")[0].clone();
                 Box::new(move || key.verify(black_box(&input), black_box(&sig)).is_ok())
+            } else if op.ends_with("-hit") {
+                // A hit in the verified-credential cache.
+                let v = Verifier::new(tessera_bench::jwt_policy(), keys)
+                    .with_cache(tessera_core::cache::CacheConfig::default());
+                assert!(v.verify_jwt(&token).is_ok());
+                Box::new(move || v.verify_jwt(black_box(&token)).is_ok())
             } else if op.ends_with("-read") {
                 // Verification, then one custom claim read: the claims
                 // object is built (see `ClaimSet`).
-                let v = Verifier::new(Policy::default(), keys);
+                let v = Verifier::new(tessera_bench::jwt_policy(), keys);
                 Box::new(move || {
                     v.verify_jwt(black_box(&token))
                         .is_ok_and(|id| id.claims.get("role").is_some())
                 })
             } else {
-                let v = Verifier::new(Policy::default(), keys);
+                let v = Verifier::new(tessera_bench::jwt_policy(), keys);
                 Box::new(move || v.verify_jwt(black_box(&token)).is_ok())
             }
         }
-        "nwt" | "nostr-event" | "nostr-peer" | "schnorr" => {
+        "nwt" | "nwt-first" | "nostr-event" | "nostr-peer" | "schnorr" | "schnorr-lifted" => {
             // One event for every process (BIP-340 signing draws fresh
             // auxiliary randomness, and the verification cost depends a
             // little on the signature): kept in the temporary directory.
@@ -239,15 +507,28 @@ fn main() {
                             .is_ok()
                     })
                 }
+                "nwt-first" => {
+                    // The verification without the verifier's memo of
+                    // lifted keys: what an NWT by a signer not seen before
+                    // costs (the free function keeps nothing).
+                    let policy = tessera_bench::nwt_policy();
+                    Box::new(move || nwt_first(black_box(&credential), &policy))
+                }
+                "schnorr-lifted" => {
+                    // The signature check alone, with the key already
+                    // lifted (what the memo saves is the lift).
+                    let key = event.pubkey;
+                    let (id, sig) = (event.id, event.sig);
+                    Box::new(move || key.verify_schnorr(black_box(&id), black_box(&sig)).is_ok())
+                }
                 "nostr-event" => Box::new(move || {
                     Event::from_json(black_box(json.as_bytes()))
                         .and_then(|e| e.verify())
                         .is_ok()
                 }),
-                "nostr-peer" => Box::new(move || {
-                    ::nostr::event::Event::from_json(black_box(json.as_bytes()))
-                        .is_ok_and(|e| e.verify().is_ok())
-                }),
+                "nostr-peer" => {
+                    Box::new(move || tessera_bench::nostr_peer_nwt(black_box(&credential)).is_ok())
+                }
                 _ => {
                     let (pk, id, sig) = (*event.pubkey.as_bytes(), event.id, event.sig);
                     Box::new(move || {

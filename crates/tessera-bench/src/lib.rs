@@ -14,9 +14,17 @@ pub const IAT: i64 = 1_767_225_600;
 /// 2100-01-01T00:00:00Z: far in the future, so every run verifies.
 pub const EXP: i64 = 4_102_444_800;
 
-/// The claims every benchmarked JWT carries.
+/// The issuer every benchmarked JWT names and every verifier requires.
+pub const JWT_ISSUER: &str = "https://auth.example.com";
+/// The audience every benchmarked JWT names and every verifier requires.
+pub const JWT_AUDIENCE: &str = "https://api.example.com";
+
+/// The claims every benchmarked JWT carries: `iss`, `aud` and `exp`, as a
+/// deployment's tokens do, and four application claims.
 pub fn jwt_claims() -> Object {
     let mut c = Object::new();
+    c.insert("iss", JWT_ISSUER.into());
+    c.insert("aud", JWT_AUDIENCE.into());
     c.insert("sub", "user-1234".into());
     c.insert("iat", IAT.into());
     c.insert("exp", EXP.into());
@@ -32,6 +40,8 @@ pub fn jwt_claims() -> Object {
 #[derive(Debug, serde::Deserialize)]
 #[allow(dead_code)]
 pub struct PeerClaims {
+    iss: String,
+    aud: String,
     sub: String,
     iat: u64,
     exp: u64,
@@ -41,12 +51,24 @@ pub struct PeerClaims {
     email: String,
 }
 
+/// The policy a deployment verifies its JWTs under, used for tessera in
+/// every JWT benchmark (the peers are configured alike): the audience and
+/// the issuer required ([`JWT_AUDIENCE`], [`JWT_ISSUER`]), `exp` required
+/// (the default), 60 s leeway (the default).
+pub fn jwt_policy() -> Policy {
+    Policy {
+        audiences: vec![JWT_AUDIENCE.to_owned()],
+        issuer: Some(JWT_ISSUER.to_owned()),
+        ..Policy::default()
+    }
+}
+
 /// The audience the benchmarked NWT names.
 pub const NWT_AUDIENCE: &str = "https://api.example.com";
 
-/// The policy NWTs are verified under: the default, expecting
-/// [`NWT_AUDIENCE`] (a verifier expecting none refuses a token that names
-/// one, RFC 7519 §4.1.3).
+/// The policy NWTs are verified under: the default (`exp` required),
+/// expecting [`NWT_AUDIENCE`]. No issuer is required: an NWT's issuer is
+/// its signer, and a service accepting NWTs from any wallet cannot name it.
 pub fn nwt_policy() -> Policy {
     Policy {
         audiences: vec![NWT_AUDIENCE.to_owned()],
@@ -79,4 +101,45 @@ pub fn nwt_credential(event: &Event) -> String {
         .strip_prefix("Nostr ")
         .expect("`Nostr ` scheme")
         .to_owned()
+}
+
+/// The nostr crate's verification of an NWT credential (the
+/// `Authorization: Nostr` value without its scheme) with the checks
+/// tessera's NWT verification makes and the crate leaves to its caller:
+/// base64url decoding (the `base64` crate, which nostr itself depends
+/// on), `Event::from_json` (parse, the x-only key lifted), `Event::verify`
+/// (id, BIP-340), then kind 27519, an `exp` tag not passed (60 s leeway,
+/// the system clock read on every call) and an `aud` tag naming
+/// [`NWT_AUDIENCE`].
+pub fn nostr_peer_nwt(credential: &str) -> Result<(), String> {
+    use base64::Engine as _;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(credential)
+        .map_err(|e| e.to_string())?;
+    let event = ::nostr::event::Event::from_json(json).map_err(|e| e.to_string())?;
+    event.verify().map_err(|e| e.to_string())?;
+    if event.kind.as_u16() != tessera_core::nostr::NWT_KIND {
+        return Err("not an NWT".to_owned());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let (mut exp_ok, mut aud_ok) = (false, false);
+    for tag in event.tags.iter() {
+        match tag.as_slice() {
+            [name, exp] if name == "exp" => {
+                exp_ok = exp.parse::<u64>().is_ok_and(|exp| exp + 60 > now);
+            }
+            [name, auds @ ..] if name == "aud" => {
+                aud_ok |= auds.iter().any(|a| a == NWT_AUDIENCE);
+            }
+            _ => {}
+        }
+    }
+    match (exp_ok, aud_ok) {
+        (true, true) => Ok(()),
+        (false, _) => Err("no `exp`, or expired".to_owned()),
+        (_, false) => Err("no matching `aud`".to_owned()),
+    }
 }

@@ -211,11 +211,18 @@ pub fn b64std_decode(input: &[u8]) -> Result<Vec<u8>> {
 /// The two readings cannot disagree: a string of neither alphabet's special
 /// characters that needs no padding decodes the same in both.
 pub fn b64_either_decode(input: &[u8]) -> Result<Vec<u8>> {
-    // Three memchr scans are much faster than one byte-by-byte test.
-    if input.contains(&b'+') || input.contains(&b'/') || input.contains(&b'=') {
-        b64std_decode(input)
-    } else {
-        b64url_decode(input)
+    // base64url first, with no scan before it (NWTs, the usual input, are
+    // base64url): it refuses any `+`, `/` or `=`, so when it decodes, the
+    // input has none of them, which is when the rule above picks it. On
+    // its error the input is scanned to pick the alphabet, so the result
+    // and the error are the rule's either way (three memchr scans are much
+    // faster than one byte-by-byte test).
+    match b64url_decode(input) {
+        Ok(out) => Ok(out),
+        Err(_) if input.contains(&b'+') || input.contains(&b'/') || input.contains(&b'=') => {
+            b64std_decode(input)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -286,9 +293,11 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Encodes lowercase hex.
 pub fn hex_encode(input: &[u8]) -> String {
-    let mut out = Vec::with_capacity(input.len() * 2);
-    for &b in input {
-        out.extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 0x0f) as usize]]);
+    // Written into a buffer of the final length: no capacity check per byte.
+    let mut out = vec![0u8; input.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(input) {
+        pair[0] = HEX[(b >> 4) as usize];
+        pair[1] = HEX[(b & 0x0f) as usize];
     }
     // Only ASCII hex digits were pushed.
     String::from_utf8(out).unwrap_or_default()

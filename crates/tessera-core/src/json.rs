@@ -233,6 +233,13 @@ impl Object {
     }
 
     /// Gives back the unused capacity of an object built member by member.
+    /// An empty object with room for `n` members.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Object {
+            members: Vec::with_capacity(n),
+        }
+    }
+
     pub(crate) fn shrink_to_fit(&mut self) {
         self.members.shrink_to_fit();
     }

@@ -13,7 +13,7 @@ use crate::jwt;
 use crate::keys::KeySet;
 use crate::nostr::portal::{verify_portal_with_point, PORTAL_HEADER};
 use crate::nostr::{
-    decode_authorization_event_with, verify_nip98_with, verify_nwt, HttpRequest, KeyMemo,
+    decode_for_verification, verify_nip98_with_id, verify_nwt_with_id, HttpRequest, KeyMemo,
     Nip98Options, NostrPublicKey, NIP98_KIND, NWT_KIND,
 };
 use crate::policy::{Policy, TimeClaims};
@@ -277,8 +277,8 @@ impl Verifier {
                 Err(s) => slot = s,
             }
         }
-        let event =
-            decode_authorization_event_with(credential, &self.policy, |b| self.key_memo.lift(b))?;
+        let (event, computed_id) =
+            decode_for_verification(credential, &self.policy, |b| self.key_memo.lift(b))?;
         let wrong = |want: u16| {
             Error::with_message(
                 ErrorCode::WrongKind,
@@ -289,7 +289,13 @@ impl Verifier {
             (NWT_KIND, FormatHint::Nip98) => Err(wrong(NIP98_KIND)),
             (NIP98_KIND, FormatHint::Nwt) => Err(wrong(NWT_KIND)),
             (NWT_KIND, _) => {
-                let id = verify_nwt(&event, &self.policy, &self.nostr_keys, now)?;
+                let id = verify_nwt_with_id(
+                    &event,
+                    Some(&computed_id),
+                    &self.policy,
+                    &self.nostr_keys,
+                    now,
+                )?;
                 Ok(self.remember(slot, credential, id, now))
             }
             (NIP98_KIND, _) => {
@@ -297,8 +303,16 @@ impl Verifier {
                     ErrorCode::UrlMismatch,
                     "a NIP-98 event can only be verified against the request it is bound to",
                 ))?;
-                verify_nip98_with(&event, &self.policy, &self.nostr_keys, req, &self.nip98, now)
-                    .map(Arc::new)
+                verify_nip98_with_id(
+                    &event,
+                    Some(&computed_id),
+                    &self.policy,
+                    &self.nostr_keys,
+                    req,
+                    &self.nip98,
+                    now,
+                )
+                .map(Arc::new)
             }
             (kind, _) => Err(Error::with_message(
                 ErrorCode::WrongKind,

@@ -9,6 +9,8 @@
 //! (`malformed`): they are not covered by the signature, so a credential
 //! carrying them carries unsigned data a consumer might mistake for signed.
 
+mod reader;
+
 use super::keys::{NostrPublicKey, NostrSecretKey};
 use crate::encoding::{b64_either_decode, hex_decode_lower_array, hex_encode};
 use crate::error::{Error, ErrorCode, Result};
@@ -81,6 +83,55 @@ impl Event {
     /// behave as [`NostrPublicKey::from_bytes`]; the verifier passes its
     /// [`super::keys::KeyMemo`]).
     pub fn from_json_with(
+        input: &[u8],
+        lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
+    ) -> Result<Event> {
+        Self::read(input, lift, false).map(|(event, _)| event)
+    }
+
+    /// As [`Event::from_json_with`], with SHA-256 of the event's NIP-01
+    /// serialisation (what [`Event::compute_id`] returns). The usual event
+    /// is read in one pass and its id hashed from its own text (see
+    /// `reader`); anything else by the strict reader, with the id computed
+    /// from the fields. The same event, or the same error, either way.
+    pub(crate) fn read_for_verification(
+        input: &[u8],
+        lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
+    ) -> Result<(Event, [u8; 32])> {
+        let (event, computed) = Self::read(input, lift, true)?;
+        let computed = computed.unwrap_or_else(|| event.compute_id());
+        Ok((event, computed))
+    }
+
+    /// The one-pass reader when it reads the input, else the strict one;
+    /// with `hash`, the id hashed from the text when the one-pass reader
+    /// read it.
+    fn read(
+        input: &[u8],
+        lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
+        hash: bool,
+    ) -> Result<(Event, Option<[u8; 32]>)> {
+        let Some(raw) = reader::read(input) else {
+            return Self::read_strict(input, lift).map(|event| (event, None));
+        };
+        // Every member is well formed: the lift is the only check left,
+        // and the strict reader would report its error first too.
+        let pubkey = lift(raw.pubkey)?;
+        let computed = hash.then(|| raw.id_hash());
+        let event = Event {
+            id: raw.id,
+            pubkey,
+            created_at: raw.created_at,
+            kind: raw.kind,
+            content: raw.content.to_owned(),
+            tags: raw.tags,
+            sig: raw.sig,
+        };
+        Ok((event, computed))
+    }
+
+    /// The strict reader (see the module docs): every rule, every error.
+    fn read_strict(
         input: &[u8],
         lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
     ) -> Result<Event> {
@@ -188,14 +239,19 @@ impl Event {
     /// differs, even if the signature verifies over the stated id), then
     /// checks the BIP-340 signature over it (`bad_signature`).
     pub fn verify(&self) -> Result<()> {
-        let computed = self.compute_id();
-        if !constant_time_eq(&computed, &self.id) {
+        self.verify_with_id(&self.compute_id())
+    }
+
+    /// As [`Event::verify`], given the id already computed (by
+    /// [`Event::read_for_verification`]).
+    pub(crate) fn verify_with_id(&self, computed: &[u8; 32]) -> Result<()> {
+        if !constant_time_eq(computed, &self.id) {
             return Err(Error::new(
                 ErrorCode::IdMismatch,
                 "the event id is not the hash of the event",
             ));
         }
-        self.pubkey.verify_schnorr(&computed, &self.sig)
+        self.pubkey.verify_schnorr(computed, &self.sig)
     }
 
     /// Builds and signs an event with fresh BIP-340 auxiliary randomness.
@@ -352,6 +408,30 @@ pub fn decode_authorization_event_with(
     policy: &Policy,
     lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
 ) -> Result<Event> {
+    Event::from_json_with(&credential_bytes(credential, policy)?, lift)
+}
+
+/// As [`decode_authorization_event_with`], with the id computed while
+/// reading (see [`Event::read_for_verification`]): what the verifiers use.
+pub(crate) fn decode_for_verification(
+    credential: &str,
+    policy: &Policy,
+    lift: impl FnOnce([u8; 32]) -> Result<NostrPublicKey>,
+) -> Result<(Event, [u8; 32])> {
+    // A usual NWT decodes into a stack buffer (no allocation); anything
+    // else, or any base64url error, takes the general path, which gives
+    // the same bytes or the same error.
+    let mut stack = [0u8; 1536];
+    if credential.len() <= policy.max_token_size {
+        if let Ok(n) = crate::encoding::b64url_decode_to_slice(credential.as_bytes(), &mut stack) {
+            return Event::read_for_verification(&stack[..n], lift);
+        }
+    }
+    Event::read_for_verification(&credential_bytes(credential, policy)?, lift)
+}
+
+/// The size limit, then base64 of either alphabet.
+fn credential_bytes(credential: &str, policy: &Policy) -> Result<Vec<u8>> {
     if credential.len() > policy.max_token_size {
         return Err(Error::with_message(
             ErrorCode::TokenTooLarge,
@@ -362,8 +442,7 @@ pub fn decode_authorization_event_with(
             ),
         ));
     }
-    let bytes = b64_either_decode(credential.as_bytes())?;
-    Event::from_json_with(&bytes, lift)
+    b64_either_decode(credential.as_bytes())
 }
 
 #[cfg(test)]

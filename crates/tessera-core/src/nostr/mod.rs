@@ -23,6 +23,10 @@ pub use nwt::{
     MAX_NWT_TAG_VALUES, NWT_KIND,
 };
 pub use portal::{issue_portal, verify_portal, PortalClaims};
+// For the verifier: the id computed while reading the event (issue 22).
+pub(crate) use event::decode_for_verification;
+pub(crate) use nip98::verify_nip98_with_id;
+pub(crate) use nwt::verify_nwt_with_id;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::identity::Identity;
@@ -41,12 +45,18 @@ pub fn verify_authorization_event(
     options: &Nip98Options,
     now: i64,
 ) -> Result<Identity> {
-    let event = decode_authorization_event(credential, policy)?;
+    let (event, id) = decode_for_verification(credential, policy, NostrPublicKey::from_bytes)?;
     match (event.kind, request) {
-        (NWT_KIND, _) => verify_nwt(&event, policy, trusted_signers, now),
-        (NIP98_KIND, Some(req)) => {
-            verify_nip98_with(&event, policy, trusted_signers, req, options, now)
-        }
+        (NWT_KIND, _) => verify_nwt_with_id(&event, Some(&id), policy, trusted_signers, now),
+        (NIP98_KIND, Some(req)) => verify_nip98_with_id(
+            &event,
+            Some(&id),
+            policy,
+            trusted_signers,
+            req,
+            options,
+            now,
+        ),
         (NIP98_KIND, None) => Err(Error::new(
             ErrorCode::UrlMismatch,
             "a NIP-98 event can only be verified against the request it is bound to",

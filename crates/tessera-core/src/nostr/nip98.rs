@@ -144,6 +144,20 @@ pub fn verify_nip98_with(
     options: &Nip98Options,
     now: i64,
 ) -> Result<Identity> {
+    verify_nip98_with_id(event, None, policy, trusted_signers, request, options, now)
+}
+
+/// [`verify_nip98_with`], given the event's id when it was computed while
+/// reading the event (`Event::read_for_verification`).
+pub(crate) fn verify_nip98_with_id(
+    event: &Event,
+    computed_id: Option<&[u8; 32]>,
+    policy: &Policy,
+    trusted_signers: &[NostrPublicKey],
+    request: &HttpRequest<'_>,
+    options: &Nip98Options,
+    now: i64,
+) -> Result<Identity> {
     if event.kind != NIP98_KIND {
         return Err(Error::with_message(
             ErrorCode::WrongKind,
@@ -153,7 +167,10 @@ pub fn verify_nip98_with(
             ),
         ));
     }
-    event.verify()?;
+    match computed_id {
+        Some(id) => event.verify_with_id(id)?,
+        None => event.verify()?,
+    }
     check_signer(&event.pubkey, trusted_signers)?;
     let tags = Nip98Tags::from_event(event)?;
     let oldest = now.saturating_sub(policy.nip98_max_age.max(0));

@@ -79,7 +79,13 @@ impl NwtClaimSet {
                 format!("the NWT's tags carry {values} values; the limit is {MAX_NWT_TAG_VALUES}"),
             ));
         }
-        let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
+        // A name's values: the tag's own slice while the name appears
+        // once (the usual case: nothing allocated), gathered on a repeat.
+        enum Values<'a> {
+            One(&'a [String]),
+            Many(Vec<&'a str>),
+        }
+        let mut grouped: Vec<(&str, Values<'_>)> = Vec::with_capacity(tags.len());
         for tag in tags {
             let Some((name, values)) = tag.split_first() else {
                 return Err(Error::malformed("an NWT tag is empty"));
@@ -107,8 +113,15 @@ impl NwtClaimSet {
                         format!("the NWT claim `{name}` appears more than once"),
                     ))
                 }
-                Some((_, vals)) => vals.extend(values.iter().map(String::as_str)),
-                None => grouped.push((name, values.iter().map(String::as_str).collect())),
+                Some((_, vals)) => {
+                    if let Values::One(first) = vals {
+                        *vals = Values::Many(first.iter().map(String::as_str).collect());
+                    }
+                    if let Values::Many(all) = vals {
+                        all.extend(values.iter().map(String::as_str));
+                    }
+                }
+                None => grouped.push((name, Values::One(values))),
             }
         }
         let mut set = NwtClaimSet {
@@ -116,10 +129,23 @@ impl NwtClaimSet {
             sub: None,
             aud: Vec::new(),
             times: TimeClaims::default(),
-            all: Object::new(),
+            all: Object::with_capacity(grouped.len()),
         };
         for (name, values) in grouped {
-            let value = match (name, values.as_slice()) {
+            let single: [&str; 1];
+            let owned: Vec<&str>;
+            let values: &[&str] = match &values {
+                Values::One([v]) => {
+                    single = [v.as_str()];
+                    &single
+                }
+                Values::One(several) => {
+                    owned = several.iter().map(String::as_str).collect();
+                    &owned
+                }
+                Values::Many(all) => all,
+            };
+            let value = match (name, values) {
                 ("exp" | "nbf" | "iat", [v]) => {
                     let t = numeric_date_str(name, v)?;
                     match name {
@@ -152,7 +178,8 @@ impl NwtClaimSet {
             };
             set.all.insert(name, value);
         }
-        // Verified identities may be cached: keep no spare capacity.
+        // Verified identities may be cached: keep no spare capacity (there
+        // is none: one member per name).
         set.all.shrink_to_fit();
         Ok(set)
     }
@@ -182,6 +209,18 @@ pub fn verify_nwt(
     trusted_signers: &[NostrPublicKey],
     now: i64,
 ) -> Result<Identity> {
+    verify_nwt_with_id(event, None, policy, trusted_signers, now)
+}
+
+/// [`verify_nwt`], given the event's id when it was computed while
+/// reading the event (`Event::read_for_verification`).
+pub(crate) fn verify_nwt_with_id(
+    event: &Event,
+    computed_id: Option<&[u8; 32]>,
+    policy: &Policy,
+    trusted_signers: &[NostrPublicKey],
+    now: i64,
+) -> Result<Identity> {
     if event.kind != NWT_KIND {
         return Err(Error::with_message(
             ErrorCode::WrongKind,
@@ -191,7 +230,10 @@ pub fn verify_nwt(
             ),
         ));
     }
-    event.verify()?;
+    match computed_id {
+        Some(id) => event.verify_with_id(id)?,
+        None => event.verify()?,
+    }
     let signer_trusted = check_signer(&event.pubkey, trusted_signers)?;
     let claims = NwtClaimSet::from_tags(&event.tags)?;
     for (name, named) in [("sub", &claims.sub), ("iss", &claims.iss)] {
@@ -210,14 +252,22 @@ pub fn verify_nwt(
     };
     policy.check_times(&times, now)?;
     policy.check_audience(claims.aud.iter().map(String::as_str))?;
-    let issuer = claims.iss.unwrap_or(event.pubkey).to_hex();
+    let issuer_key = claims.iss.unwrap_or(event.pubkey);
+    let issuer = issuer_key.to_hex();
     policy.check_issuer(Some(&issuer))?;
     check_required(policy, &claims.all)?;
+    let subject_key = claims.sub.unwrap_or(event.pubkey);
+    // Usually both are the signer: one hex encoding.
+    let subject = if subject_key.as_bytes() == issuer_key.as_bytes() {
+        issuer.clone()
+    } else {
+        subject_key.to_hex()
+    };
     Ok(Identity {
         format: Format::Nwt,
         alg: "BIP340",
         issuer: Some(issuer),
-        subject: claims.sub.unwrap_or(event.pubkey).to_hex(),
+        subject,
         audience: claims.aud,
         expires_at: times.exp,
         not_before: times.nbf,
