@@ -25,7 +25,7 @@
 use crate::identity::{Format, Identity};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 const SHARDS: usize = 16;
@@ -86,6 +86,29 @@ struct Shard {
     bytes: usize,
 }
 
+/// Lookups of one shard, on a cache line of their own: counting takes no
+/// lock, and the shards' readers do not contend on one counter.
+#[derive(Default)]
+#[repr(align(64))]
+struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What a cache holds and how its lookups went (the server's
+/// `tessera_verify_cache_*` metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Entries held.
+    pub entries: usize,
+    /// Bytes accounted (see [`CacheConfig::max_bytes`]).
+    pub bytes: usize,
+    /// Lookups that found the credential.
+    pub hits: u64,
+    /// Lookups that did not.
+    pub misses: u64,
+}
+
 /// Where a credential is filed: the keyed hash of its text and format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot(u64);
@@ -95,6 +118,7 @@ pub struct VerifiedCache {
     config: CacheConfig,
     hasher: RandomState,
     shards: Vec<RwLock<Shard>>,
+    counts: Vec<Counts>,
 }
 
 impl std::fmt::Debug for VerifiedCache {
@@ -113,6 +137,7 @@ impl VerifiedCache {
             config,
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            counts: (0..SHARDS).map(|_| Counts::default()).collect(),
         }
     }
 
@@ -140,7 +165,15 @@ impl VerifiedCache {
     /// credential text a second time ([`VerifiedCache::insert_at`]).
     pub fn lookup(&self, credential: &str, format: Format) -> (Option<Arc<Identity>>, Slot) {
         let slot = self.slot(credential, format);
-        (self.get_at(slot, credential, format), slot)
+        let found = self.get_at(slot, credential, format);
+        let counts = &self.counts[(slot.0 as usize) % SHARDS];
+        let counter = if found.is_some() {
+            &counts.hits
+        } else {
+            &counts.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        (found, slot)
     }
 
     fn get_at(&self, slot: Slot, credential: &str, format: Format) -> Option<Arc<Identity>> {
@@ -223,6 +256,23 @@ impl VerifiedCache {
             .filter_map(|s| s.read().ok())
             .map(|s| s.bytes)
             .sum()
+    }
+
+    /// Entries, bytes, and the hits and misses of every lookup so far
+    /// ([`VerifiedCache::clear`] keeps the counts).
+    pub fn stats(&self) -> CacheStats {
+        let sum = |f: fn(&Counts) -> &AtomicU64| {
+            self.counts
+                .iter()
+                .map(|c| f(c).load(Ordering::Relaxed))
+                .sum()
+        };
+        CacheStats {
+            entries: self.len(),
+            bytes: self.bytes(),
+            hits: sum(|c| &c.hits),
+            misses: sum(|c| &c.misses),
+        }
     }
 
     /// Drops everything (after a key change).
@@ -309,6 +359,26 @@ mod tests {
         c.insert_at(other, "d.e.f", id("mallory", 100), 0);
         assert!(c.get("x.y.z", Format::Jwt).is_none());
         assert!(c.get("d.e.f", Format::Jwt).is_none());
+    }
+
+    #[test]
+    fn stats_count_every_lookup_and_what_is_held() {
+        let c = VerifiedCache::new(CacheConfig::default());
+        assert_eq!(c.stats(), CacheStats::default());
+        assert!(c.get("a.b.c", Format::Jwt).is_none());
+        c.insert("a.b.c", id("alice", 100), 0);
+        for _ in 0..3 {
+            assert!(c.get("a.b.c", Format::Jwt).is_some());
+        }
+        // The same text read as another format is a miss.
+        assert!(c.get("a.b.c", Format::Nwt).is_none());
+        let s = c.stats();
+        assert_eq!((s.entries, s.hits, s.misses), (1, 3, 2));
+        assert_eq!(s.bytes, c.bytes());
+        assert!(s.bytes > 0);
+        c.clear();
+        let s = c.stats();
+        assert_eq!((s.entries, s.bytes, s.hits, s.misses), (0, 0, 3, 2));
     }
 
     #[test]

@@ -11,7 +11,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use serde_json::json;
 use std::sync::{Arc, RwLock};
 use tessera_core::json::Value;
 use tessera_core::{Clock, SystemClock};
@@ -274,7 +273,7 @@ async fn not_found() -> ApiError {
 }
 
 async fn healthz() -> Response {
-    (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
+    (StatusCode::OK, Json(crate::bodies::Health { status: "ok" })).into_response()
 }
 
 /// How long a scrape waits for the store's ping before it counts the store
@@ -285,6 +284,12 @@ async fn metrics(State(state): State<Shared>) -> Response {
     state
         .metrics
         .set_revocation_entries(state.sessions.revocation_entries());
+    state
+        .metrics
+        .set_revocation_feed(state.sessions.revocation_feed());
+    state
+        .metrics
+        .set_verify_caches(&state.sessions.verify_cache_stats());
     state
         .metrics
         .set_remote_key_sets(&state.issuers.remote_key_sets());
@@ -306,18 +311,18 @@ async fn metrics(State(state): State<Shared>) -> Response {
 }
 
 /// `/v1/info`: what a client needs to build credentials for this server.
-async fn info(State(state): State<Shared>) -> Json<serde_json::Value> {
+async fn info(State(state): State<Shared>) -> Json<crate::bodies::Info> {
     let url = state.config.public_url();
-    Json(json!({
-        "issuer": url,
-        "audience": url,
-        "siwe_domain": state.config.public_host(),
-        "siwe_uri": url,
-        "chain_id": state.config.chain_id,
-        "nostr_pubkey": state.keys().nostr_pubkey_hex(),
-        "jwks_uri": format!("{url}/.well-known/jwks.json"),
-        "login_url": format!("{url}/v1/auth/login"),
-    }))
+    Json(crate::bodies::Info {
+        issuer: url.clone(),
+        audience: url.clone(),
+        siwe_domain: state.config.public_host(),
+        siwe_uri: url.clone(),
+        chain_id: state.config.chain_id,
+        nostr_pubkey: state.keys().nostr_pubkey_hex(),
+        jwks_uri: format!("{url}/.well-known/jwks.json"),
+        login_url: format!("{url}/v1/auth/login"),
+    })
 }
 
 /// Public keys of the signers: the current one, newer ones not signed

@@ -3,7 +3,6 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tessera_core::ErrorCode;
 
 /// An error answer.
@@ -85,7 +84,10 @@ fn quote(s: &str) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
+        let body = crate::bodies::ErrorBody {
+            error: self.error,
+            error_description: self.description.clone(),
+        };
         let mut resp = (self.status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod assertion;
+pub(crate) mod bodies;
 pub mod config;
 pub mod error;
 mod ext_authz;

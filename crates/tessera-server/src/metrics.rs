@@ -42,6 +42,16 @@ pub struct Metrics {
     /// `tessera_key_file_refused`: 1 while `keys/signers.json` is refused
     /// (the signers read before stay in force).
     pub key_file_refused: IntGauge,
+    /// `tessera_rate_limited_total{route}`: requests refused with 429 by
+    /// the per-client limiter ([`Metrics::rate_limited`]).
+    rate_limited: IntCounterVec,
+    /// `tessera_revocation_fresh`, `tessera_revocation_feed_lag_seconds`,
+    /// `tessera_revocation_resyncs_total`: how the revocation picture
+    /// follows the store's feed, set at each scrape.
+    feed: FeedMetrics,
+    /// `tessera_verify_cache_{entries,bytes,hits_total,misses_total}{cache}`:
+    /// the verified-credential caches, set at each scrape.
+    caches: CacheMetrics,
 }
 
 impl Metrics {
@@ -138,6 +148,17 @@ impl Metrics {
         .unwrap_or_else(|_| unreachable_int_gauge());
         let _ = registry.register(Box::new(key_file_refused.clone()));
         let jwks = JwksMetrics::register(&registry);
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "tessera_rate_limited_total",
+                "Requests refused with 429 by the per-client rate limiter, by route",
+            ),
+            &["route"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(rate_limited.clone()));
+        let feed = FeedMetrics::register(&registry);
+        let caches = CacheMetrics::register(&registry);
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "tessera_build_info",
@@ -171,7 +192,37 @@ impl Metrics {
             key_reloads,
             key_file_refused,
             jwks,
+            rate_limited,
+            feed,
+            caches,
         }
+    }
+
+    /// Counts one request refused by the rate limiter's `bucket`
+    /// (`challenge`, `login`, `refresh`, `revoke`), labelled with its route
+    /// template.
+    pub fn rate_limited(&self, bucket: &'static str) {
+        let route = match bucket {
+            "challenge" => "/v1/auth/challenge",
+            "login" => "/v1/auth/login",
+            "refresh" => "/v1/auth/refresh",
+            "revoke" => "/v1/oauth/revoke",
+            other => other,
+        };
+        self.rate_limited.with_label_values(&[route]).inc();
+    }
+
+    /// Sets the `tessera_revocation_*` feed series.
+    pub fn set_revocation_feed(&self, health: tessera_session::revocation::FeedHealth) {
+        self.feed.set(health);
+    }
+
+    /// Sets the `tessera_verify_cache_*` series from each cache's counts.
+    pub fn set_verify_caches(
+        &self,
+        caches: &[(&'static str, Option<tessera_core::cache::CacheStats>)],
+    ) {
+        self.caches.set(caches);
     }
 
     /// Sets the `tessera_jwks_*` series from each remote key set's state.
@@ -378,6 +429,145 @@ impl JwksMetrics {
                 .set(i64::try_from(state.keys).unwrap_or(i64::MAX));
             let counter = self.fetches.with_label_values(&[issuer]);
             counter.inc_by(state.fetches.saturating_sub(counter.get()));
+        }
+    }
+}
+
+/// The `tessera_revocation_*` feed series.
+#[derive(Clone)]
+struct FeedMetrics {
+    fresh: IntGauge,
+    /// No labels; a vector so that the series is absent until set.
+    lag: IntGaugeVec,
+    resyncs: prometheus::IntCounter,
+}
+
+impl FeedMetrics {
+    fn register(registry: &Registry) -> FeedMetrics {
+        let fresh = IntGauge::new(
+            "tessera_revocation_fresh",
+            "1 while the revocation picture follows the store's feed (checks answered in memory), 0 while it is stale (checks go to the store, or fail closed)",
+        )
+        .unwrap_or_else(|_| unreachable_int_gauge());
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "tessera_revocation_feed_lag_seconds",
+                "For the last logout-all event applied: whole seconds from when it was written to this instance applying it (absent until one is seen)",
+            ),
+            &[],
+        )
+        .unwrap_or_else(|_| unreachable_gauge());
+        let resyncs = prometheus::IntCounter::new(
+            "tessera_revocation_resyncs_total",
+            "Times the store's feed lost events and the revocation picture had to be reloaded",
+        )
+        .unwrap_or_else(|_| std::process::abort());
+        let _ = registry.register(Box::new(fresh.clone()));
+        let _ = registry.register(Box::new(lag.clone()));
+        let _ = registry.register(Box::new(resyncs.clone()));
+        FeedMetrics {
+            fresh,
+            lag,
+            resyncs,
+        }
+    }
+
+    fn set(&self, health: tessera_session::revocation::FeedHealth) {
+        self.fresh.set(i64::from(health.fresh));
+        if let Some(lag) = health.lag_seconds {
+            self.lag.with_label_values(&[] as &[&str]).set(lag);
+        }
+        self.resyncs
+            .inc_by(health.resyncs.saturating_sub(self.resyncs.get()));
+    }
+}
+
+/// The `tessera_verify_cache_*` series.
+#[derive(Clone)]
+struct CacheMetrics {
+    entries: IntGaugeVec,
+    bytes: IntGaugeVec,
+    hits: IntCounterVec,
+    misses: IntCounterVec,
+    /// The counts read at the last scrape, by cache: a cache replaced by a
+    /// new one (key change) counts from zero again, and the counters add
+    /// what is new either way.
+    last: LastCounts,
+}
+
+/// Hits and misses read at the last scrape, by cache name.
+type LastCounts = std::sync::Arc<std::sync::Mutex<Vec<(&'static str, u64, u64)>>>;
+
+impl CacheMetrics {
+    fn register(registry: &Registry) -> CacheMetrics {
+        let gauge = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &["cache"])
+                .unwrap_or_else(|_| unreachable_gauge())
+        };
+        let counter = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help), &["cache"])
+                .unwrap_or_else(|_| unreachable_metric())
+        };
+        let entries = gauge(
+            "tessera_verify_cache_entries",
+            "Entries of a verified-credential cache (access_token, nostr)",
+        );
+        let bytes = gauge(
+            "tessera_verify_cache_bytes",
+            "Bytes a verified-credential cache accounts for (what its entries hold on the heap)",
+        );
+        let hits = counter(
+            "tessera_verify_cache_hits_total",
+            "Lookups that found the credential in a verified-credential cache",
+        );
+        let misses = counter(
+            "tessera_verify_cache_misses_total",
+            "Lookups that did not find the credential in a verified-credential cache",
+        );
+        let _ = registry.register(Box::new(entries.clone()));
+        let _ = registry.register(Box::new(bytes.clone()));
+        let _ = registry.register(Box::new(hits.clone()));
+        let _ = registry.register(Box::new(misses.clone()));
+        CacheMetrics {
+            entries,
+            bytes,
+            hits,
+            misses,
+            last: std::sync::Arc::default(),
+        }
+    }
+
+    fn set(&self, caches: &[(&'static str, Option<tessera_core::cache::CacheStats>)]) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, stats) in caches {
+            let Some(stats) = stats else { continue };
+            let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            self.entries
+                .with_label_values(&[name])
+                .set(as_i64(stats.entries));
+            self.bytes
+                .with_label_values(&[name])
+                .set(as_i64(stats.bytes));
+            let (hits, misses) = match last.iter_mut().find(|(n, _, _)| n == name) {
+                Some(slot) => {
+                    let new = |now: u64, before: u64| {
+                        if now >= before {
+                            now - before
+                        } else {
+                            now
+                        }
+                    };
+                    let added = (new(stats.hits, slot.1), new(stats.misses, slot.2));
+                    (slot.1, slot.2) = (stats.hits, stats.misses);
+                    added
+                }
+                None => {
+                    last.push((name, stats.hits, stats.misses));
+                    (stats.hits, stats.misses)
+                }
+            };
+            self.hits.with_label_values(&[name]).inc_by(hits);
+            self.misses.with_label_values(&[name]).inc_by(misses);
         }
     }
 }

@@ -82,6 +82,23 @@ pub struct RevocationEntries {
     pub subjects: usize,
 }
 
+/// How well the picture follows the store's feed (the
+/// `tessera_revocation_*` feed metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedHealth {
+    /// Whether checks are answered from memory (else they go to the store,
+    /// or fail closed).
+    pub fresh: bool,
+    /// For the last logout-all event applied: whole seconds from its
+    /// instant (the token version the writing instance stored) to this
+    /// instance applying it. `None` until one is seen. The only event that
+    /// carries when it was written, hence logout-all only.
+    pub lag_seconds: Option<i64>,
+    /// `Resync` events seen: the feed lost events and the picture had to be
+    /// reloaded.
+    pub resyncs: u64,
+}
+
 /// Why a token is no longer good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
@@ -117,6 +134,10 @@ struct State {
     /// A `Resync` (or an overflow) arrived during the reload: the snapshot
     /// cannot be trusted to be complete.
     pending_lost: bool,
+    /// [`FeedHealth::lag_seconds`].
+    lag_seconds: Option<i64>,
+    /// [`FeedHealth::resyncs`].
+    resyncs: u64,
 }
 
 /// The in-process picture.
@@ -214,6 +235,7 @@ impl RevocationCache {
         let now = self.clock.now();
         let mut s = self.write();
         if event == RevocationEvent::Resync {
+            s.resyncs = s.resyncs.saturating_add(1);
             s.fresh = false;
             if s.pending.is_some() {
                 s.pending_lost = true;
@@ -230,6 +252,10 @@ impl RevocationCache {
         };
         if overflow {
             s.pending_lost = true;
+        }
+        if let RevocationEvent::Subject { version, .. } = &event {
+            let written = i64::try_from(*version).unwrap_or(i64::MAX);
+            s.lag_seconds = Some(now.saturating_sub(written).max(0));
         }
         apply_to(&mut s.snapshot, event, now);
     }
@@ -326,6 +352,20 @@ impl RevocationCache {
                 jtis: s.snapshot.jtis.len(),
                 families: s.snapshot.families.len(),
                 subjects: s.snapshot.versions.len(),
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl RevocationCache {
+    /// How well the picture follows the feed.
+    pub fn feed_health(&self) -> FeedHealth {
+        self.state
+            .read()
+            .map(|s| FeedHealth {
+                fresh: s.fresh,
+                lag_seconds: s.lag_seconds,
+                resyncs: s.resyncs,
             })
             .unwrap_or_default()
     }
@@ -539,5 +579,33 @@ mod tests {
         c.begin_reload();
         assert!(c.load(RevocationSnapshot::default()));
         assert_eq!(c.check("j", "s", "bob", 0), Some(Ok(())));
+    }
+
+    #[test]
+    fn feed_health_counts_resyncs_and_the_lag_of_logout_all_events() {
+        let (c, clock) = cache_at(1_000);
+        assert_eq!(c.feed_health(), FeedHealth::default());
+        c.load(RevocationSnapshot::default());
+        assert!(c.feed_health().fresh);
+        // Written at 990 by another instance, applied here at 1000.
+        c.apply(RevocationEvent::Subject {
+            subject: "alice".into(),
+            version: 990,
+        });
+        assert_eq!(c.feed_health().lag_seconds, Some(10));
+        // A version ahead of this clock (repeated logout-all) is no lag.
+        clock.0.store(1_001, Ordering::SeqCst);
+        c.apply(RevocationEvent::Subject {
+            subject: "alice".into(),
+            version: 1_005,
+        });
+        assert_eq!(c.feed_health().lag_seconds, Some(0));
+        c.apply(RevocationEvent::Family("f".into()));
+        assert_eq!(c.feed_health().lag_seconds, Some(0));
+        c.apply(RevocationEvent::Resync);
+        c.apply(RevocationEvent::Resync);
+        let h = c.feed_health();
+        assert!(!h.fresh);
+        assert_eq!(h.resyncs, 2);
     }
 }

@@ -8,6 +8,7 @@
 
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// An answer: status, headers in order, the whole body, and how long the
@@ -71,6 +72,7 @@ impl Resp {
 /// A client of one server: one keep-alive connection at a time, opened
 /// again after an error. Cheap to make: one per thread.
 pub struct Client {
+    addr: SocketAddr,
     base: String,
     agent: ureq::Agent,
 }
@@ -99,6 +101,7 @@ impl Client {
             .max_response_header_size(256 * 1024)
             .build();
         Client {
+            addr,
             base: format!("http://{addr}"),
             agent: ureq::Agent::new_with_config(config),
         }
@@ -147,12 +150,14 @@ impl Client {
                     .limit(64 * 1024 * 1024)
                     .read_to_vec()
                     .map_err(|e| format!("{} after {:?}", kind(&e), start.elapsed()))?;
-                Ok(Resp {
+                let resp = Resp {
                     status,
                     headers,
                     body,
                     took: start.elapsed(),
-                })
+                };
+                remember(self.addr, method, path, &resp);
+                Ok(resp)
             }
             Err(e) => Err(format!("{} after {:?}", kind(&e), start.elapsed())),
         }
@@ -231,4 +236,64 @@ pub fn status_of(addr: SocketAddr, path: &str) -> Option<u16> {
 /// `Bearer <token>`.
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
+}
+
+/// One answer of a server being recorded ([`record`]).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The request's method.
+    pub method: String,
+    /// The request's path (and query, as sent).
+    pub path: String,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The answer's body.
+    pub body: Vec<u8>,
+}
+
+/// At most this many answers are kept per recorded server.
+const MAX_RECORDED: usize = 100_000;
+
+type Recordings = Vec<(SocketAddr, Vec<Exchange>)>;
+
+static RECORDINGS: Mutex<Recordings> = Mutex::new(Vec::new());
+
+fn recordings() -> std::sync::MutexGuard<'static, Recordings> {
+    RECORDINGS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// From now on, keep every answer this client library gets from `addr`
+/// (up to [`MAX_RECORDED`]), for [`recorded`]: the e2e suite checks each
+/// against the OpenAPI document.
+pub fn record(addr: SocketAddr) {
+    let mut all = recordings();
+    if !all.iter().any(|(a, _)| *a == addr) {
+        all.push((addr, Vec::new()));
+    }
+}
+
+/// The answers `addr` gave since [`record`], in order.
+pub fn recorded(addr: SocketAddr) -> Vec<Exchange> {
+    recordings()
+        .iter()
+        .find(|(a, _)| *a == addr)
+        .map(|(_, list)| list.clone())
+        .unwrap_or_default()
+}
+
+fn remember(addr: SocketAddr, method: &str, path: &str, resp: &Resp) {
+    let mut all = recordings();
+    if let Some((_, list)) = all.iter_mut().find(|(a, _)| *a == addr) {
+        if list.len() < MAX_RECORDED {
+            list.push(Exchange {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                status: resp.status,
+                headers: resp.headers.clone(),
+                body: resp.body.clone(),
+            });
+        }
+    }
 }

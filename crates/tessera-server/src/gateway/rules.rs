@@ -136,7 +136,7 @@ enum Access {
 
 /// Which rule, for messages and the 403 body: its 1-based position and
 /// what it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RuleRef<'a> {
     /// Position among the `[[rule]]` tables, from 1.
     pub index: usize,
@@ -202,7 +202,7 @@ impl Decision<'_> {
 }
 
 /// Why a credential was not admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DenyReason {
     /// Rules are configured and none matches the request.

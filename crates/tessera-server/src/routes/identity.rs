@@ -244,6 +244,7 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use tessera_core::json::{Object, Value as CoreValue};
 
     fn identity(format: Format, issuer: Option<&str>, audience: &[&str]) -> Identity {

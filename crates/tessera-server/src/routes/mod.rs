@@ -17,7 +17,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 use tessera_core::credential::{parse_authorization, Credential};
@@ -73,10 +72,10 @@ fn rate_limit(
     bucket: &'static str,
 ) -> Result<(), ApiError> {
     let ip = state.proxies.client_ip(headers, peer.0);
-    state
-        .limiter
-        .check(ip, bucket)
-        .map_err(ApiError::rate_limited)
+    state.limiter.check(ip, bucket).map_err(|retry_after| {
+        state.metrics.rate_limited(bucket);
+        ApiError::rate_limited(retry_after)
+    })
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -142,16 +141,14 @@ fn set_cookie(
 }
 
 fn pair_response(state: &Shared, pair: &TokenPair, as_cookies: bool) -> Response {
-    let mut body = json!({
-        "token_type": "Bearer",
-        "expires_in": pair.expires_in,
-        "refresh_expires_in": pair.refresh_expires_in,
-        "subject": pair.subject,
-    });
-    if !as_cookies {
-        body["access_token"] = json!(pair.access_token);
-        body["refresh_token"] = json!(pair.refresh_token);
-    }
+    let body = crate::bodies::TokenPairBody {
+        token_type: "Bearer",
+        expires_in: pair.expires_in,
+        refresh_expires_in: pair.refresh_expires_in,
+        subject: pair.subject.clone(),
+        access_token: (!as_cookies).then(|| pair.access_token.clone()),
+        refresh_token: (!as_cookies).then(|| pair.refresh_token.clone()),
+    };
     let mut resp = (StatusCode::OK, Json(body)).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -184,7 +181,10 @@ pub async fn readyz(State(state): State<Shared>) -> Response {
     match state.sessions.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "store": backend})),
+            Json(crate::bodies::Ready {
+                status: "ready",
+                store: backend,
+            }),
         )
             .into_response(),
         Err(e) => {
@@ -196,9 +196,12 @@ pub async fn readyz(State(state): State<Shared>) -> Response {
 
 // ------------------------------------------------------------- challenge
 
-#[derive(Deserialize)]
+/// `POST /v1/auth/challenge` (an empty body is `{}`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChallengeRequest {
+pub(crate) struct ChallengeRequest {
+    /// A 0x-prefixed Ethereum address: the answer then holds the whole
+    /// EIP-4361 message to sign.
     address: Option<String>,
 }
 
@@ -213,14 +216,14 @@ pub async fn challenge(
     let body = body_bytes(body)?;
     let req: ChallengeRequest = parse_json(&body)?;
     let ch = state.sessions.challenge(req.address.as_deref()).await?;
-    let mut resp = Json(json!({
-        "nonce": ch.nonce,
-        "expires_at": ch.expires_at,
-        "domain": ch.domain,
-        "uri": ch.uri,
-        "chain_id": ch.chain_id,
-        "message": ch.message,
-    }))
+    let mut resp = Json(crate::bodies::ChallengeBody {
+        nonce: ch.nonce,
+        expires_at: ch.expires_at,
+        domain: ch.domain,
+        uri: ch.uri,
+        chain_id: ch.chain_id,
+        message: ch.message,
+    })
     .into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -229,16 +232,35 @@ pub async fn challenge(
 
 // ----------------------------------------------------------------- login
 
-#[derive(Deserialize)]
+/// `POST /v1/auth/login` as JSON: `{"method":"siwe","message","signature"}`
+/// or `{"method":"portal","token","pubkey"}`. With `Authorization: Nostr`
+/// the body is optional and only `cookie` counts.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(crate) struct LoginRequest {
+    /// `siwe` or `portal` (required without `Authorization: Nostr`).
+    #[schema(value_type = Option<LoginMethod>)]
     method: Option<String>,
+    /// SIWE: the EIP-4361 message.
     message: Option<String>,
+    /// SIWE: the 65-byte signature, 0x hex.
     signature: Option<String>,
+    /// Portal: the Portal JWT.
     token: Option<String>,
+    /// Portal: the signer's Nostr key (64 hex or npub).
     pubkey: Option<String>,
+    /// Answer with session cookies instead of tokens in the body.
     #[serde(default)]
     cookie: bool,
+}
+
+/// The login methods of a JSON login body (Nostr logs in by header).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only: the handler matches the string
+pub(crate) enum LoginMethod {
+    Siwe,
+    Portal,
 }
 
 fn required<'a>(v: &'a Option<String>, name: &str, method: &str) -> Result<&'a str, ApiError> {
@@ -339,10 +361,13 @@ pub async fn login(
 
 // --------------------------------------------------------------- refresh
 
-#[derive(Deserialize)]
+/// `POST /v1/auth/refresh` and `/v1/auth/logout` (an empty body is `{}`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshRequest {
+pub(crate) struct RefreshRequest {
+    /// The refresh token (else the `tessera_refresh` cookie is used).
     refresh_token: Option<String>,
+    /// Answer with session cookies instead of tokens in the body.
     #[serde(default)]
     cookie: bool,
 }
@@ -514,8 +539,10 @@ mod portal_rest;
 
 pub use identity::me;
 pub(crate) use identity::{identify, identity_body, json_text, SeenRequest};
+pub(crate) use oauth::TokenForm;
 pub use oauth::{introspect, revoke};
 pub use portal_rest::{portal_issue, portal_verify};
+pub(crate) use portal_rest::{PortalIssue, PortalVerify};
 
 /// A short, non-reversible tag of a secret for logs (never the secret).
 pub fn log_tag(secret: &str) -> String {

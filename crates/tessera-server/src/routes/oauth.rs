@@ -1,12 +1,17 @@
 //! OAuth 2.0: token revocation (RFC 7009) and introspection (RFC 7662).
 
 use super::*;
+use crate::bodies::{ActiveToken, InactiveToken, Introspection};
 
 // ------------------------------------------------------------ OAuth 2.0
 
-#[derive(Deserialize)]
-struct TokenForm {
+/// RFC 7009 / RFC 7662 parameters, as a form (or a JSON object).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct TokenForm {
+    /// The token (required).
+    #[schema(required = true)]
     token: Option<String>,
+    /// `access_token` or `refresh_token` (revoke refuses anything else).
     token_type_hint: Option<String>,
 }
 
@@ -136,25 +141,22 @@ pub async fn introspect(
         .ok_or_else(|| ApiError::bad_request("the `token` parameter is required"))?;
     let answer = match state.sessions.introspect(&token).await? {
         Some(id) => {
-            let mut v = json!({
-                "active": true,
-                "token_type": "access_token",
-                "sub": id.subject,
-                "iss": id.issuer,
-                "aud": id.audience.first(),
-                "exp": id.expires_at,
-                "iat": id.issued_at,
-                "nbf": id.not_before,
-                "jti": id.id,
-            });
-            for name in ["sid", "amr"] {
-                if let Some(c) = id.claims.get(name) {
-                    v[name] = c.to_serde();
-                }
-            }
-            v
+            let claim = |name| id.claims.get(name).map(|c| c.to_serde());
+            Introspection::Active(Box::new(ActiveToken {
+                active: true,
+                token_type: "access_token",
+                sub: id.subject.clone(),
+                iss: id.issuer.clone(),
+                aud: id.audience.first().cloned(),
+                exp: id.expires_at,
+                iat: id.issued_at,
+                nbf: id.not_before,
+                jti: id.id.clone(),
+                sid: claim("sid"),
+                amr: claim("amr"),
+            }))
         }
-        None => json!({"active": false}),
+        None => Introspection::Inactive(InactiveToken { active: false }),
     };
     let mut resp = Json(answer).into_response();
     resp.headers_mut()

@@ -2,11 +2,16 @@
 
 use super::oauth::require_admin;
 use super::*;
+use crate::bodies::{PortalClaims, PortalError, PortalIssued, PortalToken, PortalVerified};
 use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
 use tessera_core::Policy;
 
 fn portal_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"success": false, "error": message}))).into_response()
+    let body = PortalError {
+        success: false,
+        error: message.to_owned(),
+    };
+    (status, Json(body)).into_response()
 }
 
 /// What both routes do first: the admin check, the body, and its JSON as
@@ -20,10 +25,13 @@ fn portal_request<T: serde::de::DeserializeOwned>(
     parse_json(&body_bytes(body)?)
 }
 
-#[derive(Deserialize)]
+/// `POST /jwt/issue`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PortalIssue {
+pub(crate) struct PortalIssue {
+    /// The key the token is for: 64 hex or npub.
     target_key: String,
+    /// Lifetime in hours, in (0, 8760].
     duration_hours: f64,
 }
 
@@ -54,15 +62,22 @@ pub async fn portal_issue(
     let seconds = (req.duration_hours * 3600.0).round() as i64;
     let secret = NostrSecretKey::from_secret(*state.keys().nostr_secret());
     match issue_portal(&secret, &target, state.clock.now(), seconds.max(1)) {
-        Ok(token) => Json(json!({"success": true, "data": {"token": token}})).into_response(),
+        Ok(token) => Json(PortalIssued {
+            success: true,
+            data: PortalToken { token },
+        })
+        .into_response(),
         Err(e) => portal_error(StatusCode::BAD_REQUEST, e.message()),
     }
 }
 
-#[derive(Deserialize)]
+/// `POST /jwt/verify`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PortalVerify {
+pub(crate) struct PortalVerify {
+    /// The signer's key: 64 hex or npub.
     pubkey: String,
+    /// The Portal JWT.
     token: String,
 }
 
@@ -94,8 +109,14 @@ pub async fn portal_verify(
         Ok(id) => {
             state.metrics.verification("portal", Ok(()), secs);
             let target = id.audience.first().cloned().unwrap_or_default();
-            Json(json!({"success": true, "data": {"target_key": target, "pubkey": id.subject}}))
-                .into_response()
+            Json(PortalVerified {
+                success: true,
+                data: PortalClaims {
+                    target_key: target,
+                    pubkey: id.subject.clone(),
+                },
+            })
+            .into_response()
         }
         Err(e) => {
             state.metrics.verification("portal", Err(e.code()), secs);

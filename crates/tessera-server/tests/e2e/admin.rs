@@ -5,6 +5,7 @@ use super::*;
 #[test]
 fn admin_routes_are_forbidden_without_an_admin_token() {
     let s = start(None, |c| c.admin_token = None);
+    openapi::recording(&s);
     let r = http(
         s.addr,
         "POST",
@@ -13,4 +14,5 @@ fn admin_routes_are_forbidden_without_an_admin_token() {
         b"token=x",
     );
     assert_eq!(r.status, 403);
+    openapi::answers_match_the_document(&s, false);
 }

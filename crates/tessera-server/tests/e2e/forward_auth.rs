@@ -91,6 +91,16 @@ pub(super) fn forward_auth(s: &Server) {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("x-auth-method"), Some("nwt"));
     }
+    // POST (what Envoy's ext_authz sends for a POST) answers the same.
+    let r = http(
+        s.addr,
+        "POST",
+        "/v1/verify",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-auth-method"), Some("nwt"));
     let other = issue_nwt(
         &user,
         &NwtClaims {

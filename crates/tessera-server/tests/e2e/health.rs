@@ -76,3 +76,34 @@ pub(super) fn health_info_jwks(s: &Server, kind: Kind) {
         "a client's path became a label: {text}"
     );
 }
+
+/// After the scenarios (logins, forward-auth, logout-all among them): the
+/// revocation picture's feed series and the verified-credential caches.
+pub(super) fn after_scenarios_metrics(s: &Server) {
+    let text = http(s.addr, "GET", "/metrics", &[], b"").text();
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in {text}"))
+    };
+    assert_eq!(value("tessera_revocation_fresh "), 1.0);
+    // The scenarios' logout-all was applied within a second or so.
+    let lag = value("tessera_revocation_feed_lag_seconds ");
+    assert!((0.0..=5.0).contains(&lag), "lag {lag}");
+    // Present from the start (a feed that lost events counts here).
+    value("tessera_revocation_resyncs_total ");
+    for kind in ["jti", "family", "subject"] {
+        value(&format!("tessera_revocation_entries{{kind=\"{kind}\"}} "));
+    }
+    // The access-token cache: tokens verified more than once hit it.
+    let cache = |series: &str, cache: &str| value(&format!("{series}{{cache=\"{cache}\"}} "));
+    assert!(cache("tessera_verify_cache_entries", "access_token") >= 1.0);
+    assert!(cache("tessera_verify_cache_bytes", "access_token") > 0.0);
+    assert!(cache("tessera_verify_cache_hits_total", "access_token") >= 1.0);
+    assert!(cache("tessera_verify_cache_misses_total", "access_token") >= 1.0);
+    // The NWT cache: the scenarios log in and verify with NWTs.
+    assert!(cache("tessera_verify_cache_misses_total", "nostr") >= 1.0);
+    cache("tessera_verify_cache_entries", "nostr");
+    cache("tessera_verify_cache_hits_total", "nostr");
+}

@@ -41,6 +41,7 @@ fn run_all(kind: Kind) {
         },
     };
     let s = start(backend.as_ref().map(|b| b.url.clone()), |_| {});
+    openapi::recording(&s);
     health::health_info_jwks(&s, kind);
     siwe::siwe_flow(&s);
     logins::nostr_and_portal_logins(&s);
@@ -50,6 +51,8 @@ fn run_all(kind: Kind) {
     cookies::cookies(&s);
     bad_inputs::bad_inputs(&s);
     portal_rest::portal_rest(&s);
+    openapi::answers_match_the_document(&s, true);
+    health::after_scenarios_metrics(&s);
 }
 
 #[test]

@@ -287,6 +287,22 @@ impl Sessions {
         self.revocations.entries()
     }
 
+    /// How well the in-process revocation picture follows the store's feed.
+    pub fn revocation_feed(&self) -> crate::revocation::FeedHealth {
+        self.revocations.feed_health()
+    }
+
+    /// The verified-credential caches: `access_token` (the current
+    /// signer's; a key change starts a new one) and `nostr` (NWTs). `None`
+    /// for a cache that is turned off.
+    pub fn verify_cache_stats(
+        &self,
+    ) -> [(&'static str, Option<tessera_core::cache::CacheStats>); 2] {
+        let access = self.signer().verifier.cache().map(|c| c.stats());
+        let nostr = self.nostr.cache().map(|c| c.stats());
+        [("access_token", access), ("nostr", nostr)]
+    }
+
     /// One round trip to the store (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
