@@ -14,7 +14,7 @@
 use axum::routing::get;
 use axum::Router;
 use tessera_axum::{Authenticated, TesseraLayer};
-use tessera_core::keys::KeySet;
+use tessera_core::KeySet;
 use tessera_core::{Policy, Verifier};
 
 async fn hello(Authenticated(id): Authenticated) -> String {

@@ -22,10 +22,10 @@
 //! `nostr-event`, `nostr-peer`, `schnorr`.
 
 use std::hint::black_box;
-use tessera_core::json::Object;
-use tessera_core::keys::{KeySet, SigningKey};
-use tessera_core::nostr::{Event, NostrSecretKey};
-use tessera_core::{jws, jwt, Algorithm, FormatHint, Policy, Verifier};
+use tessera_core::internal::nostr::{Event, NostrSecretKey};
+use tessera_core::Object;
+use tessera_core::{internal::jws, jwt, Algorithm, FormatHint, Policy, Verifier};
+use tessera_core::{KeySet, SigningKey};
 
 use tessera_bench::{jwt_claims, nwt_credential, nwt_event};
 

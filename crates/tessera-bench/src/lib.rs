@@ -5,8 +5,10 @@
 //! that they all measure the same tokens.
 #![forbid(unsafe_code)]
 
-use tessera_core::json::Object;
-use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
+use tessera_core::internal::nostr::{
+    issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims,
+};
+use tessera_core::Object;
 use tessera_core::Policy;
 
 /// 2026-01-01T00:00:00Z.

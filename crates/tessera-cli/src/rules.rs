@@ -13,8 +13,9 @@ use crate::UsageError;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::process::ExitCode;
-use tessera_core::credential::{parse_authorization, Credential};
-use tessera_core::nostr::{verify_authorization_event, HttpRequest, Nip98Options};
+use tessera_core::internal::credential::{parse_authorization, Credential};
+use tessera_core::{HttpRequest, Nip98Options};
+use tessera_core::internal::nostr::verify_authorization_event;
 use tessera_core::{Clock, Format, Identity, Policy, SystemClock};
 use tessera_server::gateway::{Caller, Decision, ForwardedRequest};
 
@@ -152,7 +153,7 @@ fn nostr_identity(
 /// The identity of `--issuer`/`--subject`/`--audience`/`--claims`.
 fn simulated(args: &TestArgs) -> Result<Identity, UsageError> {
     let claims = args.claims.as_deref().unwrap_or("{}");
-    let claims = tessera_core::json::read_object(claims.as_bytes())
+    let claims = tessera_core::internal::json::read_object(claims.as_bytes())
         .map_err(|e| UsageError(format!("--claims must be a JSON object: {}", e.message())))?;
     Ok(Identity {
         format: Format::Jwt,

@@ -5,10 +5,17 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tessera_core::ethereum::Address;
-use tessera_core::nostr::{HttpRequest, NostrPublicKey};
+use tessera_core::Address;
+use tessera_core::{HttpRequest, NostrPublicKey};
 use tessera_core::{
-    Algorithm, Error, FixedClock, FormatHint, Identity, Policy, SystemClock, Verifier,
+    Algorithm,
+    Error,
+    FixedClock,
+    FormatHint,
+    Identity,
+    Policy,
+    SystemClock,
+    Verifier,
 };
 
 /// Which credential format to expect.
@@ -89,7 +96,7 @@ pub fn identity_json(id: &Identity) -> Value {
         "subject": id.subject,
         "audience": id.audience,
         "expires_at": id.expires_at,
-        "claims": tessera_core::json::Value::Object(id.claims.object().clone()).to_serde(),
+        "claims": tessera_core::Value::Object(id.claims.object().clone()).to_serde(),
     })
 }
 

@@ -1,9 +1,7 @@
 //! NIP-98 HTTP Auth (kind 27235), one test per rule of formats.md §5.
 
-use tessera_core::nostr::{
-    decode_authorization_event, issue_nip98, nip98_authorization, verify_authorization_event,
-    verify_nip98, verify_nip98_with, Event, HttpRequest, Nip98Options, NostrSecretKey,
-};
+use tessera_core::{HttpRequest, Nip98Options};
+use tessera_core::internal::nostr::{decode_authorization_event, issue_nip98, nip98_authorization, verify_authorization_event, verify_nip98, verify_nip98_with, Event, NostrSecretKey};
 use tessera_core::{ErrorCode, Format, Policy};
 
 const NOW: i64 = 1_700_000_000;
@@ -194,7 +192,7 @@ fn payload_hash_must_match_the_body() {
 
 #[test]
 fn payload_tag_must_be_lowercase_hex() {
-    let upper = tessera_core::encoding::hex_encode(&tessera_core::sha::sha256(BODY)).to_uppercase();
+    let upper = tessera_core::internal::encoding::hex_encode(&tessera_core::internal::sha::sha256(BODY)).to_uppercase();
     let ev = event(
         NOW,
         &[&["u", URL], &["method", "POST"], &["payload", &upper]],

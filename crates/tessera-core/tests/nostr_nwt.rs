@@ -1,10 +1,8 @@
 //! Nostr Web Tokens (kind 27519), one test per rule of formats.md §3-§4.
 
-use tessera_core::json::{Number, Value};
-use tessera_core::nostr::{
-    decode_authorization_event, issue_nwt, nwt_authorization, verify_authorization_event,
-    verify_nwt, Event, Nip98Options, NostrPublicKey, NostrSecretKey, NwtClaims,
-};
+use tessera_core::{Number, Value};
+use tessera_core::{Nip98Options, NostrPublicKey};
+use tessera_core::internal::nostr::{decode_authorization_event, issue_nwt, nwt_authorization, verify_authorization_event, verify_nwt, Event, NostrSecretKey, NwtClaims};
 use tessera_core::{ErrorCode, Format, Policy};
 
 const NOW: i64 = 1_767_957_600;
@@ -498,7 +496,7 @@ fn dispatcher_refuses_other_kinds() {
 /// past either.
 #[test]
 fn tags_are_bounded_in_number_and_values() {
-    use tessera_core::nostr::{MAX_NWT_TAGS, MAX_NWT_TAG_VALUES};
+    use tessera_core::internal::nostr::{MAX_NWT_TAGS, MAX_NWT_TAG_VALUES};
     let exp = exp_ok();
     let policy = Policy::default();
     let with = |extra: Vec<Vec<String>>| {

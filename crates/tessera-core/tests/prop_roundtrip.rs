@@ -9,9 +9,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::OnceLock;
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::json::{Object, Value};
-use tessera_core::keys::{KeySet, SigningKey};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
+use tessera_core::{Object, Value};
+use tessera_core::{KeySet, SigningKey};
 use tessera_core::{jwt, Algorithm, Policy};
 
 const CASES: u32 = 48;

@@ -5,8 +5,9 @@
 //! recovers its address with EIP-191 — so none is skipped (0 skipped).
 
 use serde_json::Value as Json;
-use tessera_core::ethereum::eip191::parse_signature_hex;
-use tessera_core::ethereum::{Address, Rfc3339Time, SiweExpectations, SiweMessage};
+use tessera_core::internal::ethereum::eip191::parse_signature_hex;
+use tessera_core::Address;
+use tessera_core::internal::ethereum::{Rfc3339Time, SiweExpectations, SiweMessage};
 use tessera_core::{ErrorCode, Format, Result};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/siwe/");

@@ -1,10 +1,9 @@
 //! thirdweb-format wallet JWTs and EIP-191 (formats.md §6).
 
-use tessera_core::encoding::{b64std_encode, b64url_decode, b64url_encode, hex_encode};
-use tessera_core::ethereum::eip191;
-use tessera_core::ethereum::{
-    issue_thirdweb, verify_thirdweb, Address, EthereumSecretKey, ThirdwebClaims,
-};
+use tessera_core::internal::encoding::{b64std_encode, b64url_decode, b64url_encode, hex_encode};
+use tessera_core::internal::ethereum::eip191;
+use tessera_core::Address;
+use tessera_core::internal::ethereum::{issue_thirdweb, verify_thirdweb, EthereumSecretKey, ThirdwebClaims};
 use tessera_core::{ErrorCode, Format, Policy};
 use tessera_testkit::fixtures::high_s_twin;
 

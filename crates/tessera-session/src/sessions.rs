@@ -11,16 +11,18 @@ use crate::tokens::{
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use tessera_core::cache::CacheConfig;
-use tessera_core::encoding::hex_encode;
-use tessera_core::ethereum::eip191::parse_signature_hex;
-use tessera_core::ethereum::siwe::{SiweExpectations, SiweMessage};
-use tessera_core::ethereum::{Address, Rfc3339Time};
-use tessera_core::nostr::{verify_portal, HttpRequest, NostrPublicKey};
-use tessera_core::sha::sha256;
+use tessera_core::internal::encoding::hex_encode;
+use tessera_core::internal::ethereum::eip191::parse_signature_hex;
+use tessera_core::internal::ethereum::siwe::{SiweExpectations, SiweMessage};
+use tessera_core::internal::ethereum::Rfc3339Time;
+use tessera_core::internal::nostr::verify_portal;
+use tessera_core::internal::sha::sha256;
+use tessera_core::Address;
+use tessera_core::CacheConfig;
 use tessera_core::{
     Clock, ErrorCode, FormatHint, Identity, KeySet, Policy, SigningKey, SystemClock, Verifier,
 };
+use tessera_core::{HttpRequest, NostrPublicKey};
 use tessera_store::{
     Invalidation, NewRefreshToken, RefreshFamily, RotateOutcome, Store, StoreError,
 };

@@ -58,7 +58,7 @@ pub(crate) fn test_identity(
     audience: &[&str],
     claims: serde_json::Value,
 ) -> tessera_core::Identity {
-    let claims = tessera_core::json::read_object(claims.to_string().as_bytes())
+    let claims = tessera_core::internal::json::read_object(claims.to_string().as_bytes())
         .expect("test claims are a JSON object");
     tessera_core::Identity {
         format: tessera_core::Format::Jwt,
