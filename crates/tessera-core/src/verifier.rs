@@ -13,7 +13,7 @@ use crate::jwt;
 use crate::keys::KeySet;
 use crate::nostr::portal::{verify_portal_with_point, PORTAL_HEADER};
 use crate::nostr::{
-    decode_authorization_event_with, verify_nip98_with, verify_nwt, HttpRequest, KeyMemo,
+    decode_authorization_event_with, verify_nip98, verify_nwt, HttpRequest, KeyMemo,
     Nip98Options, NostrPublicKey, NIP98_KIND, NWT_KIND,
 };
 use crate::policy::{Policy, TimeClaims};
@@ -297,7 +297,7 @@ impl Verifier {
                     ErrorCode::UrlMismatch,
                     "a NIP-98 event can only be verified against the request it is bound to",
                 ))?;
-                verify_nip98_with(&event, &self.policy, &self.nostr_keys, req, &self.nip98, now)
+                verify_nip98(&event, &self.policy, &self.nostr_keys, req, &self.nip98, now)
                     .map(Arc::new)
             }
             (kind, _) => Err(Error::with_message(

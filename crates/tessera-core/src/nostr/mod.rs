@@ -15,8 +15,7 @@ pub mod portal;
 pub use event::{decode_authorization_event, decode_authorization_event_with, Event};
 pub use keys::{verify_bip340, KeyMemo, NostrPublicKey, NostrSecretKey};
 pub use nip98::{
-    issue_nip98, nip98_authorization, verify_nip98, verify_nip98_with, HttpRequest, Nip98Options,
-    NIP98_KIND,
+    issue_nip98, nip98_authorization, verify_nip98, HttpRequest, Nip98Options, NIP98_KIND,
 };
 pub use nwt::{
     issue_nwt, nwt_authorization, verify_nwt, NwtClaimSet, NwtClaims, MAX_NWT_TAGS,
@@ -44,9 +43,7 @@ pub fn verify_authorization_event(
     let event = decode_authorization_event(credential, policy)?;
     match (event.kind, request) {
         (NWT_KIND, _) => verify_nwt(&event, policy, trusted_signers, now),
-        (NIP98_KIND, Some(req)) => {
-            verify_nip98_with(&event, policy, trusted_signers, req, options, now)
-        }
+        (NIP98_KIND, Some(req)) => verify_nip98(&event, policy, trusted_signers, req, options, now),
         (NIP98_KIND, None) => Err(Error::new(
             ErrorCode::UrlMismatch,
             "a NIP-98 event can only be verified against the request it is bound to",

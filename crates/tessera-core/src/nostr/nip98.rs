@@ -100,25 +100,6 @@ fn one_tag<'a>(event: &'a Event, name: &'static str) -> Result<Option<&'a str>> 
     Ok(found)
 }
 
-/// Verifies a NIP-98 event for `request` at `now`, with default
-/// [`Nip98Options`]. See [`verify_nip98_with`].
-pub fn verify_nip98(
-    event: &Event,
-    policy: &Policy,
-    trusted_signers: &[NostrPublicKey],
-    request: &HttpRequest<'_>,
-    now: i64,
-) -> Result<Identity> {
-    verify_nip98_with(
-        event,
-        policy,
-        trusted_signers,
-        request,
-        &Nip98Options::default(),
-        now,
-    )
-}
-
 /// Verifies a NIP-98 event (formats.md §5), in this order:
 ///
 /// 1. `kind` is 27235, else `wrong_kind`;
@@ -136,7 +117,7 @@ pub fn verify_nip98(
 ///    refused only with [`Nip98Options::require_payload`].
 ///
 /// Replay inside the window is the server's to refuse (by event id).
-pub fn verify_nip98_with(
+pub fn verify_nip98(
     event: &Event,
     policy: &Policy,
     trusted_signers: &[NostrPublicKey],
