@@ -6,17 +6,10 @@ use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tessera_core::Address;
-use tessera_core::{HttpRequest, NostrPublicKey};
 use tessera_core::{
-    Algorithm,
-    Error,
-    FixedClock,
-    FormatHint,
-    Identity,
-    Policy,
-    SystemClock,
-    Verifier,
+    Algorithm, Error, FixedClock, FormatHint, Identity, Policy, SystemClock, Verifier,
 };
+use tessera_core::{HttpRequest, NostrPublicKey};
 
 /// Which credential format to expect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -91,7 +84,7 @@ pub fn identity_json(id: &Identity) -> Value {
     json!({
         "valid": true,
         "format": id.format.as_str(),
-        "alg": id.alg,
+        "alg": id.alg.name(),
         "issuer": id.issuer,
         "subject": id.subject,
         "audience": id.audience,

@@ -358,7 +358,7 @@ pub(crate) fn verify_with(
     apply_policy(policy, now, &r.times, &r.aud, r.iss.as_deref(), required)?;
     Ok(Identity {
         format: Format::Jwt,
-        alg: header.alg.name(),
+        alg: header.alg,
         subject: r.sub.unwrap_or_default(),
         issuer: r.iss,
         audience: r.aud,

@@ -3,7 +3,9 @@
 
 use tessera_core::internal::encoding::hex_encode;
 use tessera_core::internal::ethereum::siwe::{sign, verify, verify_siwe_message};
-use tessera_core::internal::ethereum::{EthereumSecretKey, Rfc3339Time, SiweExpectations, SiweMessage};
+use tessera_core::internal::ethereum::{
+    EthereumSecretKey, Rfc3339Time, SiweExpectations, SiweMessage,
+};
 use tessera_core::{ErrorCode, Format};
 
 const DOMAIN: &str = "app.example.com";
@@ -53,7 +55,7 @@ fn signed_message_verifies() {
     let sig = sign(&msg, &key());
     let id = verify(&msg, &sig, &at(ISSUED + 20)).unwrap();
     assert_eq!(id.format, Format::Siwe);
-    assert_eq!(id.alg, "EIP191");
+    assert_eq!(id.alg.name(), "EIP191");
     assert_eq!(id.subject, key().address().to_checksum());
     assert_eq!(id.expires_at, Some(EXPIRES));
     assert_eq!(id.not_before, Some(NOT_BEFORE));

@@ -244,7 +244,7 @@ pub fn run_lib(c: &Case, custom: &Value, now: i64) -> Result<(), String> {
         (Expect::Valid { sub }, Ok(id)) => {
             let claims = tessera_core::Value::Object(id.claims.object().clone()).to_serde();
             let got = json!({
-                "alg": id.alg,
+                "alg": id.alg.name(),
                 "subject": id.subject,
                 "issuer": id.issuer,
                 "audience": id.audience,

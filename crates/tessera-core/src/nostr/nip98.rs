@@ -188,7 +188,7 @@ pub fn verify_nip98(
     let signer = event.pubkey.to_hex();
     Ok(Identity {
         format: Format::Nip98,
-        alg: "BIP340",
+        alg: crate::jws::Algorithm::Bip340,
         issuer: Some(signer.clone()),
         subject: signer,
         audience: Vec::new(),

@@ -215,7 +215,7 @@ pub fn verify_nwt(
     check_required(policy, &claims.all)?;
     Ok(Identity {
         format: Format::Nwt,
-        alg: "BIP340",
+        alg: crate::jws::Algorithm::Bip340,
         issuer: Some(issuer),
         subject: claims.sub.unwrap_or(event.pubkey).to_hex(),
         audience: claims.aud,

@@ -250,19 +250,16 @@ mod tests {
         let mut claims = Object::new();
         claims.insert("sid", "s-1".into());
         claims.insert("amr", CoreValue::Array(vec!["nostr".into(), "x\"y".into()]));
-        Identity {
+        let mut id = Identity::new(
             format,
-            alg: "ES256",
-            issuer: issuer.map(str::to_owned),
-            subject: "quote \" backslash \\ newline \n tab \t nul \u{0} é ✓ \u{2028}".into(),
-            audience: audience.iter().map(|a| (*a).to_owned()).collect(),
-            expires_at: Some(1_796_155_461),
-            not_before: None,
-            issued_at: None,
-            id: None,
-            kid: None,
-            claims: claims.into(),
-        }
+            tessera_core::Algorithm::ES256,
+            "quote \" backslash \\ newline \n tab \t nul \u{0} é ✓ \u{2028}",
+        );
+        id.issuer = issuer.map(str::to_owned);
+        id.audience = audience.iter().map(|a| (*a).to_owned()).collect();
+        id.expires_at = Some(1_796_155_461);
+        id.claims = claims.into();
+        id
     }
 
     fn found(identity: Identity, method: &'static str, issuer: &str) -> Authenticated {
