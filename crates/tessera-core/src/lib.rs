@@ -39,6 +39,12 @@ pub use nostr::{HttpRequest, Nip98Options, NostrPublicKey};
 pub use policy::Policy;
 pub use verifier::{FormatHint, Verifier};
 
+// The README's library snippet is a doctest: it compiles and runs in
+// `cargo test` (the README's other blocks are `sh` or `text`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctest;
+
 /// Internals for tessera's own fuzz targets, benchmarks, tests and sibling
 /// crates. Not part of the public API: anything here may change or go away
 /// in any release.
