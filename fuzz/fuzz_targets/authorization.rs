@@ -8,9 +8,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
-use tessera_core::cache::CacheConfig;
-use tessera_core::ethereum::Address;
-use tessera_core::nostr::HttpRequest;
+use tessera_core::CacheConfig;
+use tessera_core::Address;
+use tessera_core::HttpRequest;
 use tessera_core::{FixedClock, Format, FormatHint, Policy, Verifier};
 use tessera_fuzz::{check_code, eth_secret, key_set, nostr_trusted, Reader, NOW};
 

@@ -11,7 +11,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_core::json::{self, Number, Value};
+use tessera_core::{Number, Value};
+use tessera_core::internal::json;
 use tessera_fuzz::check_code;
 
 fn same(ours: &Value, theirs: &serde_json::Value) -> bool {

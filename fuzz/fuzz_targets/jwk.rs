@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_core::json::Value;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::Value;
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 use tessera_core::Algorithm;
 use tessera_fuzz::{check_code, Reader};
 

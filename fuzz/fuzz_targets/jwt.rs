@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::{jws, jwt, Policy};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
+use tessera_core::{internal::jws, jwt, Policy};
 use tessera_fuzz::{assert_b64_len, check_code, key_set, sign_raw, signers, Reader, NOW};
 
 fn policy(flags: u8) -> Policy {

@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value as Serde;
-use tessera_core::nostr::{decode_authorization_event, Event};
+use tessera_core::internal::nostr::{decode_authorization_event, Event};
 use tessera_core::{ErrorCode, Policy};
 use tessera_fuzz::{check_code, Reader};
 

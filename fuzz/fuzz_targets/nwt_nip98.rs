@@ -12,11 +12,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tessera_core::nostr::nip98::Nip98Tags;
-use tessera_core::nostr::{
-    verify_nip98_with, verify_nwt, Event, HttpRequest, Nip98Options, NostrPublicKey,
-    NostrSecretKey, NwtClaimSet, NIP98_KIND, NWT_KIND,
-};
+use tessera_core::internal::nostr::nip98::Nip98Tags;
+use tessera_core::{HttpRequest, Nip98Options, NostrPublicKey};
+use tessera_core::internal::nostr::{verify_nip98, verify_nwt, Event, NostrSecretKey, NwtClaimSet, NIP98_KIND, NWT_KIND};
 use tessera_core::{ErrorCode, Format, Policy};
 use tessera_fuzz::{check_code, nostr_secret, nostr_trusted, Reader, NOW};
 
@@ -117,7 +115,7 @@ fn check(ev: &Event, flags: u8, now: i64) {
             ..REQUEST
         },
     ] {
-        match verify_nip98_with(ev, &p, trusted, request, &options, now) {
+        match verify_nip98(ev, &p, trusted, request, &options, now) {
             Ok(id) => {
                 assert_eq!(ev.kind, NIP98_KIND);
                 assert_eq!(id.format, Format::Nip98);

@@ -8,7 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_core::keys::{parse_pem, to_pem, SigningKey, VerifyingKey};
+use tessera_core::{SigningKey, VerifyingKey};
+use tessera_core::internal::keys::{parse_pem, to_pem};
 use tessera_core::Algorithm;
 use tessera_fuzz::{assert_b64_len, check_code, Reader};
 

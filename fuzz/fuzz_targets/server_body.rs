@@ -18,7 +18,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, Mutex, OnceLock};
-use tessera_core::nostr::{issue_nip98, nip98_authorization};
+use tessera_core::internal::nostr::{issue_nip98, nip98_authorization};
 use tessera_core::{Algorithm, FixedClock};
 use tessera_fuzz::{nostr_secret, Reader, NOW};
 use tessera_server::app::AppState;

@@ -16,9 +16,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::cmp::Ordering;
-use tessera_core::ethereum::eip191;
-use tessera_core::ethereum::siwe::{sign, verify_siwe_message};
-use tessera_core::ethereum::{Rfc3339Time, SiweExpectations, SiweMessage};
+use tessera_core::internal::ethereum::eip191;
+use tessera_core::internal::ethereum::siwe::{sign, verify_siwe_message};
+use tessera_core::internal::ethereum::{Rfc3339Time, SiweExpectations, SiweMessage};
 use tessera_core::ErrorCode;
 use tessera_fuzz::{check_code, eth_secret, Reader, NOW};
 

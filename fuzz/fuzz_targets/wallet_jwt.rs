@@ -11,12 +11,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_core::encoding::{b64std_encode, b64url_encode, hex_encode};
-use tessera_core::ethereum::thirdweb::THIRDWEB_HEADER;
-use tessera_core::ethereum::{eip191, verify_thirdweb, Address, ThirdwebPayload};
-use tessera_core::jws::secp::es256k_sign;
-use tessera_core::nostr::portal::PORTAL_HEADER;
-use tessera_core::nostr::{verify_portal, PortalClaims};
+use tessera_core::internal::encoding::{b64std_encode, b64url_encode, hex_encode};
+use tessera_core::internal::ethereum::thirdweb::THIRDWEB_HEADER;
+use tessera_core::Address;
+use tessera_core::internal::ethereum::{eip191, verify_thirdweb, ThirdwebPayload};
+use tessera_core::internal::jws::secp::es256k_sign;
+use tessera_core::internal::nostr::portal::PORTAL_HEADER;
+use tessera_core::internal::nostr::{verify_portal, PortalClaims};
 use tessera_core::{ErrorCode, Format, Policy};
 use tessera_fuzz::{check_code, eth_secret, nostr_secret, nostr_trusted, Reader, NOW};
 

@@ -5,10 +5,11 @@
 //! of repeated bytes); none protects anything.
 
 use std::sync::OnceLock;
-use tessera_core::encoding::b64url_encode;
-use tessera_core::ethereum::EthereumSecretKey;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::nostr::{NostrPublicKey, NostrSecretKey};
+use tessera_core::internal::encoding::b64url_encode;
+use tessera_core::internal::ethereum::EthereumSecretKey;
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::NostrPublicKey;
+use tessera_core::internal::nostr::NostrSecretKey;
 use tessera_core::{Algorithm, ErrorCode};
 
 /// The instant every target evaluates time at (2026-11-21T...; inside the

@@ -56,7 +56,7 @@ async fn sessions(
     let signer = SigningKey::generate(Algorithm::ES256)?.with_kid("app-1");
     let verify_keys = KeySet::single(signer.verifying_key()?);
     // The Nostr key Portal wallet logins are addressed to (unused here).
-    let portal_target = tessera_core::nostr::NostrPublicKey::from_hex(
+    let portal_target = tessera_core::NostrPublicKey::from_hex(
         "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
     )?;
     Ok(Arc::new(Sessions::new(

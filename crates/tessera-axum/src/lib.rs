@@ -28,7 +28,7 @@
 //! ```
 //! use axum::{routing::get, Router};
 //! use tessera_axum::{Authenticated, TesseraLayer};
-//! use tessera_core::keys::{KeySet, SigningKey};
+//! use tessera_core::{KeySet, SigningKey};
 //! use tessera_core::{Algorithm, Policy, Verifier};
 //!
 //! async fn hello(Authenticated(id): Authenticated) -> String {
@@ -81,8 +81,8 @@
 //! use axum::{routing::get, Router};
 //! use std::sync::Arc;
 //! use tessera_axum::{Authenticated, TesseraLayer};
-//! use tessera_core::keys::{KeySet, SigningKey};
-//! use tessera_core::nostr::NostrSecretKey;
+//! use tessera_core::{KeySet, SigningKey};
+//! use tessera_core::internal::nostr::NostrSecretKey;
 //! use tessera_core::Algorithm;
 //! use tessera_jwks::{JwksConfig, RemoteJwks};
 //! use tessera_session::{SessionConfig, Sessions};
@@ -131,10 +131,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use replay::{remember, ReplayGuard};
 use std::sync::{Arc, Mutex};
-use tessera_core::credential::{parse_authorization, Credential};
+use tessera_core::internal::credential::{parse_authorization, Credential};
+use tessera_core::HttpRequest;
 #[cfg(all(feature = "remote", feature = "sessions"))]
-use tessera_core::keys::KeySet;
-use tessera_core::nostr::HttpRequest;
+use tessera_core::KeySet;
 use tessera_core::{ErrorCode, Format, FormatHint, Identity, Policy, Verifier};
 #[cfg(all(feature = "remote", feature = "sessions"))]
 use tessera_jwks::RemoteJwks;

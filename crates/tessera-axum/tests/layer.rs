@@ -6,10 +6,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 use tessera_axum::{Authenticated, TesseraLayer};
-use tessera_core::json::Object;
-use tessera_core::keys::{KeySet, SigningKey};
-use tessera_core::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
+use tessera_core::internal::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
+use tessera_core::Object;
 use tessera_core::{jwt, Algorithm, Clock, Policy, SystemClock, Verifier};
+use tessera_core::{KeySet, SigningKey};
 use tower_service::Service;
 
 async fn whoami(Authenticated(id): Authenticated) -> String {

@@ -9,7 +9,7 @@ use axum::Router;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tessera_axum::{access_token_policy, Authenticated, TesseraLayer};
-use tessera_core::ethereum::EthereumSecretKey;
+use tessera_core::internal::ethereum::EthereumSecretKey;
 use tessera_core::{Algorithm, Clock, SystemClock};
 use tessera_jwks::{JwksConfig, RemoteJwks, RemoteVerifier};
 use tessera_testkit::api::siwe_login;
@@ -36,7 +36,7 @@ async fn call(app: &mut Router, auth: &str) -> (StatusCode, String) {
 
 fn kid_of(token: &str) -> String {
     let head = token.split('.').next().expect("header");
-    let bytes = tessera_core::encoding::b64url_decode(head.as_bytes()).expect("b64");
+    let bytes = tessera_core::internal::encoding::b64url_decode(head.as_bytes()).expect("b64");
     let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     v["kid"].as_str().expect("kid").to_owned()
 }
@@ -116,10 +116,10 @@ async fn a_rotation_on_the_server_reaches_the_app_after_one_refetch() {
 
     // Refused: a token of a key the server never published, a token for
     // another audience, a NIP-98-style credential.
-    let stranger = tessera_core::keys::SigningKey::generate(Algorithm::ES256)
+    let stranger = tessera_core::SigningKey::generate(Algorithm::ES256)
         .expect("key")
         .with_kid("not-the-servers");
-    let mut claims = tessera_core::json::Object::new();
+    let mut claims = tessera_core::Object::new();
     let now = SystemClock.now();
     for (k, v) in [("iss", server.url.as_str()), ("aud", server.url.as_str())] {
         claims.insert(k, v.into());
@@ -128,7 +128,7 @@ async fn a_rotation_on_the_server_reaches_the_app_after_one_refetch() {
     claims.insert("jti", "j".into());
     claims.insert("sid", "s".into());
     claims.insert("exp", (now + 60).into());
-    let mut header = tessera_core::json::Object::new();
+    let mut header = tessera_core::Object::new();
     header.insert("typ", "at+jwt".into());
     let forged = tessera_core::jwt::sign(&stranger, &header, &claims).expect("sign");
     let (status, body) = call(&mut app, &format!("Bearer {forged}")).await;
@@ -168,8 +168,8 @@ async fn login_with_kid(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_following_the_jwks_accept_a_rotated_key_and_see_logouts() {
     use std::sync::Arc;
-    use tessera_core::keys::{KeySet, SigningKey};
-    use tessera_core::nostr::NostrSecretKey;
+    use tessera_core::internal::nostr::NostrSecretKey;
+    use tessera_core::{KeySet, SigningKey};
     use tessera_session::{SessionConfig, Sessions};
     use tessera_testkit::store::{Backend, Kind};
 
@@ -206,7 +206,7 @@ async fn sessions_following_the_jwks_accept_a_rotated_key_and_see_logouts() {
         leeway: 60,
         nonce_ttl: 300,
         self_issued_max_lifetime: None,
-        verify_cache: tessera_core::cache::CacheConfig::default(),
+        verify_cache: tessera_core::CacheConfig::default(),
     };
     // The app signs nothing; it starts with no verification key at all.
     let sessions = Arc::new(Sessions::new(

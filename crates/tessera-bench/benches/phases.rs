@@ -5,10 +5,12 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
-use tessera_core::json::Object;
-use tessera_core::jwt::Claims;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, SystemClock, Verifier};
+use tessera_core::internal::jwt::Claims;
+use tessera_core::Object;
+use tessera_core::{
+    internal::jws, jwt, Algorithm, Clock, FormatHint, Policy, SystemClock, Verifier,
+};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 use tessera_bench::{jwt_claims, nwt_credential, nwt_event, nwt_policy, EXP, IAT};
 
@@ -50,7 +52,7 @@ fn hs256(crit: &mut Criterion) {
 }
 
 fn nwt(crit: &mut Criterion) {
-    use tessera_core::nostr::{
+    use tessera_core::internal::nostr::{
         decode_authorization_event, verify_nwt, NostrSecretKey, NwtClaimSet,
     };
     let event = nwt_event(&NostrSecretKey::generate());
@@ -69,10 +71,10 @@ fn nwt(crit: &mut Criterion) {
         b.iter(|| decode_authorization_event(black_box(&credential), &policy))
     });
     g.bench_function("event_from_json", |b| {
-        b.iter(|| tessera_core::nostr::Event::from_json(black_box(json.as_bytes())))
+        b.iter(|| tessera_core::internal::nostr::Event::from_json(black_box(json.as_bytes())))
     });
     g.bench_function("json_parse", |b| {
-        b.iter(|| tessera_core::json::parse(black_box(json.as_bytes())))
+        b.iter(|| tessera_core::internal::json::parse(black_box(json.as_bytes())))
     });
     g.bench_function("event_verify", |b| b.iter(|| black_box(&event).verify()));
     g.bench_function("verify_nwt", |b| {
@@ -95,7 +97,7 @@ fn nwt(crit: &mut Criterion) {
 }
 
 fn portal(crit: &mut Criterion) {
-    use tessera_core::nostr::{issue_portal, verify_portal, NostrSecretKey};
+    use tessera_core::internal::nostr::{issue_portal, verify_portal, NostrSecretKey};
     let signer = NostrSecretKey::generate();
     let target = NostrSecretKey::generate().public_key();
     let token = issue_portal(&signer, &target, IAT, EXP - IAT).expect("Portal JWT");

@@ -77,11 +77,11 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use serde::Deserialize;
 use std::hint::black_box;
 use std::time::Duration;
-use tessera_core::cache::CacheConfig;
-use tessera_core::encoding::{b64url_decode, hex_encode};
-use tessera_core::json::{Object, Value};
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::{jws, jwt, Algorithm, Clock, FormatHint, Policy, Verifier};
+use tessera_core::internal::encoding::{b64url_decode, hex_encode};
+use tessera_core::CacheConfig;
+use tessera_core::{internal::jws, jwt, Algorithm, Clock, FormatHint, Policy, Verifier};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::{Object, Value};
 
 #[path = "verify/primitive.rs"]
 mod primitive;
@@ -184,6 +184,8 @@ fn jsonwebtoken_peer(c: &Case) -> Option<PeerVerify> {
             A::HS512,
             K::from_secret(c.secret()).expect("jsonwebtoken HMAC key"),
         ),
+        // Wallet schemes: not JOSE algorithms, never a JWT case.
+        Algorithm::Bip340 | Algorithm::Eip191 => return None,
         Algorithm::RS256 => (A::RS256, rsa(c)),
         Algorithm::RS384 => (A::RS384, rsa(c)),
         Algorithm::RS512 => (A::RS512, rsa(c)),
@@ -271,6 +273,8 @@ fn jwt_simple_peer(c: &Case) -> Option<PeerVerify> {
         Algorithm::EdDSA => peer!(Ed25519PublicKey::from_pem(&pem(c)).expect("Ed25519 PEM")),
         // Not implemented by jwt-simple.
         Algorithm::ES512 => None,
+        // Wallet schemes: not JOSE algorithms, never a JWT case.
+        Algorithm::Bip340 | Algorithm::Eip191 => None,
     }
 }
 
@@ -370,7 +374,7 @@ struct PortalCustom {
 }
 
 fn bench_nostr(crit: &mut Criterion) {
-    use tessera_core::nostr::{Event, NostrSecretKey};
+    use tessera_core::internal::nostr::{Event, NostrSecretKey};
     let event = nwt_event(&NostrSecretKey::generate());
     let credential = nwt_credential(&event);
     let json = event.to_json();
@@ -408,12 +412,12 @@ fn bench_nostr(crit: &mut Criterion) {
     // what a signer's first NWT costs (the free function keeps nothing).
     let policy = tessera_bench::nwt_policy();
     let cold = |c: &str| {
-        tessera_core::nostr::verify_authorization_event(
+        tessera_core::internal::nostr::verify_authorization_event(
             c,
             &policy,
             &[],
             None,
-            &tessera_core::nostr::Nip98Options::default(),
+            &tessera_core::Nip98Options::default(),
             tessera_core::SystemClock.now(),
         )
     };
@@ -445,7 +449,7 @@ fn bench_nostr(crit: &mut Criterion) {
 
 fn bench_portal(crit: &mut Criterion) {
     use jwt_simple::prelude::{ECDSAP256kPublicKeyLike, ES256kPublicKey, VerificationOptions};
-    use tessera_core::nostr::{issue_portal, NostrSecretKey};
+    use tessera_core::internal::nostr::{issue_portal, NostrSecretKey};
     let signer = NostrSecretKey::generate();
     let target = NostrSecretKey::generate().public_key();
     let token = issue_portal(&signer, &target, IAT, EXP - IAT).expect("Portal JWT");
@@ -503,8 +507,8 @@ fn recover_primitive(
 }
 
 fn bench_ethereum(crit: &mut Criterion) {
-    use tessera_core::ethereum::siwe::{self, SiweExpectations, SiweMessage};
-    use tessera_core::ethereum::{
+    use tessera_core::internal::ethereum::siwe::{self, SiweExpectations, SiweMessage};
+    use tessera_core::internal::ethereum::{
         eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, Rfc3339Time, ThirdwebClaims,
     };
     let secret = EthereumSecretKey::generate();

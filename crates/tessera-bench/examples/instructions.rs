@@ -32,10 +32,10 @@
 //! verification it saves, and the memory per cache entry.
 
 use std::hint::black_box;
-use tessera_core::json::Object;
-use tessera_core::keys::{KeySet, SigningKey};
-use tessera_core::nostr::{Event, NostrSecretKey};
-use tessera_core::{jws, jwt, Algorithm, FormatHint, Policy, Verifier};
+use tessera_core::internal::nostr::{Event, NostrSecretKey};
+use tessera_core::Object;
+use tessera_core::{internal::jws, jwt, Algorithm, FormatHint, Policy, Verifier};
+use tessera_core::{KeySet, SigningKey};
 
 use tessera_bench::{jwt_claims, nwt_credential, nwt_event};
 
@@ -210,12 +210,12 @@ fn paired_peer(algs: &[String]) {
 /// keeps no memo of lifted keys, under the benchmark policy.
 fn nwt_first(credential: &str, policy: &Policy) -> bool {
     use tessera_core::Clock;
-    tessera_core::nostr::verify_authorization_event(
+    tessera_core::internal::nostr::verify_authorization_event(
         credential,
         policy,
         &[],
         None,
-        &tessera_core::nostr::Nip98Options::default(),
+        &tessera_core::Nip98Options::default(),
         tessera_core::SystemClock.now(),
     )
     .is_ok()
@@ -386,7 +386,7 @@ fn rss() -> usize {
 /// tokens (a `jti` each) verified into a cache, the cache's own estimate
 /// per entry and the growth of the resident set per entry.
 fn paired_cache(algs: &[String]) {
-    use tessera_core::cache::CacheConfig;
+    use tessera_core::CacheConfig;
     println!("| alg | cache hit | verification, cache off | hit / verification | estimate per entry | resident set per entry |");
     println!("|---|---|---|---|---|---|");
     for name in algs {
@@ -467,7 +467,7 @@ fn main() {
             } else if op.ends_with("-hit") {
                 // A hit in the verified-credential cache.
                 let v = Verifier::new(tessera_bench::jwt_policy(), keys)
-                    .with_cache(tessera_core::cache::CacheConfig::default());
+                    .with_cache(tessera_core::CacheConfig::default());
                 assert!(v.verify_jwt(&token).is_ok());
                 Box::new(move || v.verify_jwt(black_box(&token)).is_ok())
             } else if op.ends_with("-read") {

@@ -5,8 +5,10 @@
 //! that they all measure the same tokens.
 #![forbid(unsafe_code)]
 
-use tessera_core::json::Object;
-use tessera_core::nostr::{issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims};
+use tessera_core::internal::nostr::{
+    issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims,
+};
+use tessera_core::Object;
 use tessera_core::Policy;
 
 /// 2026-01-01T00:00:00Z.
@@ -118,7 +120,7 @@ pub fn nostr_peer_nwt(credential: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let event = ::nostr::event::Event::from_json(json).map_err(|e| e.to_string())?;
     event.verify().map_err(|e| e.to_string())?;
-    if event.kind.as_u16() != tessera_core::nostr::NWT_KIND {
+    if event.kind.as_u16() != tessera_core::internal::nostr::NWT_KIND {
         return Err("not an NWT".to_owned());
     }
     let now = std::time::SystemTime::now()

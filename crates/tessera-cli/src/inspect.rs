@@ -14,13 +14,13 @@ use crate::{print_json, read_credential, timefmt, UsageError};
 use clap::Args;
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
-use tessera_core::encoding::{b64_any_decode, b64url_decode};
-use tessera_core::ethereum::siwe::SiweMessage;
-use tessera_core::ethereum::thirdweb::THIRDWEB_HEADER;
-use tessera_core::json;
-use tessera_core::nostr::nip98::NIP98_KIND;
-use tessera_core::nostr::nwt::NWT_KIND;
-use tessera_core::nostr::portal::PORTAL_HEADER;
+use tessera_core::internal::encoding::{b64_any_decode, b64url_decode};
+use tessera_core::internal::ethereum::siwe::SiweMessage;
+use tessera_core::internal::ethereum::thirdweb::THIRDWEB_HEADER;
+use tessera_core::internal::json;
+use tessera_core::internal::nostr::nip98::NIP98_KIND;
+use tessera_core::internal::nostr::nwt::NWT_KIND;
+use tessera_core::internal::nostr::portal::PORTAL_HEADER;
 use tessera_core::{Clock, SystemClock};
 
 #[derive(Args)]

@@ -5,13 +5,15 @@ use crate::{keyspec, timefmt, UsageError};
 use clap::Args;
 use std::io::Write;
 use std::process::ExitCode;
-use tessera_core::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
-use tessera_core::json::{self, Object, Value};
-use tessera_core::nostr::{
+use tessera_core::internal::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
+use tessera_core::internal::json;
+use tessera_core::internal::nostr::{
     issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, Event,
-    NostrPublicKey, NostrSecretKey, NwtClaims, NIP98_KIND,
+    NostrSecretKey, NwtClaims, NIP98_KIND,
 };
+use tessera_core::NostrPublicKey;
 use tessera_core::{jwt, Algorithm, Clock, SystemClock};
+use tessera_core::{Object, Value};
 
 /// What `tessera issue` makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -100,7 +102,7 @@ pub fn random_id() -> String {
     let mut b = [0u8; 16];
     // aws-lc's generator; failure leaves zeros, which only weakens jti uniqueness.
     let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut b);
-    tessera_core::encoding::b64url_encode(&b)
+    tessera_core::internal::encoding::b64url_encode(&b)
 }
 
 fn key_text(path: &str) -> Result<String, UsageError> {

@@ -5,9 +5,9 @@ use crate::{print_json, UsageError};
 use clap::Args;
 use serde_json::json;
 use std::process::ExitCode;
-use tessera_core::ethereum::EthereumSecretKey;
-use tessera_core::json::Value;
-use tessera_core::nostr::NostrSecretKey;
+use tessera_core::internal::ethereum::EthereumSecretKey;
+use tessera_core::internal::nostr::NostrSecretKey;
+use tessera_core::Value;
 use tessera_core::{Algorithm, SigningKey};
 
 #[derive(Args)]

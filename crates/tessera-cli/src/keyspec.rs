@@ -1,9 +1,9 @@
 //! KEYSPEC parsing (contracts.md, `tessera verify --key`).
 
 use crate::UsageError;
-use tessera_core::jws::KeyFamily;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::{json, Algorithm};
+use tessera_core::internal::jws::KeyFamily;
+use tessera_core::{internal::json, Algorithm};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 /// Largest key file read (also the bound on a SIWE message file, which
 /// core then refuses above its own 16 KiB limit as `token_too_large`).
@@ -156,7 +156,7 @@ fn refuse_key_file_as_secret(path: &str, secret: &[u8]) -> Result<(), UsageError
     let Ok(text) = std::str::from_utf8(secret) else {
         return Ok(()); // Random secret bytes; neither PEM nor JSON.
     };
-    if tessera_core::keys::parse_pem(text).is_ok_and(|blocks| !blocks.is_empty()) {
+    if tessera_core::internal::keys::parse_pem(text).is_ok_and(|blocks| !blocks.is_empty()) {
         return Err(UsageError(format!(
             "secret:{path} holds a PEM block, not an HMAC secret; pass a key file as --key {path} (without secret:)"
         )));

@@ -13,9 +13,10 @@ use crate::UsageError;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::process::ExitCode;
-use tessera_core::credential::{parse_authorization, Credential};
-use tessera_core::nostr::{verify_authorization_event, HttpRequest, Nip98Options};
+use tessera_core::internal::credential::{parse_authorization, Credential};
+use tessera_core::internal::nostr::verify_authorization_event;
 use tessera_core::{Clock, Format, Identity, Policy, SystemClock};
+use tessera_core::{HttpRequest, Nip98Options};
 use tessera_server::gateway::{Caller, Decision, ForwardedRequest};
 
 #[derive(Args)]
@@ -152,19 +153,16 @@ fn nostr_identity(
 /// The identity of `--issuer`/`--subject`/`--audience`/`--claims`.
 fn simulated(args: &TestArgs) -> Result<Identity, UsageError> {
     let claims = args.claims.as_deref().unwrap_or("{}");
-    let claims = tessera_core::json::read_object(claims.as_bytes())
+    let claims = tessera_core::internal::json::read_object(claims.as_bytes())
         .map_err(|e| UsageError(format!("--claims must be a JSON object: {}", e.message())))?;
-    Ok(Identity {
-        format: Format::Jwt,
-        alg: "none",
-        issuer: None,
-        subject: args.subject.clone().unwrap_or_default(),
-        audience: args.audience.clone(),
-        expires_at: None,
-        not_before: None,
-        issued_at: None,
-        id: None,
-        kid: None,
-        claims: claims.into(),
-    })
+    // No credential was verified: the algorithm is never read by the rules
+    // (a simulated identity used to say "none"; the rules never saw it).
+    let mut id = Identity::new(
+        Format::Jwt,
+        tessera_core::Algorithm::HS256,
+        args.subject.clone().unwrap_or_default(),
+    );
+    id.audience = args.audience.clone();
+    id.claims = claims.into();
+    Ok(id)
 }

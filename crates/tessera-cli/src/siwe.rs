@@ -4,9 +4,10 @@ use crate::verify::{error_json, identity_json};
 use crate::{keyspec, print_json, read_credential, timefmt, UsageError};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
-use tessera_core::encoding::hex_encode;
-use tessera_core::ethereum::siwe::{self, SiweExpectations, SiweMessage};
-use tessera_core::ethereum::{Address, EthereumSecretKey, Rfc3339Time};
+use tessera_core::internal::encoding::hex_encode;
+use tessera_core::internal::ethereum::siwe::{self, SiweExpectations, SiweMessage};
+use tessera_core::internal::ethereum::{EthereumSecretKey, Rfc3339Time};
+use tessera_core::Address;
 use tessera_core::{Clock, SystemClock};
 
 #[derive(Args)]

@@ -5,11 +5,11 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tessera_core::ethereum::Address;
-use tessera_core::nostr::{HttpRequest, NostrPublicKey};
+use tessera_core::Address;
 use tessera_core::{
     Algorithm, Error, FixedClock, FormatHint, Identity, Policy, SystemClock, Verifier,
 };
+use tessera_core::{HttpRequest, NostrPublicKey};
 
 /// Which credential format to expect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,12 +84,12 @@ pub fn identity_json(id: &Identity) -> Value {
     json!({
         "valid": true,
         "format": id.format.as_str(),
-        "alg": id.alg,
+        "alg": id.alg.name(),
         "issuer": id.issuer,
         "subject": id.subject,
         "audience": id.audience,
         "expires_at": id.expires_at,
-        "claims": tessera_core::json::Value::Object(id.claims.object().clone()).to_serde(),
+        "claims": tessera_core::Value::Object(id.claims.object().clone()).to_serde(),
     })
 }
 

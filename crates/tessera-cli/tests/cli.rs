@@ -182,13 +182,11 @@ fn a_key_file_is_refused_as_an_hmac_secret() {
     ] {
         // The attacker's token: HS256 over the public file's exact bytes.
         let bytes = std::fs::read(file).unwrap();
-        let hs =
-            tessera_core::keys::SigningKey::hmac(tessera_core::Algorithm::HS256, &bytes).unwrap();
-        let mut claims = tessera_core::json::Object::new();
+        let hs = tessera_core::SigningKey::hmac(tessera_core::Algorithm::HS256, &bytes).unwrap();
+        let mut claims = tessera_core::Object::new();
         claims.insert("sub", "admin".into());
         claims.insert("exp", 4_000_000_000i64.into());
-        let token =
-            tessera_core::jwt::sign(&hs, &tessera_core::json::Object::new(), &claims).unwrap();
+        let token = tessera_core::jwt::sign(&hs, &tessera_core::Object::new(), &claims).unwrap();
         let out = run(&["verify", "--key", &format!("secret:{file}"), &token]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
@@ -307,7 +305,7 @@ fn reads_the_credential_from_stdin() {
     std::fs::write(&secret, [42u8; 32]).unwrap();
     let hs_jwk = format!(
         r#"{{"kty":"oct","alg":"HS256","k":"{}"}}"#,
-        tessera_core::encoding::b64url_encode(&[42u8; 32])
+        tessera_core::internal::encoding::b64url_encode(&[42u8; 32])
     );
     let jwk_path = dir.path("hs.jwk");
     std::fs::write(&jwk_path, hs_jwk).unwrap();

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 use std::process::Output;
-use tessera_core::encoding::{b64std_encode, b64url_decode, hex_encode};
-use tessera_core::ethereum::{eip191, EthereumSecretKey};
+use tessera_core::internal::encoding::{b64std_encode, b64url_decode, hex_encode};
+use tessera_core::internal::ethereum::{eip191, EthereumSecretKey};
 use tessera_testkit::{tessera_bin, TempDir};
 
 const NOW: &str = "1800000000";
@@ -207,7 +207,7 @@ fn nostr_values_and_bare_events_are_nwt_or_nip98() {
     assert_eq!(v["times"]["created_at"], "2027-01-15T08:00:00Z (in 0s)");
     // nostr-tools writes padded standard base64.
     let std = b64std_encode(
-        &tessera_core::encoding::b64_either_decode(
+        &tessera_core::internal::encoding::b64_either_decode(
             nip98.strip_prefix("Nostr ").unwrap().as_bytes(),
         )
         .unwrap(),

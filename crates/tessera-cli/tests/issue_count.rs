@@ -10,9 +10,12 @@ use tessera_testkit::{tessera_bin, TempDir};
 /// The event id of an `Authorization: Nostr ...` value.
 fn event_id(authorization: &str) -> [u8; 32] {
     let credential = authorization.strip_prefix("Nostr ").expect("a Nostr value");
-    tessera_core::nostr::decode_authorization_event(credential, &tessera_core::Policy::default())
-        .expect("an event")
-        .id
+    tessera_core::internal::nostr::decode_authorization_event(
+        credential,
+        &tessera_core::Policy::default(),
+    )
+    .expect("an event")
+    .id
 }
 
 fn verify(args: &[&str]) -> Value {

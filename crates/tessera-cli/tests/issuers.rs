@@ -13,14 +13,15 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::encoding::b64url_encode;
-use tessera_core::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
-use tessera_core::json::{Object, Value as CoreValue};
-use tessera_core::keys::{KeySet, SigningKey};
-use tessera_core::nostr::{
-    issue_nwt, issue_portal, nwt_authorization, NostrPublicKey, NostrSecretKey, NwtClaims,
+use tessera_core::internal::encoding::b64url_encode;
+use tessera_core::internal::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
+use tessera_core::internal::nostr::{
+    issue_nwt, issue_portal, nwt_authorization, NostrSecretKey, NwtClaims,
 };
+use tessera_core::NostrPublicKey;
 use tessera_core::{jwt, Algorithm};
+use tessera_core::{KeySet, SigningKey};
+use tessera_core::{Object, Value as CoreValue};
 use tessera_testkit::api::next_second;
 use tessera_testkit::dir::TempDir;
 use tessera_testkit::fixtures::nostr_key;
@@ -472,7 +473,7 @@ fn every_issuer_kind_at_v1_verify() {
     assert_refused(&verify(&server, &bearer(&long), &[]), "invalid_claim", "tw");
     let parts: Vec<&str> = ok.split('.').collect();
     let mut payload: Value = serde_json::from_slice(
-        &tessera_core::encoding::b64url_decode(parts[1].as_bytes()).unwrap(),
+        &tessera_core::internal::encoding::b64url_decode(parts[1].as_bytes()).unwrap(),
     )
     .unwrap();
     payload["sub"] = Value::from("0x00000000000000000000000000000000000000bb");
@@ -507,7 +508,10 @@ fn every_issuer_kind_at_v1_verify() {
         "(issuers tried: nostr)",
     );
     let mut forged: Value = serde_json::from_slice(
-        &tessera_core::encoding::b64url_decode(ok.trim_start_matches("Nostr ").as_bytes()).unwrap(),
+        &tessera_core::internal::encoding::b64url_decode(
+            ok.trim_start_matches("Nostr ").as_bytes(),
+        )
+        .unwrap(),
     )
     .unwrap();
     forged["content"] = Value::from("changed");

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tessera_core::ethereum::EthereumSecretKey;
+use tessera_core::internal::ethereum::EthereumSecretKey;
 use tessera_testkit::api::siwe_login;
 use tessera_testkit::cli::clean_command;
 use tessera_testkit::http::{bearer, http};
@@ -30,7 +30,7 @@ fn kids(t: &Tessera) -> Vec<String> {
 
 fn kid_of(token: &str) -> String {
     let head = token.split('.').next().expect("header");
-    let bytes = tessera_core::encoding::b64url_decode(head.as_bytes()).expect("b64");
+    let bytes = tessera_core::internal::encoding::b64url_decode(head.as_bytes()).expect("b64");
     let v: Value = serde_json::from_slice(&bytes).expect("json");
     v["kid"].as_str().expect("kid").to_owned()
 }

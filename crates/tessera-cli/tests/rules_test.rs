@@ -3,7 +3,7 @@
 //! denied, 2 usage or configuration error.
 
 use serde_json::Value;
-use tessera_core::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
+use tessera_core::internal::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
 use tessera_core::{Clock, SystemClock};
 use tessera_testkit::{tessera_bin, TempDir};
 

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
-use tessera_core::encoding::b64url_encode;
+use tessera_core::internal::encoding::b64url_encode;
 use tessera_core::{Algorithm, SigningKey};
 use tessera_testkit::fixtures::token_with as token;
 use tessera_testkit::{tessera_bin, TempDir};
@@ -87,7 +87,7 @@ fn an_unknown_kid_is_named_once() {
     jwk.insert("kid", "current".into());
     let jwks = format!(
         r#"{{"keys":[{}]}}"#,
-        tessera_core::json::Value::Object(jwk).to_json()
+        tessera_core::Value::Object(jwk).to_json()
     );
     let path = dir.write("jwks.json", &jwks);
     let t = token(

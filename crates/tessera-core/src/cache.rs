@@ -332,7 +332,7 @@ mod tests {
     fn id(sub: &str, exp: i64) -> Arc<Identity> {
         Arc::new(Identity {
             format: Format::Jwt,
-            alg: "HS256",
+            alg: crate::jws::Algorithm::HS256,
             issuer: None,
             subject: sub.into(),
             audience: vec![],

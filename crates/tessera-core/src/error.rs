@@ -135,6 +135,7 @@ impl fmt::Display for ErrorCode {
 ///
 /// Messages never contain the credential or key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Error {
     code: ErrorCode,
     message: Cow<'static, str>,

@@ -1,6 +1,9 @@
 //! The outcome of a successful verification.
 
-use crate::json::{self, Object};
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{self, Object, Value};
+use crate::jws::Algorithm;
+use serde::de::DeserializeOwned;
 use std::sync::OnceLock;
 
 /// Which credential format was verified.
@@ -35,12 +38,34 @@ impl Format {
 }
 
 /// Who a credential proves, and what it says.
+///
+/// Read a credential's own claims as your type with
+/// [`Identity::claims_as`]:
+///
+/// ```
+/// use tessera_core::{Algorithm, Format, Identity, Object};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Claims {
+///     scope: String,
+/// }
+///
+/// let mut claims = Object::new();
+/// claims.insert("scope", "read write".into());
+/// let mut id = Identity::new(Format::Jwt, Algorithm::ES256, "alice");
+/// id.claims = claims.into();
+/// let mine: Claims = id.claims_as()?;
+/// assert_eq!(mine.scope, "read write");
+/// # Ok::<(), tessera_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Identity {
     /// The verified format.
     pub format: Format,
-    /// The signature algorithm (`ES256`, `ES256K`, `BIP340`, `EIP191`, ...).
-    pub alg: &'static str,
+    /// The signature algorithm (`ES256`, `ES256K`, [`Algorithm::Bip340`],
+    /// [`Algorithm::Eip191`], ...); [`Algorithm::name`] is its output name.
+    pub alg: Algorithm,
     /// The issuer (for Nostr formats a 64-hex key, for Ethereum an EIP-55 address).
     pub issuer: Option<String>,
     /// The subject (64-hex Nostr key, EIP-55 address, or a JWT's `sub`).
@@ -63,6 +88,49 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// An identity of `format`, signed with `alg`, for `subject`, with no
+    /// other field set (no issuer, audience, times, id, kid or claims): for
+    /// tests and for callers that build one themselves (the struct is
+    /// `#[non_exhaustive]`; set the public fields after this).
+    pub fn new(format: Format, alg: Algorithm, subject: impl Into<String>) -> Identity {
+        Identity {
+            format,
+            alg,
+            issuer: None,
+            subject: subject.into(),
+            audience: Vec::new(),
+            expires_at: None,
+            not_before: None,
+            issued_at: None,
+            id: None,
+            kid: None,
+            claims: ClaimSet::default(),
+        }
+    }
+
+    /// Every claim read as the caller's own type `T` (serde).
+    ///
+    /// A claim `T` requires that is absent is `missing_claim`; a claim of
+    /// another type than `T` says is `invalid_claim`. The message names the
+    /// missing field but never quotes a claim's value.
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T> {
+        let value = Value::Object(self.claims.object().clone()).to_serde();
+        serde_json::from_value(value).map_err(|e| {
+            let text = e.to_string();
+            match text.strip_prefix("missing field ") {
+                // `missing field `name``: the name is `T`'s, not the credential's.
+                Some(field) if !field.contains(' ') => Error::with_message(
+                    ErrorCode::MissingClaim,
+                    format!("the claims have no {field}"),
+                ),
+                _ => Error::new(
+                    ErrorCode::InvalidClaim,
+                    "a claim does not have the type the caller reads it as",
+                ),
+            }
+        })
+    }
+
     /// Bytes this identity holds on the heap beyond its own struct: its
     /// strings, audiences and claims (see `heap.rs`).
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -171,7 +239,61 @@ impl std::fmt::Debug for ClaimSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::Value;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Mine {
+        sub: String,
+        scope: String,
+        #[serde(default)]
+        level: Option<u8>,
+    }
+
+    fn with_claims(text: &[u8]) -> Identity {
+        let mut id = Identity::new(Format::Jwt, Algorithm::ES256, "a");
+        id.claims = ClaimSet::checked_text(text.to_vec());
+        id
+    }
+
+    #[test]
+    fn claims_read_as_the_callers_type() {
+        let id = with_claims(br#"{"sub":"a","scope":"read","level":3,"extra":[1]}"#);
+        assert_eq!(
+            id.claims_as::<Mine>().unwrap(),
+            Mine {
+                sub: "a".into(),
+                scope: "read".into(),
+                level: Some(3),
+            }
+        );
+    }
+
+    #[test]
+    fn a_claim_of_the_wrong_type_is_an_invalid_claim_without_its_value() {
+        for text in [
+            &br#"{"sub":"a","scope":"read","level":"secret-ish"}"#[..],
+            br#"{"sub":"a","scope":42}"#,
+            br#"{"sub":"a","scope":"read","level":300}"#,
+            br#"{"sub":"a","scope":"read","level":-1.5}"#,
+        ] {
+            let e = with_claims(text).claims_as::<Mine>().unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidClaim, "{e}");
+            assert!(!e.message().contains("secret-ish") && !e.message().contains("42"));
+        }
+        // Not an object at all for a type that wants a number.
+        let e = with_claims(br#"{"sub":"a"}"#)
+            .claims_as::<u64>()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidClaim);
+    }
+
+    #[test]
+    fn a_missing_claim_is_a_missing_claim() {
+        let e = with_claims(br#"{"sub":"a"}"#)
+            .claims_as::<Mine>()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::MissingClaim);
+        assert!(e.message().contains("scope"), "{e}");
+    }
 
     #[test]
     fn a_claim_set_reads_the_same_from_text_or_object() {

@@ -8,6 +8,10 @@ use crate::keys::{KeySet, SigningKey};
 use crate::policy::{numeric_date, Policy, TimeClaims};
 
 /// The registered claims of a JWT, typed, plus every claim as parsed.
+///
+/// Not part of the public API (benchmarks read it through
+/// `tessera_core::internal::jwt`).
+#[doc(hidden)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims {
     /// `iss`
@@ -313,7 +317,7 @@ fn normalize_typ(t: &str) -> &str {
 }
 
 /// Checks a required `typ` (RFC 8725 §3.11).
-pub fn check_typ(header: &Header, policy: &Policy) -> Result<()> {
+pub(crate) fn check_typ(header: &Header, policy: &Policy) -> Result<()> {
     let Some(required) = &policy.required_typ else {
         return Ok(());
     };
@@ -354,7 +358,7 @@ pub(crate) fn verify_with(
     apply_policy(policy, now, &r.times, &r.aud, r.iss.as_deref(), required)?;
     Ok(Identity {
         format: Format::Jwt,
-        alg: header.alg.name(),
+        alg: header.alg,
         subject: r.sub.unwrap_or_default(),
         issuer: r.iss,
         audience: r.aud,

@@ -17,6 +17,41 @@ pub const DEFAULT_LEEWAY: i64 = 60;
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 
 /// The acceptance rules of a verifier.
+///
+/// Start from [`Policy::default`] and set what the API expects:
+///
+/// ```
+/// use tessera_core::{jwt, Algorithm, ErrorCode, KeySet, Object, Policy, SigningKey};
+///
+/// let key = SigningKey::generate(Algorithm::HS256)?;
+/// let mut claims = Object::new();
+/// claims.insert("sub", "alice".into());
+/// claims.insert("iss", "https://issuer.example".into());
+/// claims.insert("aud", "https://api.example".into());
+/// claims.insert("exp", 1_000i64.into());
+/// let token = jwt::sign(&key, &Object::new(), &claims)?;
+/// let keys = KeySet::single(key.verifying_key()?);
+///
+/// let policy = Policy {
+///     issuer: Some("https://issuer.example".into()),
+///     audiences: vec!["https://api.example".into()],
+///     algorithms: Some(vec![Algorithm::HS256]),
+///     leeway: 0,
+///     ..Policy::default()
+/// };
+/// assert_eq!(jwt::verify(&token, &keys, &policy, 999)?.subject, "alice");
+/// // `exp` is exclusive: at 1000 the token has expired.
+/// let late = jwt::verify(&token, &keys, &policy, 1_000).unwrap_err();
+/// assert_eq!(late.code(), ErrorCode::Expired);
+/// // Another expected issuer refuses it.
+/// let elsewhere = Policy {
+///     issuer: Some("https://other.example".into()),
+///     ..policy
+/// };
+/// let wrong = jwt::verify(&token, &keys, &elsewhere, 999).unwrap_err();
+/// assert_eq!(wrong.code(), ErrorCode::IssuerMismatch);
+/// # Ok::<(), tessera_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// When set, only these algorithms are accepted (each key is still

@@ -50,6 +50,41 @@ const HEADER_MEMO_CAPACITY: usize = 64;
 /// Verifies credentials against one policy, one key set and one clock.
 ///
 /// Cloning is cheap and clones share the verified-credential cache.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tessera_core::{
+///     jwt, Algorithm, ErrorCode, FixedClock, FormatHint, KeySet, Object, Policy, SigningKey,
+///     Verifier,
+/// };
+///
+/// // The issuer's side: a key and a token for alice, valid for an hour.
+/// let key = SigningKey::generate(Algorithm::ES256)?;
+/// let mut claims = Object::new();
+/// claims.insert("sub", "alice".into());
+/// claims.insert("aud", "https://api.example".into());
+/// claims.insert("exp", 1_700_003_600i64.into());
+/// let token = jwt::sign(&key, &Object::new(), &claims)?;
+///
+/// // The API's side: the issuer's public key, a policy and a clock.
+/// let keys = KeySet::single(key.verifying_key()?);
+/// let policy = Policy {
+///     audiences: vec!["https://api.example".into()],
+///     ..Policy::default()
+/// };
+/// let verifier = Verifier::new(policy, keys).with_clock(Arc::new(FixedClock(1_700_000_000)));
+/// let header = format!("Bearer {token}");
+/// let id = verifier.verify_authorization(&header, None, FormatHint::Auto, false)?;
+/// assert_eq!(id.subject, "alice");
+/// assert_eq!(id.alg, Algorithm::ES256);
+///
+/// // Another key's token is refused with a stable code.
+/// let other = SigningKey::generate(Algorithm::ES256)?;
+/// let forged = jwt::sign(&other, &Object::new(), &claims)?;
+/// let refused = verifier.verify_jwt(&forged).unwrap_err();
+/// assert_eq!(refused.code(), ErrorCode::BadSignature);
+/// # Ok::<(), tessera_core::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Verifier {
     policy: Arc<Policy>,

@@ -5,10 +5,10 @@
 //! `target_key` keeps its own rule (wallet_portal.rs).
 
 use std::sync::Arc;
-use tessera_core::encoding::b64url_encode;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::nostr::{issue_portal, verify_portal, NostrSecretKey};
+use tessera_core::internal::encoding::b64url_encode;
+use tessera_core::internal::nostr::{issue_portal, verify_portal, NostrSecretKey};
 use tessera_core::{jwt, Algorithm, ErrorCode, FixedClock, Policy, Verifier};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 const NOW: i64 = 1_800_000_000;
 const SECRET: &[u8] = &[3u8; 32];

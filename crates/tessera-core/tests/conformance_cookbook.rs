@@ -20,10 +20,10 @@
 //!   below; the unencoded one -> `crit_unsupported`.
 
 use serde_json::Value as Json;
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::jws;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
+use tessera_core::internal::jws;
 use tessera_core::{jwt, Algorithm, ErrorCode, Policy};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -17,10 +17,10 @@
 
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
-use tessera_core::encoding::hex_decode_any_case;
-use tessera_core::jws::{secp, Curve};
-use tessera_core::keys::{SigningKey, VerifyingKey};
+use tessera_core::internal::encoding::hex_decode_any_case;
+use tessera_core::internal::jws::{secp, Curve};
 use tessera_core::{Algorithm, Error, ErrorCode};
+use tessera_core::{SigningKey, VerifyingKey};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -16,8 +16,8 @@
 
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
-use tessera_core::keys::{KeySet, VerifyingKey};
-use tessera_core::{jws, Error, ErrorCode, Policy};
+use tessera_core::{internal::jws, Error, ErrorCode, Policy};
+use tessera_core::{KeySet, VerifyingKey};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -316,7 +316,7 @@ fn duplicate_kid_is_refused_for_its_own_reason() {
     let k = set["keys"][1]["k"].as_str().unwrap().to_owned();
     // 43 characters carry 32 bytes: the last one keeps 4 bits, 2 unused.
     let canonical = format!("{}{}", &k[..42], "c");
-    assert!(tessera_core::encoding::b64url_decode(canonical.as_bytes()).is_ok());
+    assert!(tessera_core::internal::encoding::b64url_decode(canonical.as_bytes()).is_ok());
     set["keys"][1]["k"] = Json::String(canonical);
     assert_eq!(set["keys"][0]["kid"], set["keys"][1]["kid"]);
     let err = keyset(&set).unwrap_err();

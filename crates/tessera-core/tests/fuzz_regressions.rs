@@ -2,9 +2,9 @@
 //! with the error code each must now produce. Each test names the target and
 //! the minimised input kept in `fuzz/corpus/<target>/regression-*`.
 
-use tessera_core::encoding::b64url_encode;
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::internal::encoding::b64url_encode;
 use tessera_core::{jwt, Algorithm, ErrorCode, FormatHint, Policy, Verifier};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 const NOW: i64 = 1_795_390_000;
 

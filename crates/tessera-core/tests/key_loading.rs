@@ -4,9 +4,9 @@
 //! way an operator would (a JWK Set), shows the token the key would let
 //! through, and asserts the refusal at load.
 
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
 use tessera_core::{jwt, Algorithm, ErrorCode, Policy};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -89,10 +89,10 @@ fn an_honest_ed25519_key_still_loads_and_verifies() {
     let x = b64url_decode(jwk.get("x").unwrap().as_str().unwrap().as_bytes()).unwrap();
     let x: [u8; 32] = x.try_into().unwrap();
     let keys = KeySet::from_jwks(&jwks_ed25519(&x), None).unwrap();
-    let mut claims = tessera_core::json::Object::new();
+    let mut claims = tessera_core::Object::new();
     claims.insert("sub", "alice".into());
     claims.insert("exp", (NOW + 60).into());
-    let mut header = tessera_core::json::Object::new();
+    let mut header = tessera_core::Object::new();
     header.insert("kid", "k".into());
     let token = jwt::sign(&key, &header, &claims).unwrap();
     assert!(jwt::verify(&token, &keys, &Policy::default(), NOW).is_ok());
@@ -143,7 +143,7 @@ fn published_sets_skip_encryption_keys_only() {
         .with_kid("sig-1");
     let mut sig_jwk = signer.verifying_key().unwrap().to_public_jwk().unwrap();
     sig_jwk.insert("use", "sig".into());
-    let sig_jwk = tessera_core::json::Value::Object(sig_jwk).to_json();
+    let sig_jwk = tessera_core::Value::Object(sig_jwk).to_json();
     let rsa = SigningKey::generate(Algorithm::RS256).unwrap();
     let rsa_jwk = rsa.verifying_key().unwrap().to_public_jwk().unwrap();
     let n = rsa_jwk.get("n").unwrap().as_str().unwrap().to_owned();

@@ -4,8 +4,9 @@
 //! `MAX_CANDIDATES` (4) keys are tried per token; a real miss is
 //! `unknown_key` and names the kid once.
 
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey, MAX_CANDIDATES};
+use tessera_core::internal::keys::MAX_CANDIDATES;
 use tessera_core::{jwt, Algorithm, ErrorCode, Policy};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 const NOW: i64 = 1_800_000_000;
 const PAYLOAD: &str = r#"{"sub":"alice","exp":1800000600}"#;
@@ -56,7 +57,7 @@ fn a_key_without_kid_verifies_a_token_with_a_kid_for_every_algorithm() {
         let mut jwk = signer.verifying_key().unwrap().to_public_jwk().unwrap();
         assert!(!jwk.contains("kid"));
         jwk.insert("alg", alg.name().into());
-        let jwk = tessera_core::json::Value::Object(jwk).to_json();
+        let jwk = tessera_core::Value::Object(jwk).to_json();
         let from_jwk = VerifyingKey::from_jwk(&jwk, None).unwrap();
         verify(&t, &KeySet::single(from_jwk)).unwrap_or_else(|e| panic!("{alg} JWK: {e}"));
         // The same JWK in a JWK Set.
@@ -189,7 +190,7 @@ fn eight_kidless(signer: &SigningKey, position: usize) -> KeySet {
             };
             let jwk = key.to_public_jwk().unwrap();
             assert!(!jwk.contains("kid"));
-            tessera_core::json::Value::Object(jwk).to_json()
+            tessera_core::Value::Object(jwk).to_json()
         })
         .collect();
     let keys = KeySet::from_jwks(&format!(r#"{{"keys":[{}]}}"#, jwks.join(",")), None).unwrap();

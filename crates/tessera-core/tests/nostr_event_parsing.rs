@@ -2,7 +2,9 @@
 //! transport (formats.md §3-§5): types, lengths, hex case, members, size,
 //! base64 in either alphabet, each strictly.
 
-use tessera_core::nostr::{decode_authorization_event, nwt_authorization, Event, NostrSecretKey};
+use tessera_core::internal::nostr::{
+    decode_authorization_event, nwt_authorization, Event, NostrSecretKey,
+};
 use tessera_core::{ErrorCode, Policy};
 
 const NOW: i64 = 1_767_957_600;
@@ -139,7 +141,7 @@ fn authorization_base64_is_strict_in_either_alphabet() {
         .find(|e| e.to_json().len() % 3 == 1)
         .unwrap();
     let url = nwt_authorization(&ev)["Nostr ".len()..].to_owned();
-    let std = tessera_core::encoding::b64std_encode(ev.to_json().as_bytes());
+    let std = tessera_core::internal::encoding::b64std_encode(ev.to_json().as_bytes());
     assert!(std.ends_with("=="));
     assert_eq!(
         decode_authorization_event(&url, &Policy::default()).unwrap(),

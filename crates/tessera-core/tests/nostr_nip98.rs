@@ -1,10 +1,11 @@
 //! NIP-98 HTTP Auth (kind 27235), one test per rule of formats.md §5.
 
-use tessera_core::nostr::{
+use tessera_core::internal::nostr::{
     decode_authorization_event, issue_nip98, nip98_authorization, verify_authorization_event,
-    verify_nip98, verify_nip98_with, Event, HttpRequest, Nip98Options, NostrSecretKey,
+    verify_nip98, Event, NostrSecretKey,
 };
 use tessera_core::{ErrorCode, Format, Policy};
+use tessera_core::{HttpRequest, Nip98Options};
 
 const NOW: i64 = 1_700_000_000;
 const URL: &str = "https://api.example.com/v1/auth/login?next=%2Fhome";
@@ -39,9 +40,17 @@ fn code(r: tessera_core::Result<tessera_core::Identity>) -> ErrorCode {
 #[test]
 fn issued_event_verifies_for_its_request() {
     let ev = issue_nip98(&sk(1), URL, "POST", Some(BODY), NOW).unwrap();
-    let id = verify_nip98(&ev, &Policy::default(), &[], &post(Some(BODY)), NOW).unwrap();
+    let id = verify_nip98(
+        &ev,
+        &Policy::default(),
+        &[],
+        &post(Some(BODY)),
+        &Nip98Options::default(),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(id.format, Format::Nip98);
-    assert_eq!(id.alg, "BIP340");
+    assert_eq!(id.alg.name(), "BIP340");
     assert_eq!(id.subject, sk(1).public_key().to_hex());
     assert_eq!(id.issued_at, Some(NOW));
     // NIP-98 has no exp: the default policy's require_exp does not apply,
@@ -107,7 +116,14 @@ fn wrong_url_is_url_mismatch() {
             body: None,
         };
         assert_eq!(
-            code(verify_nip98(&ev, &Policy::default(), &[], &req, NOW)),
+            code(verify_nip98(
+                &ev,
+                &Policy::default(),
+                &[],
+                &req,
+                &Nip98Options::default(),
+                NOW
+            )),
             ErrorCode::UrlMismatch,
             "{other}"
         );
@@ -117,14 +133,29 @@ fn wrong_url_is_url_mismatch() {
 #[test]
 fn method_is_compared_case_insensitively() {
     let ev = event(NOW, &[&["u", URL], &["method", "post"]]);
-    assert!(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW).is_ok());
+    assert!(verify_nip98(
+        &ev,
+        &Policy::default(),
+        &[],
+        &post(None),
+        &Nip98Options::default(),
+        NOW
+    )
+    .is_ok());
 }
 
 #[test]
 fn wrong_method_is_method_mismatch() {
     let ev = event(NOW, &[&["u", URL], &["method", "GET"]]);
     assert_eq!(
-        code(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &Policy::default(),
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::MethodMismatch
     );
 }
@@ -133,10 +164,25 @@ fn wrong_method_is_method_mismatch() {
 fn stale_in_the_past() {
     let policy = Policy::default(); // 60 s past, 30 s future
     let edge = event(NOW - 60, &[&["u", URL], &["method", "POST"]]);
-    assert!(verify_nip98(&edge, &policy, &[], &post(None), NOW).is_ok());
+    assert!(verify_nip98(
+        &edge,
+        &policy,
+        &[],
+        &post(None),
+        &Nip98Options::default(),
+        NOW
+    )
+    .is_ok());
     let old = event(NOW - 61, &[&["u", URL], &["method", "POST"]]);
     assert_eq!(
-        code(verify_nip98(&old, &policy, &[], &post(None), NOW)),
+        code(verify_nip98(
+            &old,
+            &policy,
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::Stale
     );
 }
@@ -145,10 +191,25 @@ fn stale_in_the_past() {
 fn stale_in_the_future() {
     let policy = Policy::default();
     let edge = event(NOW + 30, &[&["u", URL], &["method", "POST"]]);
-    assert!(verify_nip98(&edge, &policy, &[], &post(None), NOW).is_ok());
+    assert!(verify_nip98(
+        &edge,
+        &policy,
+        &[],
+        &post(None),
+        &Nip98Options::default(),
+        NOW
+    )
+    .is_ok());
     let ahead = event(NOW + 31, &[&["u", URL], &["method", "POST"]]);
     assert_eq!(
-        code(verify_nip98(&ahead, &policy, &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ahead,
+            &policy,
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::Stale
     );
 }
@@ -162,12 +223,26 @@ fn window_comes_from_the_policy() {
     };
     let ev = event(NOW - 6, &[&["u", URL], &["method", "POST"]]);
     assert_eq!(
-        code(verify_nip98(&ev, &policy, &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &policy,
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::Stale
     );
     let ev = event(NOW + 1, &[&["u", URL], &["method", "POST"]]);
     assert_eq!(
-        code(verify_nip98(&ev, &policy, &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &policy,
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::Stale
     );
 }
@@ -181,20 +256,30 @@ fn payload_hash_must_match_the_body() {
             &Policy::default(),
             &[],
             &post(Some(br#"{"hello":"World"}"#)),
+            &Nip98Options::default(),
             NOW
         )),
         ErrorCode::PayloadMismatch
     );
     // A payload tag with no body at all: the empty body does not match.
     assert_eq!(
-        code(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &Policy::default(),
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::PayloadMismatch
     );
 }
 
 #[test]
 fn payload_tag_must_be_lowercase_hex() {
-    let upper = tessera_core::encoding::hex_encode(&tessera_core::sha::sha256(BODY)).to_uppercase();
+    let upper =
+        tessera_core::internal::encoding::hex_encode(&tessera_core::internal::sha::sha256(BODY))
+            .to_uppercase();
     let ev = event(
         NOW,
         &[&["u", URL], &["method", "POST"], &["payload", &upper]],
@@ -205,6 +290,7 @@ fn payload_tag_must_be_lowercase_hex() {
             &Policy::default(),
             &[],
             &post(Some(BODY)),
+            &Nip98Options::default(),
             NOW
         )),
         ErrorCode::Malformed
@@ -214,12 +300,20 @@ fn payload_tag_must_be_lowercase_hex() {
 #[test]
 fn body_without_payload_tag_is_refused_only_when_required() {
     let ev = issue_nip98(&sk(1), URL, "POST", None, NOW).unwrap();
-    assert!(verify_nip98(&ev, &Policy::default(), &[], &post(Some(BODY)), NOW).is_ok());
+    assert!(verify_nip98(
+        &ev,
+        &Policy::default(),
+        &[],
+        &post(Some(BODY)),
+        &Nip98Options::default(),
+        NOW
+    )
+    .is_ok());
     let strict = Nip98Options {
         require_payload: true,
     };
     assert_eq!(
-        code(verify_nip98_with(
+        code(verify_nip98(
             &ev,
             &Policy::default(),
             &[],
@@ -230,21 +324,33 @@ fn body_without_payload_tag_is_refused_only_when_required() {
         ErrorCode::PayloadMismatch
     );
     // An empty body needs no payload tag even then.
-    assert!(
-        verify_nip98_with(&ev, &Policy::default(), &[], &post(Some(b"")), &strict, NOW).is_ok()
-    );
+    assert!(verify_nip98(&ev, &Policy::default(), &[], &post(Some(b"")), &strict, NOW).is_ok());
 }
 
 #[test]
 fn missing_u_or_method_is_missing_claim() {
     let ev = event(NOW, &[&["method", "POST"]]);
     assert_eq!(
-        code(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &Policy::default(),
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::MissingClaim
     );
     let ev = event(NOW, &[&["u", URL]]);
     assert_eq!(
-        code(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &Policy::default(),
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::MissingClaim
     );
 }
@@ -259,7 +365,14 @@ fn repeated_or_valueless_binding_tags_are_malformed() {
     ] {
         let ev = event(NOW, tags);
         assert_eq!(
-            code(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW)),
+            code(verify_nip98(
+                &ev,
+                &Policy::default(),
+                &[],
+                &post(None),
+                &Nip98Options::default(),
+                NOW
+            )),
             ErrorCode::Malformed,
             "{tags:?}"
         );
@@ -279,6 +392,7 @@ fn wrong_kind_is_refused() {
             &Policy::default(),
             &[],
             &post(None),
+            &Nip98Options::default(),
             NOW
         )),
         ErrorCode::WrongKind
@@ -290,7 +404,14 @@ fn tampered_tag_is_id_mismatch() {
     let mut ev = issue_nip98(&sk(1), URL, "GET", None, NOW).unwrap();
     ev.tags[1][1] = "POST".into();
     assert_eq!(
-        code(verify_nip98(&ev, &Policy::default(), &[], &post(None), NOW)),
+        code(verify_nip98(
+            &ev,
+            &Policy::default(),
+            &[],
+            &post(None),
+            &Nip98Options::default(),
+            NOW
+        )),
         ErrorCode::IdMismatch
     );
 }
@@ -311,6 +432,7 @@ fn nip98_document_example_is_id_mismatch() {
             &Policy::default(),
             &[],
             &req,
+            &Nip98Options::default(),
             1_682_327_852
         )),
         ErrorCode::IdMismatch
@@ -326,6 +448,7 @@ fn signer_outside_a_configured_trusted_list_is_untrusted_signer() {
             &Policy::default(),
             &[sk(2).public_key()],
             &post(None),
+            &Nip98Options::default(),
             NOW
         )),
         ErrorCode::UntrustedSigner
@@ -335,6 +458,7 @@ fn signer_outside_a_configured_trusted_list_is_untrusted_signer() {
         &Policy::default(),
         &[sk(1).public_key()],
         &post(None),
+        &Nip98Options::default(),
         NOW
     )
     .is_ok());

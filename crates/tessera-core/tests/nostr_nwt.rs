@@ -1,11 +1,12 @@
 //! Nostr Web Tokens (kind 27519), one test per rule of formats.md §3-§4.
 
-use tessera_core::json::{Number, Value};
-use tessera_core::nostr::{
+use tessera_core::internal::nostr::{
     decode_authorization_event, issue_nwt, nwt_authorization, verify_authorization_event,
-    verify_nwt, Event, Nip98Options, NostrPublicKey, NostrSecretKey, NwtClaims,
+    verify_nwt, Event, NostrSecretKey, NwtClaims,
 };
 use tessera_core::{ErrorCode, Format, Policy};
+use tessera_core::{Nip98Options, NostrPublicKey};
+use tessera_core::{Number, Value};
 
 const NOW: i64 = 1_767_957_600;
 
@@ -35,7 +36,7 @@ fn vector_with_full_claims_verifies_and_reports_every_claim() {
     };
     let id = verify_nwt(&ev, &policy, &[], 1_767_957_600).unwrap();
     assert_eq!(id.format, Format::Nwt);
-    assert_eq!(id.alg, "BIP340");
+    assert_eq!(id.alg.name(), "BIP340");
     let pk1 = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
     assert_eq!(id.subject, pk1);
     assert_eq!(id.issuer.as_deref(), Some(pk1));
@@ -498,7 +499,7 @@ fn dispatcher_refuses_other_kinds() {
 /// past either.
 #[test]
 fn tags_are_bounded_in_number_and_values() {
-    use tessera_core::nostr::{MAX_NWT_TAGS, MAX_NWT_TAG_VALUES};
+    use tessera_core::internal::nostr::{MAX_NWT_TAGS, MAX_NWT_TAG_VALUES};
     let exp = exp_ok();
     let policy = Policy::default();
     let with = |extra: Vec<Vec<String>>| {

@@ -2,7 +2,7 @@
 //! \b \f` get short escapes, other control characters `\u00xx` in lowercase,
 //! everything else verbatim — no `\/`, no `\u0026`, no ASCII-only escaping.
 
-use tessera_core::nostr::{Event, NostrSecretKey};
+use tessera_core::internal::nostr::{Event, NostrSecretKey};
 use tessera_core::ErrorCode;
 
 const PK1: &str = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";

@@ -1,8 +1,8 @@
 //! Nostr test vectors: every BIP-340 row through the Schnorr verification
 //! tessera uses for events, and real signed events (NIP-01 id + signature).
 
-use tessera_core::encoding::hex_decode_any_case;
-use tessera_core::nostr::{verify_bip340, Event, NostrSecretKey};
+use tessera_core::internal::encoding::hex_decode_any_case;
+use tessera_core::internal::nostr::{verify_bip340, Event, NostrSecretKey};
 use tessera_core::ErrorCode;
 
 const BIP340_CSV: &str = concat!(

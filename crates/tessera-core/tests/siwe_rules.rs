@@ -1,9 +1,11 @@
 //! Sign-In with Ethereum: one test per verification and grammar rule of
 //! formats.md §6.
 
-use tessera_core::encoding::hex_encode;
-use tessera_core::ethereum::siwe::{sign, verify, verify_siwe_message};
-use tessera_core::ethereum::{EthereumSecretKey, Rfc3339Time, SiweExpectations, SiweMessage};
+use tessera_core::internal::encoding::hex_encode;
+use tessera_core::internal::ethereum::siwe::{sign, verify, verify_siwe_message};
+use tessera_core::internal::ethereum::{
+    EthereumSecretKey, Rfc3339Time, SiweExpectations, SiweMessage,
+};
 use tessera_core::{ErrorCode, Format};
 
 const DOMAIN: &str = "app.example.com";
@@ -53,7 +55,7 @@ fn signed_message_verifies() {
     let sig = sign(&msg, &key());
     let id = verify(&msg, &sig, &at(ISSUED + 20)).unwrap();
     assert_eq!(id.format, Format::Siwe);
-    assert_eq!(id.alg, "EIP191");
+    assert_eq!(id.alg.name(), "EIP191");
     assert_eq!(id.subject, key().address().to_checksum());
     assert_eq!(id.expires_at, Some(EXPIRES));
     assert_eq!(id.not_before, Some(NOT_BEFORE));
@@ -61,7 +63,7 @@ fn signed_message_verifies() {
     assert_eq!(id.id.as_deref(), Some(NONCE));
     assert_eq!(
         id.claims.get("chainId"),
-        Some(&tessera_core::json::Value::from(1i64))
+        Some(&tessera_core::Value::from(1i64))
     );
     // The text form, parsed back, verifies with the wallet's hex signature.
     let text = msg.to_string();

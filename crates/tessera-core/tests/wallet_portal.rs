@@ -1,8 +1,9 @@
 //! Portal wallet JWTs (formats.md §2): the vector, and one test per rule.
 
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::jws::secp::es256k_sign;
-use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
+use tessera_core::internal::jws::secp::es256k_sign;
+use tessera_core::internal::nostr::{issue_portal, verify_portal, NostrSecretKey};
+use tessera_core::NostrPublicKey;
 use tessera_core::{Algorithm, ErrorCode, Format, Policy};
 
 const PORTAL_JSON: &str = concat!(
@@ -69,7 +70,7 @@ fn vector_is_valid_at_valid_at() {
     let v = vector();
     let id = verify_portal(&v.token, &v.signer, &exact(), v.valid_at).unwrap();
     assert_eq!(id.format, Format::Portal);
-    assert_eq!(id.alg, "ES256K");
+    assert_eq!(id.alg.name(), "ES256K");
     assert_eq!(id.subject, v.signer.to_hex());
     assert_eq!(id.issuer, Some(v.signer.to_hex()));
     assert_eq!(id.audience, std::slice::from_ref(&v.target_key));

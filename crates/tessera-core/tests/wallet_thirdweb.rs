@@ -1,10 +1,11 @@
 //! thirdweb-format wallet JWTs and EIP-191 (formats.md §6).
 
-use tessera_core::encoding::{b64std_encode, b64url_decode, b64url_encode, hex_encode};
-use tessera_core::ethereum::eip191;
-use tessera_core::ethereum::{
-    issue_thirdweb, verify_thirdweb, Address, EthereumSecretKey, ThirdwebClaims,
+use tessera_core::internal::encoding::{b64std_encode, b64url_decode, b64url_encode, hex_encode};
+use tessera_core::internal::ethereum::eip191;
+use tessera_core::internal::ethereum::{
+    issue_thirdweb, verify_thirdweb, EthereumSecretKey, ThirdwebClaims,
 };
+use tessera_core::Address;
 use tessera_core::{ErrorCode, Format, Policy};
 use tessera_testkit::fixtures::high_s_twin;
 
@@ -77,7 +78,7 @@ fn vector_is_valid_at_valid_at() {
     let v = vector();
     let id = verify_thirdweb(&v.token, &[v.issuer], &policy(&v.aud), v.valid_at).unwrap();
     assert_eq!(id.format, Format::Thirdweb);
-    assert_eq!(id.alg, "EIP191");
+    assert_eq!(id.alg.name(), "EIP191");
     assert_eq!(id.issuer, Some(v.issuer.to_checksum()));
     assert_eq!(id.subject, v.subject);
     assert_eq!(id.audience, std::slice::from_ref(&v.aud));

@@ -9,7 +9,8 @@ use reqwest::header::{HeaderMap, ACCEPT, AGE, CACHE_CONTROL, ETAG, IF_NONE_MATCH
 use reqwest::{StatusCode, Url};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::json::{parse_object, Value};
+use tessera_core::internal::json::parse_object;
+use tessera_core::Value;
 
 /// Redirects followed within one origin (scheme, host and port); one to
 /// another origin is refused at once.

@@ -43,8 +43,8 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # use tessera_core::json::{Object, Value};
-//! # use tessera_core::keys::{KeySet, SigningKey};
+//! # use tessera_core::{Object, Value};
+//! # use tessera_core::{KeySet, SigningKey};
 //! # use tessera_core::{jwt, Algorithm, Clock, SystemClock};
 //! # // An issuer serving its JWK Set on a local port.
 //! # let signer = SigningKey::generate(Algorithm::ES256)?.with_kid("2026-01");

@@ -4,7 +4,7 @@
 use crate::remote::RemoteJwks;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
-use tessera_core::cache::CacheConfig;
+use tessera_core::CacheConfig;
 use tessera_core::{Clock, Error, ErrorCode, Identity, KeySet, Policy, Verifier};
 
 /// Verifies standard JWTs with a policy and the keys of one [`RemoteJwks`]

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use std::sync::{Arc, RwLock};
-use tessera_core::json::Value;
+use tessera_core::Value;
 use tessera_core::{Clock, SystemClock};
 use tessera_session::{SessionConfig, Sessions};
 use tessera_store::Store;
@@ -79,7 +79,7 @@ impl AppState {
             leeway: config.leeway_seconds,
             nonce_ttl: config.nonce_ttl_seconds,
             self_issued_max_lifetime: Some(config.nostr_max_lifetime_seconds),
-            verify_cache: tessera_core::cache::CacheConfig {
+            verify_cache: tessera_core::CacheConfig {
                 max_entries: config.verify_cache_entries,
                 max_bytes: config.verify_cache_bytes,
             },
@@ -135,7 +135,7 @@ fn issuer_context(
         host: config.public_host(),
         nostr: keys.nostr_public(),
         leeway: config.leeway_seconds,
-        cache: tessera_core::cache::CacheConfig {
+        cache: tessera_core::CacheConfig {
             max_entries: config.verify_cache_entries,
             max_bytes: config.verify_cache_bytes,
         },

@@ -17,7 +17,7 @@ use crate::app::Shared;
 use crate::error::ApiError;
 use axum::http::{HeaderValue, StatusCode};
 use std::sync::Arc;
-use tessera_core::json::Object;
+use tessera_core::Object;
 
 /// The JOSE `typ` of an assertion.
 pub const ASSERTION_TYP: &str = "tessera-assertion+jwt";

@@ -511,7 +511,7 @@ mod tests {
         assert_eq!(c.verify_cache_bytes, 1 << 20);
         assert_eq!(
             Config::default().verify_cache_entries,
-            tessera_core::cache::CacheConfig::default().max_entries
+            tessera_core::CacheConfig::default().max_entries
         );
         assert!(c
             .clone()

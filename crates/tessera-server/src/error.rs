@@ -43,11 +43,6 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code.as_str(), description)
     }
 
-    /// 401 from a core error.
-    pub fn from_core(e: &tessera_core::Error) -> Self {
-        Self::unauthorized(e.code(), e.message())
-    }
-
     /// 403 for admin routes.
     pub fn forbidden(description: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", description)

@@ -2,35 +2,11 @@
 //! malformed JSON), the socket peer, and the `Authorization` value.
 
 use crate::error::ApiError;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
-
-/// A JSON body parsed strictly (tessera's own JSON reader refuses duplicate
-/// members, then serde maps it into `T`).
-pub struct JsonBody<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is larger than allowed",
-                )
-            } else {
-                ApiError::bad_request("the request body could not be read")
-            }
-        })?;
-        parse_json(&bytes).map(JsonBody)
-    }
-}
 
 /// Parses a JSON body strictly into `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -38,7 +14,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return serde_json::from_slice(b"{}")
             .map_err(|e| ApiError::bad_request(format!("a JSON body is required: {e}")));
     }
-    let strict = tessera_core::json::parse(bytes)
+    let strict = tessera_core::internal::json::parse(bytes)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {}", e.message())))?;
     serde_json::from_value(strict.to_serde())
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))

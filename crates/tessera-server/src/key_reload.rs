@@ -29,7 +29,7 @@ use crate::keys::{parse_signers_file, read_signers_file, ServerKeys};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::keys::{KeySet, SigningKey};
+use tessera_core::{KeySet, SigningKey};
 
 /// Checks the key-reload settings: an interval of 1 s to 1 h, and a
 /// publish delay of 0 or at least one interval (an instance may take that

@@ -4,7 +4,7 @@
 use super::*;
 use crate::keys::ServerKeys;
 use std::sync::atomic::{AtomicI64, Ordering};
-use tessera_core::nostr::{issue_nwt, nwt_authorization, NostrSecretKey, NwtClaims};
+use tessera_core::internal::nostr::{issue_nwt, nwt_authorization, NostrSecretKey, NwtClaims};
 use tessera_core::{Algorithm, Clock, ErrorCode, SystemClock};
 use tessera_session::tokens::{sign_access_token, AccessClaims};
 
@@ -81,8 +81,8 @@ fn token_by(key: &SigningKey, now: i64) -> String {
 
 fn kid_of(token: &str) -> String {
     let head = token.split('.').next().expect("header");
-    let bytes = tessera_core::encoding::b64url_decode(head.as_bytes()).expect("b64");
-    let o = tessera_core::json::parse_object(&bytes).expect("json");
+    let bytes = tessera_core::internal::encoding::b64url_decode(head.as_bytes()).expect("b64");
+    let o = tessera_core::internal::json::parse_object(&bytes).expect("json");
     o.get("kid")
         .and_then(|v| v.as_str())
         .expect("kid")

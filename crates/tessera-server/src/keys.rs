@@ -7,10 +7,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tessera_core::encoding::hex_encode;
-use tessera_core::json::{self, Object, Value};
-use tessera_core::keys::{KeySet, SigningKey};
+use tessera_core::internal::encoding::hex_encode;
+use tessera_core::internal::json;
 use tessera_core::Algorithm;
+use tessera_core::{KeySet, SigningKey};
+use tessera_core::{Object, Value};
 
 /// An access-token signer and its life.
 #[derive(Debug)]
@@ -97,13 +98,15 @@ impl ServerKeys {
         let nostr_path = dir.join("nostr.key");
         let nostr_secret = if nostr_path.exists() {
             let text = std::fs::read_to_string(&nostr_path).map_err(|e| io_err(&nostr_path, e))?;
-            let bytes: [u8; 32] = tessera_core::encoding::hex_decode_lower_array(text.trim())
-                .map_err(|_| {
-                    KeyError(format!(
-                        "{} must hold 64 lowercase hex characters",
-                        nostr_path.display()
-                    ))
-                })?;
+            let bytes: [u8; 32] = tessera_core::internal::encoding::hex_decode_lower_array(
+                text.trim(),
+            )
+            .map_err(|_| {
+                KeyError(format!(
+                    "{} must hold 64 lowercase hex characters",
+                    nostr_path.display()
+                ))
+            })?;
             secp256k1::SecretKey::from_byte_array(bytes).map_err(|_| {
                 KeyError(format!(
                     "{} is not a valid secp256k1 secret",
@@ -217,8 +220,8 @@ impl ServerKeys {
     }
 
     /// The server's Nostr public key.
-    pub fn nostr_public(&self) -> tessera_core::nostr::NostrPublicKey {
-        tessera_core::nostr::NostrSecretKey::from_secret(self.nostr_secret).public_key()
+    pub fn nostr_public(&self) -> tessera_core::NostrPublicKey {
+        tessera_core::internal::nostr::NostrSecretKey::from_secret(self.nostr_secret).public_key()
     }
 
     /// All signers, oldest first.

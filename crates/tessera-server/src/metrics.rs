@@ -220,7 +220,10 @@ impl Metrics {
     /// Sets the `tessera_verify_cache_*` series from each cache's counts.
     pub fn set_verify_caches(
         &self,
-        caches: &[(&'static str, Option<tessera_core::cache::CacheStats>)],
+        caches: &[(
+            &'static str,
+            Option<tessera_core::internal::cache::CacheStats>,
+        )],
     ) {
         self.caches.set(caches);
     }
@@ -537,7 +540,13 @@ impl CacheMetrics {
         }
     }
 
-    fn set(&self, caches: &[(&'static str, Option<tessera_core::cache::CacheStats>)]) {
+    fn set(
+        &self,
+        caches: &[(
+            &'static str,
+            Option<tessera_core::internal::cache::CacheStats>,
+        )],
+    ) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         for (name, stats) in caches {
             let Some(stats) = stats else { continue };

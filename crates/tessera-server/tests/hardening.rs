@@ -9,7 +9,7 @@ use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use tessera_core::ethereum::{EthereumSecretKey, Rfc3339Time};
+use tessera_core::internal::ethereum::{EthereumSecretKey, Rfc3339Time};
 use tessera_core::{Clock, SystemClock};
 use tessera_testkit::api::*;
 use tessera_testkit::fixtures::siwe_body;
@@ -250,7 +250,7 @@ fn revocation_is_rate_limited_per_client() {
 /// cannot make a NIP-98 event for another URL pass forward-auth.
 #[test]
 fn gateway_headers_count_only_from_trusted_proxies() {
-    use tessera_core::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
+    use tessera_core::internal::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
     let user = NostrSecretKey::generate();
     for (trusted, want) in [(true, 200), (false, 401)] {
         let s = start(None, |c| {

@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use tessera_core::nostr::{
+use tessera_core::internal::nostr::{
     issue_nip98, issue_nwt, nip98_authorization, nwt_authorization, NostrSecretKey, NwtClaims,
 };
 use tessera_core::{Clock, SystemClock};

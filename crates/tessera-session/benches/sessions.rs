@@ -11,9 +11,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::keys::{KeySet, SigningKey};
-use tessera_core::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
+use tessera_core::internal::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
 use tessera_core::{Algorithm, Clock, SystemClock};
+use tessera_core::{KeySet, SigningKey};
 use tessera_session::{SessionConfig, Sessions};
 
 fn config() -> SessionConfig {

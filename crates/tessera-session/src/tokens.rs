@@ -1,10 +1,10 @@
 //! Access tokens (RFC 9068 `at+jwt`) and opaque refresh tokens.
 
-use tessera_core::encoding::b64url_encode;
-use tessera_core::json::{Object, Value};
-use tessera_core::keys::SigningKey;
-use tessera_core::sha::sha256;
+use tessera_core::internal::encoding::b64url_encode;
+use tessera_core::internal::sha::sha256;
+use tessera_core::SigningKey;
 use tessera_core::{jwt, Error};
+use tessera_core::{Object, Value};
 
 /// The `typ` of tessera's access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";

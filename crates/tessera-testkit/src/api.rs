@@ -4,7 +4,7 @@
 use crate::fixtures::siwe_body;
 use crate::http::{post_json, Resp, Target};
 use serde_json::{json, Value};
-use tessera_core::ethereum::EthereumSecretKey;
+use tessera_core::internal::ethereum::EthereumSecretKey;
 
 /// A SIWE challenge for `wallet`: the server's ready message and its nonce.
 pub fn siwe_challenge(to: impl Target, wallet: &EthereumSecretKey) -> Value {

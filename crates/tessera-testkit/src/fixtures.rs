@@ -1,11 +1,11 @@
 //! Keys, credentials and numbers the suites build their inputs from.
 
 use serde_json::{json, Value};
-use tessera_core::encoding::{b64url_encode, hex_encode};
-use tessera_core::ethereum::{eip191, EthereumSecretKey};
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
-use tessera_core::nostr::NostrSecretKey;
+use tessera_core::internal::encoding::{b64url_encode, hex_encode};
+use tessera_core::internal::ethereum::{eip191, EthereumSecretKey};
+use tessera_core::internal::nostr::NostrSecretKey;
 use tessera_core::Algorithm;
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 
 /// The HS256 secret of the rule suites.
 pub const SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";

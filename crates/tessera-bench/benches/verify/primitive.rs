@@ -2,7 +2,7 @@
 //! straight from the backend tessera uses.
 
 use aws_lc_rs::{hmac, signature as sig};
-use tessera_core::keys::parse_pem;
+use tessera_core::internal::keys::parse_pem;
 use tessera_core::Algorithm;
 
 /// The bare signature check, straight from the backend tessera uses.
@@ -37,6 +37,9 @@ impl Primitive {
             Algorithm::ES384 => aws(&sig::ECDSA_P384_SHA384_FIXED),
             Algorithm::ES512 => aws(&sig::ECDSA_P521_SHA512_FIXED),
             Algorithm::EdDSA => aws(&sig::ED25519),
+            Algorithm::Bip340 | Algorithm::Eip191 => {
+                unreachable!("the cases are JOSE algorithms (Algorithm::ALL)")
+            }
             Algorithm::ES256K => {
                 // SubjectPublicKeyInfo: the uncompressed point is its last 65 bytes.
                 let der = der();

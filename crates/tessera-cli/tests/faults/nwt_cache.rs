@@ -12,7 +12,7 @@ const MAXIMAL_NWTS: u64 = 2_000;
 /// (`MAX_NWT_TAGS`, `MAX_NWT_TAG_VALUES`): the most claim objects per
 /// credential that get into the cache.
 fn maximal_nwt(key: &NostrSecretKey, url: &str, n: u64) -> String {
-    use tessera_core::nostr::{Event, MAX_NWT_TAGS, MAX_NWT_TAG_VALUES, NWT_KIND};
+    use tessera_core::internal::nostr::{Event, MAX_NWT_TAGS, MAX_NWT_TAG_VALUES, NWT_KIND};
     let now = SystemClock.now();
     let mut tags = vec![
         vec!["aud".to_owned(), url.to_owned()],
@@ -25,7 +25,7 @@ fn maximal_nwt(key: &NostrSecretKey, url: &str, n: u64) -> String {
         tags.push(tag);
     }
     let event = Event::sign(key, now, NWT_KIND, tags, "").expect("sign an NWT");
-    tessera_core::nostr::nwt_authorization(&event)
+    tessera_core::internal::nostr::nwt_authorization(&event)
 }
 
 /// Issue 17, finding 3: 2 000 valid NWTs with 430 one-letter tags each made
@@ -56,8 +56,9 @@ fn nwt_cache_stays_within_its_bound() {
         tags.extend(
             (0..430).map(|i| vec![format!("{}", (b'a' + (i % 26) as u8) as char), "x".into()]),
         );
-        let event = tessera_core::nostr::Event::sign(&key, now, 27519, tags, "").expect("sign");
-        tessera_core::nostr::nwt_authorization(&event)
+        let event =
+            tessera_core::internal::nostr::Event::sign(&key, now, 27519, tags, "").expect("sign");
+        tessera_core::internal::nostr::nwt_authorization(&event)
     };
     let refused = client(server.addr)
         .get("/v1/verify", &[("Authorization", &attack)])

@@ -3,7 +3,7 @@
 
 use super::harness::{tessera, Tally};
 use serde_json::{json, Value};
-use tessera_core::encoding::{b64url_decode, b64url_encode};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
 use tessera_core::{jwt, Algorithm, ErrorCode, KeySet, Policy, VerifyingKey};
 
 /// The audience every peer token is addressed to (plus one other).
@@ -242,9 +242,9 @@ pub fn run_lib(c: &Case, custom: &Value, now: i64) -> Result<(), String> {
     };
     match (&c.expect, jwt::verify(&c.token, &set, &policy, now)) {
         (Expect::Valid { sub }, Ok(id)) => {
-            let claims = tessera_core::json::Value::Object(id.claims.object().clone()).to_serde();
+            let claims = tessera_core::Value::Object(id.claims.object().clone()).to_serde();
             let got = json!({
-                "alg": id.alg,
+                "alg": id.alg.name(),
                 "subject": id.subject,
                 "issuer": id.issuer,
                 "audience": id.audience,

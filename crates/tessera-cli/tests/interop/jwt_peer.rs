@@ -5,7 +5,7 @@
 use super::harness::{loud, s, unix_now, Peer, Tally, TempDir};
 use super::jwt::{run_cases, tamper, with_member, Case, Expect, Key, AUD, ISS, OTHER_AUD};
 use serde_json::{json, Value};
-use tessera_core::encoding::b64url_encode;
+use tessera_core::internal::encoding::b64url_encode;
 
 /// The other algorithm of the same RSA key type (RS256 <-> PS256, ...).
 pub fn rsa_sibling(alg: &str) -> Option<String> {

@@ -47,8 +47,9 @@ use jwt::*;
 use jwt_peer::*;
 use jwt_to_peer::*;
 use serde_json::{json, Value};
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::nostr::{verify_portal, NostrPublicKey};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
+use tessera_core::internal::nostr::verify_portal;
+use tessera_core::NostrPublicKey;
 use tessera_core::{ErrorCode, Policy};
 use wallet::*;
 

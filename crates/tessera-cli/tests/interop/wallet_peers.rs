@@ -132,14 +132,17 @@ fn tamper_nostr(auth: &str, url_safe: bool, edit: impl FnOnce(&mut Value)) -> St
     let b64 = auth
         .strip_prefix("Nostr ")
         .unwrap_or_else(|| panic!("not a `Nostr ` Authorization value: {auth}"));
-    let raw = tessera_core::encoding::b64_either_decode(b64.as_bytes()).unwrap();
+    let raw = tessera_core::internal::encoding::b64_either_decode(b64.as_bytes()).unwrap();
     let mut event: Value = serde_json::from_slice(&raw).unwrap();
     edit(&mut event);
     let json = serde_json::to_vec(&event).unwrap();
     if url_safe {
         format!("Nostr {}", b64url_encode(&json))
     } else {
-        format!("Nostr {}", tessera_core::encoding::b64std_encode(&json))
+        format!(
+            "Nostr {}",
+            tessera_core::internal::encoding::b64std_encode(&json)
+        )
     }
 }
 

@@ -7,7 +7,7 @@ pub mod keys;
 pub mod rfc3339;
 pub mod siwe;
 pub mod thirdweb;
-pub mod uri;
+pub(crate) mod uri;
 
 pub use address::Address;
 pub use keys::EthereumSecretKey;

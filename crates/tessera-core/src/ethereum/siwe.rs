@@ -589,7 +589,7 @@ pub fn verify(
     let address = message.address.to_checksum();
     Ok(Identity {
         format: Format::Siwe,
-        alg: "EIP191",
+        alg: crate::jws::Algorithm::Eip191,
         issuer: Some(address.clone()),
         subject: address,
         audience: vec![message.domain.clone()],

@@ -191,7 +191,7 @@ pub fn verify_thirdweb(
     };
     Ok(Identity {
         format: Format::Thirdweb,
-        alg: "EIP191",
+        alg: crate::jws::Algorithm::Eip191,
         issuer: Some(issuer),
         subject,
         audience: claims.aud,

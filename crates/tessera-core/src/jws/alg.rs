@@ -35,10 +35,17 @@ pub enum Algorithm {
     ES256K,
     /// EdDSA with Ed25519.
     EdDSA,
+    /// BIP-340 Schnorr over secp256k1: the signature of a Nostr event (NWT,
+    /// NIP-98). Not a JOSE algorithm: no header selects it.
+    Bip340,
+    /// EIP-191 `personal_sign` (recoverable ECDSA over secp256k1): SIWE and
+    /// thirdweb tokens. Not a JOSE algorithm: no header selects it.
+    Eip191,
 }
 
 impl Algorithm {
-    /// Every algorithm, in a stable order.
+    /// Every JOSE algorithm, in a stable order (the wallet schemes
+    /// [`Algorithm::Bip340`] and [`Algorithm::Eip191`] are not among them).
     pub const ALL: [Algorithm; 14] = [
         Algorithm::HS256,
         Algorithm::HS384,
@@ -73,6 +80,8 @@ impl Algorithm {
             Algorithm::ES512 => "ES512",
             Algorithm::ES256K => "ES256K",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Bip340 => "BIP340",
+            Algorithm::Eip191 => "EIP191",
         }
     }
 
@@ -118,6 +127,7 @@ impl Algorithm {
             Algorithm::ES512 => KeyFamily::Ec(Curve::P521),
             Algorithm::ES256K => KeyFamily::Ec(Curve::Secp256k1),
             Algorithm::EdDSA => KeyFamily::Okp,
+            Algorithm::Bip340 | Algorithm::Eip191 => KeyFamily::Wallet,
         }
     }
 }
@@ -177,6 +187,9 @@ pub enum KeyFamily {
     Ec(Curve),
     /// An Ed25519 key.
     Okp,
+    /// A wallet key (BIP-340, EIP-191), verified by its own format: no JOSE
+    /// key has this family, so no JWT key is built for it.
+    Wallet,
 }
 
 impl fmt::Display for Algorithm {

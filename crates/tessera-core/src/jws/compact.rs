@@ -8,10 +8,6 @@ use crate::keys::{KeySet, SigningKey, VerifyingKey};
 use crate::policy::Policy;
 use std::sync::Arc;
 
-/// Header parameters that name a key *source*. tessera never fetches or
-/// trusts a key from a token (RFC 8725 §3.10); they are ignored.
-pub const IGNORED_KEY_SOURCES: [&str; 4] = ["jku", "x5u", "jwk", "x5c"];
-
 /// A parsed, strictly validated JOSE header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {

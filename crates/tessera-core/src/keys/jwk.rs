@@ -207,6 +207,26 @@ pub const MAX_CANDIDATES: usize = 4;
 /// may not share a `kid`; a set read from a JWK Set document may not mix
 /// secret and public keys (that would make the header decide which kind of
 /// key verifies).
+///
+/// ```
+/// use tessera_core::{Algorithm, ErrorCode, KeySet, SigningKey, Value};
+///
+/// let key = SigningKey::generate(Algorithm::ES256)?;
+/// let mut keys = KeySet::new();
+/// keys.push(key.verifying_key()?.with_kid("2024-01"))?;
+/// // What `to_public_jwks` publishes, `from_jwks` reads back.
+/// let published = Value::Object(keys.to_public_jwks()).to_json();
+/// let read = KeySet::from_jwks(&published, None)?;
+/// assert_eq!(read.keys()[0].kid(), Some("2024-01"));
+/// assert_eq!(read.keys()[0].algorithm(), Algorithm::ES256);
+/// // Two keys of one algorithm may not share a `kid`.
+/// let again = SigningKey::generate(Algorithm::ES256)?;
+/// assert!(keys.push(again.verifying_key()?.with_kid("2024-01")).is_err());
+/// // A JWK Set that is not one is refused with a stable code.
+/// let e = KeySet::from_jwks(r#"{"keys":"none"}"#, None).unwrap_err();
+/// assert_eq!(e.code(), ErrorCode::Malformed);
+/// # Ok::<(), tessera_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<VerifyingKey>,

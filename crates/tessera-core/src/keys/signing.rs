@@ -93,6 +93,12 @@ impl SigningKey {
             KeyFamily::Okp => Signer::Ed25519(Box::new(
                 Ed25519KeyPair::generate().map_err(rejected("Ed25519 key generation failed"))?,
             )),
+            KeyFamily::Wallet => {
+                return Err(Error::with_message(
+                    ErrorCode::UnsupportedAlgorithm,
+                    format!("{alg} is a wallet signature, not a JOSE algorithm"),
+                ))
+            }
         };
         Ok(SigningKey {
             alg,

@@ -15,8 +15,7 @@ pub mod portal;
 pub use event::{decode_authorization_event, decode_authorization_event_with, Event};
 pub use keys::{verify_bip340, KeyMemo, NostrPublicKey, NostrSecretKey};
 pub use nip98::{
-    issue_nip98, nip98_authorization, verify_nip98, verify_nip98_with, HttpRequest, Nip98Options,
-    NIP98_KIND,
+    issue_nip98, nip98_authorization, verify_nip98, HttpRequest, Nip98Options, NIP98_KIND,
 };
 pub use nwt::{
     issue_nwt, nwt_authorization, verify_nwt, NwtClaimSet, NwtClaims, MAX_NWT_TAGS,

@@ -100,25 +100,6 @@ fn one_tag<'a>(event: &'a Event, name: &'static str) -> Result<Option<&'a str>> 
     Ok(found)
 }
 
-/// Verifies a NIP-98 event for `request` at `now`, with default
-/// [`Nip98Options`]. See [`verify_nip98_with`].
-pub fn verify_nip98(
-    event: &Event,
-    policy: &Policy,
-    trusted_signers: &[NostrPublicKey],
-    request: &HttpRequest<'_>,
-    now: i64,
-) -> Result<Identity> {
-    verify_nip98_with(
-        event,
-        policy,
-        trusted_signers,
-        request,
-        &Nip98Options::default(),
-        now,
-    )
-}
-
 /// Verifies a NIP-98 event (formats.md §5), in this order:
 ///
 /// 1. `kind` is 27235, else `wrong_kind`;
@@ -136,7 +117,7 @@ pub fn verify_nip98(
 ///    refused only with [`Nip98Options::require_payload`].
 ///
 /// Replay inside the window is the server's to refuse (by event id).
-pub fn verify_nip98_with(
+pub fn verify_nip98(
     event: &Event,
     policy: &Policy,
     trusted_signers: &[NostrPublicKey],
@@ -147,7 +128,7 @@ pub fn verify_nip98_with(
     verify_nip98_with_id(event, None, policy, trusted_signers, request, options, now)
 }
 
-/// [`verify_nip98_with`], given the event's id when it was computed while
+/// [`verify_nip98`], given the event's id when it was computed while
 /// reading the event (`Event::read_for_verification`).
 pub(crate) fn verify_nip98_with_id(
     event: &Event,
@@ -224,7 +205,7 @@ pub(crate) fn verify_nip98_with_id(
     let signer = event.pubkey.to_hex();
     Ok(Identity {
         format: Format::Nip98,
-        alg: "BIP340",
+        alg: crate::jws::Algorithm::Bip340,
         issuer: Some(signer.clone()),
         subject: signer,
         audience: Vec::new(),

@@ -265,7 +265,7 @@ pub(crate) fn verify_nwt_with_id(
     };
     Ok(Identity {
         format: Format::Nwt,
-        alg: "BIP340",
+        alg: crate::jws::Algorithm::Bip340,
         issuer: Some(issuer),
         subject,
         audience: claims.aud,

@@ -169,7 +169,7 @@ pub(crate) fn verify_portal_with_point(
     check_required(policy, &claims.all)?;
     Ok(Identity {
         format: Format::Portal,
-        alg: "ES256K",
+        alg: crate::jws::Algorithm::ES256K,
         issuer: Some(signer_hex.clone()),
         subject: signer_hex,
         audience: vec![target],

@@ -67,7 +67,7 @@ fn hmac_key_cannot_be_built_from_public_key_material() {
     let public_jwk = rsa.verifying_key().unwrap().to_public_jwk().unwrap();
     let mut as_hs = public_jwk.clone();
     as_hs.insert("alg", "HS256".into());
-    let text = tessera_core::json::Value::Object(as_hs).to_json();
+    let text = tessera_core::Value::Object(as_hs).to_json();
     let err = VerifyingKey::from_jwk(&text, None).unwrap_err();
     assert_eq!(err.code(), ErrorCode::AlgorithmNotAllowed);
     // And a PEM public key pinned to an HMAC algorithm is refused too.
@@ -95,7 +95,7 @@ fn ecdsa_der_signature_is_refused() {
     let t = token_with(&key, r#"{"alg":"ES256"}"#, OK_PAYLOAD);
     // Re-encode r||s as an ASN.1 DER SEQUENCE of two INTEGERs.
     let der_t = with_segment(&t, 2, |s| {
-        let raw = tessera_core::encoding::b64url_decode(s.as_bytes()).unwrap();
+        let raw = tessera_core::internal::encoding::b64url_decode(s.as_bytes()).unwrap();
         let int = |b: &[u8]| {
             let mut v = b.to_vec();
             while v.len() > 1 && v[0] == 0 && v[1] < 0x80 {
@@ -129,7 +129,7 @@ fn es256k_accepts_either_s_in_a_standard_jwt() {
     let t = token_with(&key, r#"{"alg":"ES256K"}"#, OK_PAYLOAD);
     assert!(jwt::verify(&t, &keys, &Policy::default(), NOW).is_ok());
     let high = with_segment(&t, 2, |s| {
-        let raw = tessera_core::encoding::b64url_decode(s.as_bytes()).unwrap();
+        let raw = tessera_core::internal::encoding::b64url_decode(s.as_bytes()).unwrap();
         let mut sig = raw[..32].to_vec();
         sig.extend(sub_mod(&SECP256K1_N, &raw[32..]));
         b64url_encode(&sig)
@@ -138,7 +138,7 @@ fn es256k_accepts_either_s_in_a_standard_jwt() {
     assert!(jwt::verify(&high, &keys, &Policy::default(), NOW).is_ok());
     // S = n (never a valid scalar) is still refused.
     let s_is_n = with_segment(&t, 2, |s| {
-        let raw = tessera_core::encoding::b64url_decode(s.as_bytes()).unwrap();
+        let raw = tessera_core::internal::encoding::b64url_decode(s.as_bytes()).unwrap();
         let mut sig = raw[..32].to_vec();
         sig.extend(SECP256K1_N);
         b64url_encode(&sig)
@@ -160,7 +160,7 @@ fn es256_accepts_either_s_as_jose_does() {
     let keys = KeySet::single(key.verifying_key().unwrap());
     let t = token_with(&key, r#"{"alg":"ES256"}"#, OK_PAYLOAD);
     let other_s = with_segment(&t, 2, |s| {
-        let raw = tessera_core::encoding::b64url_decode(s.as_bytes()).unwrap();
+        let raw = tessera_core::internal::encoding::b64url_decode(s.as_bytes()).unwrap();
         let mut sig = raw[..32].to_vec();
         sig.extend(sub_mod(&P256_N, &raw[32..]));
         b64url_encode(&sig)
@@ -234,7 +234,7 @@ const P521_N: &str = "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffff
 #[test]
 fn es384_and_es512_accept_either_s_as_jose_does() {
     for (alg, n) in [(Algorithm::ES384, P384_N), (Algorithm::ES512, P521_N)] {
-        let n = tessera_core::encoding::hex_decode_lower(n).unwrap();
+        let n = tessera_core::internal::encoding::hex_decode_lower(n).unwrap();
         let key = SigningKey::generate(alg).unwrap();
         let keys = KeySet::single(key.verifying_key().unwrap());
         let t = token_with(
@@ -269,7 +269,7 @@ fn hmac_key_cannot_be_built_from_ec_or_okp_public_keys() {
         for hs in ["HS256", "HS384", "HS512"] {
             let mut jwk = public.clone();
             jwk.insert("alg", hs.into());
-            let text = tessera_core::json::Value::Object(jwk).to_json();
+            let text = tessera_core::Value::Object(jwk).to_json();
             let err = VerifyingKey::from_jwk(&text, None).unwrap_err();
             assert_eq!(err.code(), ErrorCode::AlgorithmNotAllowed, "{alg} as {hs}");
         }

@@ -61,10 +61,9 @@ fn kid_must_be_a_string() {
 fn embedded_jwk_jku_x5u_x5c_never_supply_the_key() {
     // The attacker signs with its own key and points at it every way JOSE allows.
     let attacker = SigningKey::generate(Algorithm::ES256).unwrap();
-    let jwk = tessera_core::json::Value::Object(
-        attacker.verifying_key().unwrap().to_public_jwk().unwrap(),
-    )
-    .to_json();
+    let jwk =
+        tessera_core::Value::Object(attacker.verifying_key().unwrap().to_public_jwk().unwrap())
+            .to_json();
     let victim = SigningKey::generate(Algorithm::ES256).unwrap();
     let keys = KeySet::single(victim.verifying_key().unwrap());
     for header in [

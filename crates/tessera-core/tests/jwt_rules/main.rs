@@ -16,9 +16,9 @@ mod size;
 mod time;
 mod typ;
 
-use tessera_core::encoding::{b64url_decode, b64url_encode};
-use tessera_core::keys::{KeySet, SigningKey, VerifyingKey};
+use tessera_core::internal::encoding::{b64url_decode, b64url_encode};
 use tessera_core::{jwt, Algorithm, ErrorCode, Policy};
+use tessera_core::{KeySet, SigningKey, VerifyingKey};
 use tessera_testkit::fixtures::{hs256, hs256_set, sub_mod, token_with, SECP256K1_N, SECRET};
 
 const NOW: i64 = 1_800_000_000;

@@ -252,7 +252,7 @@ async fn a_failed_refresh_logs_one_warning_without_key_material() {
     assert!(line.contains("serving the last good key set"), "{line}");
     assert!(line.contains("error=\"http_status\""), "{line}");
     assert!(line.contains(&issuer.url(JWKS)), "{line}");
-    let x = tessera_core::json::parse_object(crate::harness::jwks_of(&[&a]).as_bytes())
+    let x = tessera_core::internal::json::parse_object(crate::harness::jwks_of(&[&a]).as_bytes())
         .unwrap()
         .get("keys")
         .and_then(|k| k.as_array())

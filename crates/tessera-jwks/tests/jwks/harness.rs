@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::json::{Object, Value};
-use tessera_core::keys::{KeySet, SigningKey};
 use tessera_core::{jwt, Algorithm, Clock, SystemClock};
+use tessera_core::{KeySet, SigningKey};
+use tessera_core::{Object, Value};
 use tessera_jwks::JwksConfig;
 
 /// What the issuer answers; changed by the tests between requests.

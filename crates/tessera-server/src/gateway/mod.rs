@@ -58,19 +58,14 @@ pub(crate) fn test_identity(
     audience: &[&str],
     claims: serde_json::Value,
 ) -> tessera_core::Identity {
-    let claims = tessera_core::json::read_object(claims.to_string().as_bytes())
+    let claims = tessera_core::internal::json::read_object(claims.to_string().as_bytes())
         .expect("test claims are a JSON object");
-    tessera_core::Identity {
-        format: tessera_core::Format::Jwt,
-        alg: "ES256",
-        issuer: None,
-        subject: subject.to_owned(),
-        audience: audience.iter().map(|a| (*a).to_owned()).collect(),
-        expires_at: None,
-        not_before: None,
-        issued_at: None,
-        id: None,
-        kid: None,
-        claims: claims.into(),
-    }
+    let mut id = tessera_core::Identity::new(
+        tessera_core::Format::Jwt,
+        tessera_core::Algorithm::ES256,
+        subject,
+    );
+    id.audience = audience.iter().map(|a| (*a).to_owned()).collect();
+    id.claims = claims.into();
+    id
 }

@@ -7,8 +7,8 @@ use super::keyfile::load_key_file;
 use crate::config::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use tessera_core::ethereum::Address;
-use tessera_core::nostr::NostrPublicKey;
+use tessera_core::Address;
+use tessera_core::NostrPublicKey;
 use tessera_core::{Algorithm, KeySet};
 
 /// Names the server uses for the credentials it accepts without an

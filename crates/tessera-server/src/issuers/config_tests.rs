@@ -3,8 +3,8 @@
 //! table and the fix.
 
 use crate::config::Config;
-use tessera_core::keys::SigningKey;
 use tessera_core::Algorithm;
+use tessera_core::SigningKey;
 use tessera_testkit::dir::TempDir;
 
 const NPUB_HEX: &str = "7e7e9c42a91bfef19fa929e5fda1b72e0ebc1a4c1141673e2794234d86addf4e";

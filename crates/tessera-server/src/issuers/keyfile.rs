@@ -40,7 +40,7 @@ pub(crate) fn load_key_file(
             .map_err(bad);
     }
     if trimmed.starts_with('{') {
-        let doc = tessera_core::json::parse_object(trimmed.as_bytes()).map_err(bad)?;
+        let doc = tessera_core::internal::json::parse_object(trimmed.as_bytes()).map_err(bad)?;
         if doc.get("keys").is_some() {
             let set = KeySet::from_jwks(trimmed, pin).map_err(bad)?;
             if set.is_empty() {

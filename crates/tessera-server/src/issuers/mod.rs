@@ -31,9 +31,9 @@ pub use verify::{BearerRoute, IssuerRefusal, PORTAL_SIGNER_HEADER};
 use crate::config::ConfigError;
 use config::{CheckedIssuer, CheckedKind, JwtKeySource};
 use std::sync::Arc;
-use tessera_core::cache::CacheConfig;
-use tessera_core::ethereum::Address;
-use tessera_core::nostr::NostrPublicKey;
+use tessera_core::Address;
+use tessera_core::CacheConfig;
+use tessera_core::NostrPublicKey;
 use tessera_core::{Clock, Identity, KeySet, Policy, Verifier};
 use tessera_jwks::{RemoteJwks, RemoteVerifier};
 

@@ -2,11 +2,12 @@
 
 use super::{Authenticated, Check, Issuer, Issuers, JwtKeys};
 use std::sync::Arc;
-use tessera_core::encoding::{b64_either_decode, b64url_decode, hex_encode};
-use tessera_core::ethereum::thirdweb::THIRDWEB_HEADER;
-use tessera_core::nostr::portal::PORTAL_HEADER;
-use tessera_core::nostr::{verify_portal, NostrPublicKey};
-use tessera_core::sha::sha256;
+use tessera_core::internal::encoding::{b64_either_decode, b64url_decode, hex_encode};
+use tessera_core::internal::ethereum::thirdweb::THIRDWEB_HEADER;
+use tessera_core::internal::nostr::portal::PORTAL_HEADER;
+use tessera_core::internal::nostr::verify_portal;
+use tessera_core::internal::sha::sha256;
+use tessera_core::NostrPublicKey;
 use tessera_core::{Error, ErrorCode, FormatHint, Identity};
 
 /// The request header that names the signer of a wallet-signed Portal JWT
@@ -94,7 +95,7 @@ impl Issuers {
         let payload = || {
             b64url_decode(p.as_bytes())
                 .ok()
-                .and_then(|b| tessera_core::json::read_object(&b).ok())
+                .and_then(|b| tessera_core::internal::json::read_object(&b).ok())
         };
         if h == PORTAL_HEADER
             && has(|c| matches!(c, Check::PortalService { .. } | Check::PortalWallet { .. }))

@@ -2,10 +2,10 @@
 //! that accepted it (and the subject) or the error code asserted.
 
 use super::*;
-use tessera_core::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
-use tessera_core::json::Object;
-use tessera_core::keys::SigningKey;
-use tessera_core::nostr::{issue_nwt, issue_portal, NostrSecretKey, NwtClaims};
+use tessera_core::internal::ethereum::{issue_thirdweb, EthereumSecretKey, ThirdwebClaims};
+use tessera_core::internal::nostr::{issue_nwt, issue_portal, NostrSecretKey, NwtClaims};
+use tessera_core::Object;
+use tessera_core::SigningKey;
 use tessera_core::{jwt, Algorithm, ErrorCode, FixedClock};
 use tessera_testkit::dir::TempDir;
 use tessera_testkit::fixtures::nostr_key;
@@ -88,10 +88,9 @@ fn two_jwt_issuers(dir: &TempDir) -> (Issuers, SigningKey, SigningKey) {
     let b = SigningKey::generate(Algorithm::RS256)
         .unwrap()
         .with_kid("k1");
-    let jwks = tessera_core::json::Value::Object(
-        KeySet::single(b.verifying_key().unwrap()).to_public_jwks(),
-    )
-    .to_json();
+    let jwks =
+        tessera_core::Value::Object(KeySet::single(b.verifying_key().unwrap()).to_public_jwks())
+            .to_json();
     let a_pem = dir.write("a.pem", &a.to_public_pem().unwrap());
     let b_jwks = dir.write("b.jwks.json", &jwks);
     let i = issuers(&format!(
@@ -149,8 +148,8 @@ fn jwt_issuers_accept_their_tokens_and_refuse_the_rest() {
     assert_eq!(refused(&i, &old, None).0, ErrorCode::Expired);
     // Tampered: the payload changed after signing.
     let mut parts: Vec<String> = ok.split('.').map(str::to_owned).collect();
-    parts[1] = tessera_core::encoding::b64url_encode(
-        tessera_core::json::Value::Object(claims("https://b.example", "mallory", NOW, NOW + 300))
+    parts[1] = tessera_core::internal::encoding::b64url_encode(
+        tessera_core::Value::Object(claims("https://b.example", "mallory", NOW, NOW + 300))
             .to_json()
             .as_bytes(),
     );
@@ -376,7 +375,7 @@ fn nwt(signer: &NostrSecretKey, aud: &str, ttl: i64, sub: Option<String>) -> Str
         ..NwtClaims::default()
     };
     let event = issue_nwt(signer, &claims, "", NOW).unwrap();
-    tessera_core::encoding::b64url_encode(event.to_json().as_bytes())
+    tessera_core::internal::encoding::b64url_encode(event.to_json().as_bytes())
 }
 
 #[test]

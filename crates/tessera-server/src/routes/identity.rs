@@ -27,24 +27,24 @@ pub(crate) fn identity_body(found: &Authenticated) -> String {
     let method = found.method;
     let mut out = String::with_capacity(256 + id.subject.len());
     out.push_str("{\"subject\":");
-    tessera_core::json::write_string(&id.subject, &mut out);
+    tessera_core::internal::json::write_string(&id.subject, &mut out);
     out.push_str(",\"format\":");
-    tessera_core::json::write_string(id.format.as_str(), &mut out);
+    tessera_core::internal::json::write_string(id.format.as_str(), &mut out);
     out.push_str(",\"method\":");
-    tessera_core::json::write_string(method, &mut out);
+    tessera_core::internal::json::write_string(method, &mut out);
     out.push_str(",\"issuer\":");
     match &id.issuer {
-        Some(iss) => tessera_core::json::write_string(iss, &mut out),
+        Some(iss) => tessera_core::internal::json::write_string(iss, &mut out),
         None => out.push_str("null"),
     }
     out.push_str(",\"issuer_name\":");
-    tessera_core::json::write_string(&found.issuer, &mut out);
+    tessera_core::internal::json::write_string(&found.issuer, &mut out);
     out.push_str(",\"audience\":[");
     for (i, aud) in id.audience.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        tessera_core::json::write_string(aud, &mut out);
+        tessera_core::internal::json::write_string(aud, &mut out);
     }
     out.push(']');
     for (name, t) in [("expires_at", id.expires_at), ("issued_at", id.issued_at)] {
@@ -52,18 +52,18 @@ pub(crate) fn identity_body(found: &Authenticated) -> String {
         out.push_str(name);
         out.push_str("\":");
         match t {
-            Some(t) => tessera_core::json::write_int(t, &mut out),
+            Some(t) => tessera_core::internal::json::write_int(t, &mut out),
             None => out.push_str("null"),
         }
     }
     if method == "access_token" {
         if let Some(sid) = id.claims.get("sid").and_then(|s| s.as_str()) {
             out.push_str(",\"session_id\":");
-            tessera_core::json::write_string(sid, &mut out);
+            tessera_core::internal::json::write_string(sid, &mut out);
         }
         if let Some(amr) = id.claims.get("amr") {
             out.push_str(",\"amr\":");
-            tessera_core::json::write_value(amr, &mut out);
+            tessera_core::internal::json::write_value(amr, &mut out);
         }
     }
     out.push('}');
@@ -245,25 +245,22 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
 mod tests {
     use super::*;
     use serde_json::json;
-    use tessera_core::json::{Object, Value as CoreValue};
+    use tessera_core::{Object, Value as CoreValue};
 
     fn identity(format: Format, issuer: Option<&str>, audience: &[&str]) -> Identity {
         let mut claims = Object::new();
         claims.insert("sid", "s-1".into());
         claims.insert("amr", CoreValue::Array(vec!["nostr".into(), "x\"y".into()]));
-        Identity {
+        let mut id = Identity::new(
             format,
-            alg: "ES256",
-            issuer: issuer.map(str::to_owned),
-            subject: "quote \" backslash \\ newline \n tab \t nul \u{0} é ✓ \u{2028}".into(),
-            audience: audience.iter().map(|a| (*a).to_owned()).collect(),
-            expires_at: Some(1_796_155_461),
-            not_before: None,
-            issued_at: None,
-            id: None,
-            kid: None,
-            claims: claims.into(),
-        }
+            tessera_core::Algorithm::ES256,
+            "quote \" backslash \\ newline \n tab \t nul \u{0} é ✓ \u{2028}",
+        );
+        id.issuer = issuer.map(str::to_owned);
+        id.audience = audience.iter().map(|a| (*a).to_owned()).collect();
+        id.expires_at = Some(1_796_155_461);
+        id.claims = claims.into();
+        id
     }
 
     fn found(identity: Identity, method: &'static str, issuer: &str) -> Authenticated {

@@ -19,9 +19,8 @@ use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_core::credential::{parse_authorization, Credential};
-use tessera_core::encoding::hex_encode;
-use tessera_core::sha::constant_time_eq;
+use tessera_core::internal::credential::{parse_authorization, Credential};
+use tessera_core::internal::sha::constant_time_eq;
 use tessera_core::{ErrorCode, Format, Identity};
 use tessera_session::browser::{self, Intent};
 use tessera_session::{SessionError, SessionErrorKind, TokenPair};
@@ -114,7 +113,7 @@ fn credential<'a>(
         None => Ok(None),
         Some(a) => parse_authorization(a, state.config.max_authorization_bytes, false)
             .map(Some)
-            .map_err(|e| ApiError::from_core(&e)),
+            .map_err(|e| ApiError::unauthorized(e.code(), e.message())),
     }
 }
 
@@ -543,9 +542,3 @@ pub(crate) use oauth::TokenForm;
 pub use oauth::{introspect, revoke};
 pub use portal_rest::{portal_issue, portal_verify};
 pub(crate) use portal_rest::{PortalIssue, PortalVerify};
-
-/// A short, non-reversible tag of a secret for logs (never the secret).
-pub fn log_tag(secret: &str) -> String {
-    let h = tessera_core::sha::sha256(secret.as_bytes());
-    hex_encode(&h[..4])
-}

@@ -3,7 +3,8 @@
 use super::oauth::require_admin;
 use super::*;
 use crate::bodies::{PortalClaims, PortalError, PortalIssued, PortalToken, PortalVerified};
-use tessera_core::nostr::{issue_portal, verify_portal, NostrPublicKey, NostrSecretKey};
+use tessera_core::internal::nostr::{issue_portal, verify_portal, NostrSecretKey};
+use tessera_core::NostrPublicKey;
 use tessera_core::Policy;
 
 fn portal_error(status: StatusCode, message: &str) -> Response {

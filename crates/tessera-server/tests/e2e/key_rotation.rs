@@ -56,7 +56,7 @@ fn retired_signer_tokens_keep_working_after_rotation() {
         .expect("h")
         .to_owned();
     let header: Value = serde_json::from_slice(
-        &tessera_core::encoding::b64url_decode(header.as_bytes()).expect("b64"),
+        &tessera_core::internal::encoding::b64url_decode(header.as_bytes()).expect("b64"),
     )
     .expect("json");
     assert_eq!(header["typ"], "at+jwt");

@@ -20,11 +20,12 @@ mod revocation;
 mod siwe;
 
 use serde_json::{json, Value};
-use tessera_core::ethereum::EthereumSecretKey;
-use tessera_core::nostr::{
-    issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, NostrPublicKey,
-    NostrSecretKey, NwtClaims,
+use tessera_core::internal::ethereum::EthereumSecretKey;
+use tessera_core::internal::nostr::{
+    issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, NostrSecretKey,
+    NwtClaims,
 };
+use tessera_core::NostrPublicKey;
 use tessera_core::{Clock, SystemClock};
 use tessera_testkit::api::*;
 use tessera_testkit::http::*;

@@ -16,11 +16,11 @@ fn each_store(mut f: impl FnMut(&Server)) {
     }
 }
 
-fn nostr(event: &tessera_core::nostr::Event) -> String {
+fn nostr(event: &tessera_core::internal::nostr::Event) -> String {
     nwt_authorization(event)
 }
 
-fn nwt(s: &Server, user: &NostrSecretKey, created_at: i64) -> tessera_core::nostr::Event {
+fn nwt(s: &Server, user: &NostrSecretKey, created_at: i64) -> tessera_core::internal::nostr::Event {
     let claims = NwtClaims {
         aud: vec![s.url.clone()],
         ttl: Some(600),

@@ -13,7 +13,7 @@ use envoy_types::pb::envoy::service::auth::v3::check_response::HttpResponse;
 use envoy_types::pb::envoy::service::auth::v3::{AttributeContext, CheckRequest};
 use serde_json::Value;
 use std::collections::HashMap;
-use tessera_core::nostr::{
+use tessera_core::internal::nostr::{
     issue_nip98, issue_nwt, nip98_authorization, nwt_authorization, NostrSecretKey, NwtClaims,
 };
 use tessera_core::{Clock, SystemClock};

@@ -4,7 +4,7 @@
 //! review reproduced them.
 
 use super::*;
-use tessera_core::ethereum::EthereumSecretKey;
+use tessera_core::internal::ethereum::EthereumSecretKey;
 use tessera_testkit::api::siwe_login;
 
 /// Through Traefik a client's `X-Original-URL` arrives untouched. An event

@@ -12,7 +12,7 @@ mod payload;
 mod rules;
 
 use serde_json::Value;
-use tessera_core::nostr::{
+use tessera_core::internal::nostr::{
     issue_nip98, issue_nwt, nip98_authorization, nwt_authorization, NostrSecretKey, NwtClaims,
 };
 use tessera_core::{Clock, SystemClock};

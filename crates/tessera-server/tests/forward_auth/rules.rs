@@ -4,7 +4,7 @@
 //! cannot inject a header.
 
 use super::*;
-use tessera_core::ethereum::EthereumSecretKey;
+use tessera_core::internal::ethereum::EthereumSecretKey;
 use tessera_testkit::api::siwe_login;
 
 /// The rules of these tests, behind Traefik; `admin` is the one subject

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use tessera_core::encoding::hex_encode;
-use tessera_core::ethereum::eip191::parse_signature_hex;
-use tessera_core::ethereum::siwe::{SiweExpectations, SiweMessage};
-use tessera_core::ethereum::{Address, Rfc3339Time};
-use tessera_core::nostr::{verify_portal, HttpRequest, NostrPublicKey};
-use tessera_core::sha::sha256;
+use tessera_core::internal::encoding::hex_encode;
+use tessera_core::internal::ethereum::eip191::parse_signature_hex;
+use tessera_core::internal::ethereum::siwe::{SiweExpectations, SiweMessage};
+use tessera_core::internal::ethereum::{Address, Rfc3339Time};
+use tessera_core::internal::nostr::{verify_portal, HttpRequest, NostrPublicKey};
+use tessera_core::internal::sha::sha256;
 use tessera_core::{ErrorCode, FormatHint, Identity, Policy, Verifier};
 use tessera_store::{NewRefreshToken, RefreshFamily};
 

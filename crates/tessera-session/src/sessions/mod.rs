@@ -12,8 +12,8 @@ use crate::revocation::{RevocationCache, RevocationEntries, RevocationEvent};
 use crate::tokens::ACCESS_TOKEN_TYP;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
-use tessera_core::cache::CacheConfig;
-use tessera_core::nostr::NostrPublicKey;
+use tessera_core::CacheConfig;
+use tessera_core::NostrPublicKey;
 use tessera_core::{Clock, ErrorCode, Identity, KeySet, Policy, SigningKey, SystemClock, Verifier};
 use tessera_store::{Invalidation, Store, StoreError};
 use tokio::sync::broadcast::error::RecvError;
@@ -297,7 +297,10 @@ impl Sessions {
     /// for a cache that is turned off.
     pub fn verify_cache_stats(
         &self,
-    ) -> [(&'static str, Option<tessera_core::cache::CacheStats>); 2] {
+    ) -> [(
+        &'static str,
+        Option<tessera_core::internal::cache::CacheStats>,
+    ); 2] {
         let access = self.signer().verifier.cache().map(|c| c.stats());
         let nostr = self.nostr.cache().map(|c| c.stats());
         [("access_token", access), ("nostr", nostr)]

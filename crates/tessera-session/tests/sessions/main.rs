@@ -11,12 +11,12 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tessera_core::ethereum::EthereumSecretKey;
-use tessera_core::keys::KeySet;
-use tessera_core::nostr::{
+use tessera_core::internal::ethereum::EthereumSecretKey;
+use tessera_core::internal::nostr::{
     issue_nip98, issue_nwt, issue_portal, nip98_authorization, nwt_authorization, NostrSecretKey,
     NwtClaims,
 };
+use tessera_core::KeySet;
 use tessera_core::{Algorithm, Clock, SigningKey};
 use tessera_session::{Revocation, SessionConfig, SessionErrorKind, Sessions};
 use tessera_store::{
