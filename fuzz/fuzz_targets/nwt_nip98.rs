@@ -59,6 +59,7 @@ fn check(ev: &Event, flags: u8, now: i64) {
     };
     let options = Nip98Options {
         require_payload: flags & 64 != 0,
+        unchecked_payload: flags & 128 != 0,
     };
     let signer_trusted = trusted.contains(&ev.pubkey);
 

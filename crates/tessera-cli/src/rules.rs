@@ -17,7 +17,7 @@ use tessera_core::internal::credential::{parse_authorization, Credential};
 use tessera_core::internal::nostr::verify_authorization_event;
 use tessera_core::{Clock, Format, Identity, Policy, SystemClock};
 use tessera_core::{HttpRequest, Nip98Options};
-use tessera_server::gateway::{Caller, Decision, ForwardedRequest};
+use tessera_server::gateway::{Caller, Decision, ForwardedRequest, PayloadWithoutBody};
 
 #[derive(Args)]
 pub struct RulesArgs {
@@ -64,12 +64,18 @@ pub fn run(args: RulesArgs) -> Result<ExitCode, UsageError> {
     let rules = config.forward_auth_rules()?;
     let request = ForwardedRequest::from_url(&args.method, &args.url)
         .map_err(|e| UsageError(format!("--method/--url: {e} ({})", e.code())))?;
+    let route = rules.route(&request);
+    // No body here: a `payload` tag is checked against none, unless the
+    // rule accepts it unchecked (as `/v1/verify` does behind nginx).
+    let unchecked = route.nip98_payload_without_body() == PayloadWithoutBody::AcceptUnchecked;
     let caller: Option<(String, Identity)> = match (&args.credential, &args.issuer) {
-        (Some(c), _) => Some(("nostr".into(), nostr_identity(&config, &request, c)?)),
+        (Some(c), _) => Some((
+            "nostr".into(),
+            nostr_identity(&config, &request, c, unchecked)?,
+        )),
         (None, Some(issuer)) => Some((issuer.clone(), simulated(&args)?)),
         (None, None) => None,
     };
-    let route = rules.route(&request);
     let decision = match &caller {
         _ if !route.needs_credential() => route.decide(None),
         Some((issuer, id)) => route.decide(Some(&Caller::new(issuer, id))),
@@ -105,11 +111,13 @@ pub fn run(args: RulesArgs) -> Result<ExitCode, UsageError> {
     })
 }
 
-/// An NWT whose `aud` names the server, or a NIP-98 event for `request`.
+/// An NWT whose `aud` names the server, or a NIP-98 event for `request`
+/// (its `payload` tag not compared when `unchecked_payload`).
 fn nostr_identity(
     config: &tessera_server::config::Config,
     request: &ForwardedRequest,
     credential: &str,
+    unchecked_payload: bool,
 ) -> Result<Identity, UsageError> {
     let value = crate::read_credential(credential)?;
     let event = match parse_authorization(&value, config.max_authorization_bytes, true) {
@@ -138,7 +146,10 @@ fn nostr_identity(
         &policy,
         &[],
         Some(&http),
-        &Nip98Options::default(),
+        &Nip98Options {
+            unchecked_payload,
+            ..Nip98Options::default()
+        },
         now,
     )
     .map_err(|e| {

@@ -28,7 +28,12 @@ allow = ["tessera", "nostr"]
 
 /// Runs `tessera rules test --config <RULES> ARGS`: (exit code, JSON, stderr).
 fn rules_test(dir: &TempDir, args: &[&str]) -> (i32, Value, String) {
-    let config = dir.write("tessera.toml", RULES);
+    rules_test_with(dir, RULES, args)
+}
+
+/// Runs `tessera rules test --config <rules> ARGS`.
+fn rules_test_with(dir: &TempDir, rules: &str, args: &[&str]) -> (i32, Value, String) {
+    let config = dir.write("tessera.toml", rules);
     let mut all = vec!["rules", "test", "--config", config.as_str()];
     all.extend_from_slice(args);
     let out = tessera_testkit::cli::run(tessera_bin!(), &all);
@@ -119,6 +124,52 @@ fn a_nip98_credential_is_verified_for_the_request() {
     );
     assert_eq!(code, 2);
     assert!(err.contains("method_mismatch"), "{err}");
+}
+
+#[test]
+fn a_payload_tag_is_refused_unless_the_rule_accepts_it_unchecked() {
+    let dir = TempDir::new("rules-test-payload");
+    let rules = "[forward_auth]\ngateway = \"nginx\"\n\n[[rule]]\npath = \"/upload\"\nallow = [\"nostr\"]\nnip98_payload_without_body = \"accept_unchecked\"\n\n[[rule]]\npath = \"/*\"\nallow = [\"nostr\"]\n";
+    let user = NostrSecretKey::generate();
+    let now = SystemClock.now();
+    let signed = |url: &str| {
+        nip98_authorization(&issue_nip98(&user, url, "POST", Some(b"{}"), now).expect("nip98"))
+    };
+    // /upload (accept_unchecked): allowed by rule 1, with no body at all.
+    let url = "https://api.example/upload";
+    let (code, v, err) = rules_test_with(
+        &dir,
+        rules,
+        &[
+            "--method",
+            "POST",
+            "--url",
+            url,
+            "--credential",
+            &signed(url),
+        ],
+    );
+    assert_eq!(
+        (code, v["rule"]["index"].as_u64()),
+        (0, Some(1)),
+        "{v} {err}"
+    );
+    // Elsewhere (default refuse): the tag is compared with no body.
+    let url = "https://api.example/orders";
+    let (code, _, err) = rules_test_with(
+        &dir,
+        rules,
+        &[
+            "--method",
+            "POST",
+            "--url",
+            url,
+            "--credential",
+            &signed(url),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("payload_mismatch"), "{err}");
 }
 
 #[test]

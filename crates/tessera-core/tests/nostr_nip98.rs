@@ -311,6 +311,7 @@ fn body_without_payload_tag_is_refused_only_when_required() {
     .is_ok());
     let strict = Nip98Options {
         require_payload: true,
+        ..Nip98Options::default()
     };
     assert_eq!(
         code(verify_nip98(
@@ -325,6 +326,97 @@ fn body_without_payload_tag_is_refused_only_when_required() {
     );
     // An empty body needs no payload tag even then.
     assert!(verify_nip98(&ev, &Policy::default(), &[], &post(Some(b"")), &strict, NOW).is_ok());
+}
+
+#[test]
+fn unchecked_payload_skips_only_the_payload_comparison() {
+    // Signed for BODY; the verifier has no body (a gateway that does not
+    // forward it).
+    let ev = issue_nip98(&sk(1), URL, "POST", Some(BODY), NOW).unwrap();
+    let unchecked = Nip98Options {
+        unchecked_payload: true,
+        ..Nip98Options::default()
+    };
+    let verify = |ev: &Event, req: &HttpRequest<'_>, options: &Nip98Options| {
+        verify_nip98(ev, &Policy::default(), &[], req, options, NOW)
+    };
+    // Default: the tag is compared with the empty body, and refused.
+    assert_eq!(
+        code(verify(&ev, &post(None), &Nip98Options::default())),
+        ErrorCode::PayloadMismatch
+    );
+    // Unchecked: accepted, the tag still in the identity's claims.
+    let id = verify(&ev, &post(None), &unchecked).unwrap();
+    assert_eq!(id.subject, sk(1).public_key().to_hex());
+    assert_eq!(
+        id.claims.get("payload").and_then(|v| v.as_str()),
+        Some(
+            tessera_core::internal::encoding::hex_encode(&tessera_core::internal::sha::sha256(
+                BODY
+            ))
+            .as_str()
+        )
+    );
+    // Everything else is still checked.
+    let other_url = HttpRequest {
+        url: "https://api.example.com/v1/other",
+        ..post(None)
+    };
+    assert_eq!(
+        code(verify(&ev, &other_url, &unchecked)),
+        ErrorCode::UrlMismatch
+    );
+    let get = HttpRequest {
+        method: "GET",
+        ..post(None)
+    };
+    assert_eq!(
+        code(verify(&get_event(&ev), &get, &unchecked)),
+        ErrorCode::IdMismatch
+    );
+    assert_eq!(
+        code(verify(&ev, &get, &unchecked)),
+        ErrorCode::MethodMismatch
+    );
+    let old = issue_nip98(&sk(1), URL, "POST", Some(BODY), NOW - 61).unwrap();
+    assert_eq!(
+        code(verify(&old, &post(None), &unchecked)),
+        ErrorCode::Stale
+    );
+    let mut forged = ev.clone();
+    forged.sig = issue_nip98(&sk(1), URL, "POST", None, NOW).unwrap().sig;
+    assert_eq!(
+        code(verify(&forged, &post(None), &unchecked)),
+        ErrorCode::BadSignature
+    );
+    assert_eq!(
+        code(verify_nip98(
+            &ev,
+            &Policy::default(),
+            &[sk(2).public_key()],
+            &post(None),
+            &unchecked,
+            NOW
+        )),
+        ErrorCode::UntrustedSigner
+    );
+    // A malformed payload tag is still malformed.
+    let bad = event(NOW, &[&["u", URL], &["method", "POST"], &["payload", "zz"]]);
+    assert_eq!(
+        code(verify(&bad, &post(None), &unchecked)),
+        ErrorCode::Malformed
+    );
+}
+
+/// `ev` with its `method` tag changed to GET after signing.
+fn get_event(ev: &Event) -> Event {
+    let mut e = ev.clone();
+    for t in &mut e.tags {
+        if t[0] == "method" {
+            t[1] = "GET".into();
+        }
+    }
+    e
 }
 
 #[test]

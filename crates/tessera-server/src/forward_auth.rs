@@ -11,7 +11,8 @@ use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::extract::Peer;
 use crate::gateway::{
-    Caller, ClaimHeaders, Decision, ForwardedRequest, Gateway, Refusal, RequestReader, RuleSet,
+    Caller, ClaimHeaders, Decision, ForwardedRequest, Gateway, PayloadWithoutBody, Refusal,
+    RequestReader, RuleSet,
 };
 use crate::routes::{identify, identity_body, json_text, SeenRequest};
 use axum::body::Bytes;
@@ -136,6 +137,8 @@ pub(crate) async fn decide(
         url: request.nip98_url(),
         method: request.method().to_owned(),
         body: body?,
+        unchecked_payload: route.nip98_payload_without_body()
+            == PayloadWithoutBody::AcceptUnchecked,
     };
     let found = identify(state, headers, || seen.clone()).await?;
     let id = &*found.identity;
@@ -188,6 +191,52 @@ pub(crate) async fn decide(
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// A `Nostr` credential at a route whose rule says
+/// `nip98_payload_without_body = "accept_unchecked"`, when the gateway did
+/// not forward the body: a NIP-98 event is verified by the sessions'
+/// Nostr verifier's policy and signers with only the `payload` comparison
+/// skipped (u, method, the created_at window, id, signature still
+/// checked; replay is refused by `identify` as for every NIP-98 event),
+/// then the session checks. An NWT is not bound to a body: it takes the
+/// usual path.
+pub(crate) async fn verify_nostr_unchecked(
+    state: &Shared,
+    authorization: &str,
+    credential: &str,
+    seen: &SeenRequest,
+) -> Result<std::sync::Arc<tessera_core::Identity>, tessera_session::SessionError> {
+    use tessera_core::internal::nostr::{
+        decode_authorization_event, verify_nip98, HttpRequest, Nip98Options, NIP98_KIND,
+    };
+    let v = state.sessions.nostr_verifier();
+    let event = decode_authorization_event(credential, v.policy())?;
+    if event.kind != NIP98_KIND {
+        return state
+            .sessions
+            .verify_nostr_for(authorization, &seen.url, &seen.method, b"")
+            .await;
+    }
+    let request = HttpRequest {
+        url: &seen.url,
+        method: &seen.method,
+        body: None,
+    };
+    let options = Nip98Options {
+        unchecked_payload: true,
+        ..Nip98Options::default()
+    };
+    let id = verify_nip98(
+        &event,
+        v.policy(),
+        v.nostr_keys(),
+        &request,
+        &options,
+        v.now(),
+    )?;
+    state.sessions.check_issued(&id).await?;
+    Ok(std::sync::Arc::new(id))
 }
 
 /// Whether a header of an allowed answer is for the upstream (what Envoy

@@ -5,42 +5,26 @@
 //! `[[rule]]` tables) and an upstream that echoes the head it received.
 //! Checked through each gateway: allowed (with the X-Auth-* headers the
 //! app gets), 401, 403 by rule, anonymous, the spoofs of issue 20, and
-//! client copies of X-Auth-* stripped.
+//! client copies of X-Auth-* stripped; on SQLite and on PostgreSQL. Real
+//! clients (ethers + siwe, nostr-tools) through the same gateways are in
+//! crates/tessera-cli/tests/interop/gateways.rs.
 //!
 //! A missing binary skips loudly, and fails when `CI` is set (`.ci/run`
 //! installs both).
 
-use std::path::PathBuf;
-use std::process::Command;
 use tessera_core::internal::nostr::{
     issue_nip98, issue_nwt, nip98_authorization, nwt_authorization, NostrSecretKey, NwtClaims,
 };
 use tessera_core::{Clock, SystemClock};
 use tessera_server::config::Config;
-use tessera_testkit::gateway::{echoed_header, find_binary, EchoUpstream, Process};
+use tessera_testkit::gateway::{caddy_example, echoed_header, nginx_example, EchoUpstream};
 use tessera_testkit::http::http;
 use tessera_testkit::inproc::{start, Server};
-use tessera_testkit::{free_port, in_ci, loud_skip, TempDir};
-
-fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
-
-/// The binary, or None after a loud skip (a failure in CI).
-fn binary(name: &str) -> Option<PathBuf> {
-    let found = find_binary(name);
-    if found.is_none() {
-        let why = format!("{name} is not installed: SKIPPING the real-gateway test that needs it (apt-get install {name})");
-        assert!(!in_ci(), "{why}");
-        loud_skip(&why);
-    }
-    found
-}
+use tessera_testkit::store::{Backend, Kind};
+use tessera_testkit::{free_port, TempDir};
 
 /// tessera behind a gateway of `kind` that clients call at `front`.
-fn tessera(kind: &str, front: u16, admin: &NostrSecretKey) -> Server {
+fn tessera(kind: &str, front: u16, admin: &NostrSecretKey, store: Option<String>) -> Server {
     let text = format!(
         r#"
 public_url = "http://127.0.0.1:{front}"
@@ -64,74 +48,53 @@ allow = ["tessera", "nostr"]
         admin.public_key().to_hex()
     );
     let file: Config = toml::from_str(&text).expect("config");
-    start(None, move |c| {
+    start(store, move |c| {
         c.public_url = file.public_url;
         c.forward_auth = file.forward_auth;
         c.rule = file.rule;
     })
 }
 
-/// Replaces `from` (which must be there) with `to`.
-fn set(text: String, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "the example no longer has {from:?}");
-    text.replace(from, to)
-}
-
+/// Both gateways, each on SQLite and on PostgreSQL (the NIP-98 replay
+/// record at the gateway is the store's).
 #[test]
 fn nginx_runs_the_shipped_example() {
-    let Some(nginx) = binary("nginx") else { return };
-    let dir = TempDir::new("nginx");
-    let front = free_port();
-    let admin = NostrSecretKey::generate();
-    let s = tessera("nginx", front, &admin);
-    let app = EchoUpstream::start();
-    let site = std::fs::read_to_string(repo_file("examples/nginx.conf")).expect("example");
-    let site = set(
-        site,
-        "listen 443 ssl;",
-        &format!("listen 127.0.0.1:{front};"),
-    );
-    let site = set(
-        site,
-        "server 127.0.0.1:8787;",
-        &format!("server {};", s.addr),
-    );
-    let site = set(
-        site,
-        "server 127.0.0.1:3000;",
-        &format!("server {};", app.addr),
-    );
-    let site_path = dir.write("site.conf", &site);
-    let root = dir.root().display().to_string();
-    let main = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {root}/nginx.pid;\nerror_log {root}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {root}/body;\n  proxy_temp_path {root}/proxy;\n  fastcgi_temp_path {root}/fastcgi;\n  uwsgi_temp_path {root}/uwsgi;\n  scgi_temp_path {root}/scgi;\n  include {site_path};\n}}\n"
-    );
-    let conf = dir.write("nginx.conf", &main);
-    let mut cmd = Command::new(nginx);
-    cmd.args(["-p", &root, "-e", &format!("{root}/error.log"), "-c", &conf]);
-    let gw = Process::start(cmd, &dir.join("nginx.log"), front);
-    check(&s, front, &admin, &|| gw.log_text());
+    through("nginx", None);
 }
 
 #[test]
 fn caddy_runs_the_shipped_example() {
-    let Some(caddy) = binary("caddy") else { return };
-    let dir = TempDir::new("caddy");
+    through("caddy", None);
+}
+
+#[test]
+fn nginx_runs_the_shipped_example_on_postgres() {
+    let Some(pg) = Backend::new(Kind::Postgres) else {
+        return;
+    };
+    through("nginx", Some(pg.url.clone()));
+}
+
+#[test]
+fn caddy_runs_the_shipped_example_on_postgres() {
+    let Some(pg) = Backend::new(Kind::Postgres) else {
+        return;
+    };
+    through("caddy", Some(pg.url.clone()));
+}
+
+/// tessera on `store` behind the shipped example of `kind`, then [`check`].
+fn through(kind: &str, store: Option<String>) {
+    let dir = TempDir::new(kind);
     let front = free_port();
     let admin = NostrSecretKey::generate();
-    let s = tessera("caddy", front, &admin);
+    let s = tessera(kind, front, &admin, store);
     let app = EchoUpstream::start();
-    let mut cmd = Command::new(caddy);
-    cmd.args(["run", "--adapter", "caddyfile", "--config"])
-        .arg(repo_file("examples/caddy/Caddyfile"))
-        .env("TESSERA_SITE", format!("http://127.0.0.1:{front}"))
-        .env("TESSERA_ADDR", s.addr.to_string())
-        .env("APP_ADDR", app.addr.to_string())
-        .env("CADDY_ADMIN", format!("127.0.0.1:{}", free_port()))
-        .env("HOME", dir.root())
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"));
-    let gw = Process::start(cmd, &dir.join("caddy.log"), front);
+    let gw = match kind {
+        "nginx" => nginx_example(&dir, front, s.addr, app.addr),
+        _ => caddy_example(&dir, front, s.addr, app.addr),
+    };
+    let Some(gw) = gw else { return };
     check(&s, front, &admin, &|| gw.log_text());
 }
 

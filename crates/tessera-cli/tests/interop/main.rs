@@ -21,6 +21,9 @@
 //! per peer; the shared harness (peers, tally, JWT and wallet cases) is in
 //! harness.rs, jwt.rs, jwt_peer.rs and wallet.rs.
 //!
+//! Real clients through real gateways (nginx, Caddy; issue 20) are in
+//! gateways.rs.
+//!
 //! Run alone: `cargo test -p tessera-cli --test interop -- --nocapture`.
 
 mod harness;
@@ -32,6 +35,7 @@ mod wallet;
 mod applesauce;
 mod ethers;
 mod fast_jwt;
+mod gateways;
 mod issuer_peers;
 mod jose;
 mod jsonwebtoken;

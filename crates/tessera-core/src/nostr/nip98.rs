@@ -41,6 +41,13 @@ pub struct Nip98Options {
     /// event has no `payload` tag. NIP-98 says servers "MAY" check the
     /// payload; off by default, as in nostr-tools.
     pub require_payload: bool,
+    /// Accept a `payload` tag without comparing it with the body: for a
+    /// caller that does not have the body (a gateway that does not forward
+    /// it, e.g. nginx `auth_request`) and was told to accept such events.
+    /// Only that comparison is skipped; kind, id, signature, signer, tags,
+    /// the `created_at` window, `u` and `method` are checked as always
+    /// (replay stays the caller's). Off by default.
+    pub unchecked_payload: bool,
 }
 
 /// The typed tags of a NIP-98 event.
@@ -114,7 +121,8 @@ fn one_tag<'a>(event: &'a Event, name: &'static str) -> Result<Option<&'a str>> 
 ///    (`method_mismatch`);
 /// 8. a `payload` tag equals SHA-256 of the body (an absent body hashes as
 ///    empty) (`payload_mismatch`); without the tag, a non-empty body is
-///    refused only with [`Nip98Options::require_payload`].
+///    refused only with [`Nip98Options::require_payload`]; with
+///    [`Nip98Options::unchecked_payload`] the tag is not compared.
 ///
 /// Replay inside the window is the server's to refuse (by event id).
 pub fn verify_nip98(
@@ -182,7 +190,7 @@ pub(crate) fn verify_nip98_with_id(
     }
     let body = request.body.unwrap_or_default();
     match tags.payload {
-        Some(expected) if expected != sha256(body) => {
+        Some(expected) if !options.unchecked_payload && expected != sha256(body) => {
             return Err(Error::new(
                 ErrorCode::PayloadMismatch,
                 "the NIP-98 payload hash does not match the request body",

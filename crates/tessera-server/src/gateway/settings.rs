@@ -28,7 +28,6 @@ impl Config {
             self.forward_auth_reader()?;
         }
         self.forward_auth_rules()?;
-        self.check_payload_without_body()?;
         self.grpc_listen()?;
         self.assertion_audience()?;
         Ok(())
@@ -66,23 +65,6 @@ impl Config {
         Ok(Some(aud))
     }
 
-    /// `nip98_payload_without_body = "accept_unchecked"` needs a NIP-98
-    /// check that skips the `payload` tag, which tessera-core does not
-    /// offer yet: refused at start-up rather than silently treated as
-    /// `refuse`.
-    fn check_payload_without_body(&self) -> Result<(), ConfigError> {
-        let unchecked = self.rule.iter().position(|r| {
-            r.nip98_payload_without_body == Some(super::PayloadWithoutBody::AcceptUnchecked)
-        });
-        match unchecked {
-            Some(i) => Err(ConfigError(format!(
-                "[[rule]] #{}: nip98_payload_without_body = \"accept_unchecked\" is not supported yet (NIP-98 events with a `payload` tag are refused when the gateway does not forward the body); remove it, or forward the body (Traefik forwardBody, Envoy with_request_body)",
-                i + 1
-            ))),
-            None => Ok(()),
-        }
-    }
-
     /// The checked `[[rule]]` tables: each `allow` name is an `[[issuer]]`
     /// of this configuration or a built-in issuer (`tessera`, `nostr`).
     pub fn forward_auth_rules(&self) -> Result<RuleSet, ConfigError> {
@@ -109,20 +91,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accepting_unchecked_payloads_is_refused_at_start_up() {
-        let text = "[forward_auth]\ngateway = \"nginx\"\n[[rule]]\npath = \"/*\"\nallow = [\"nostr\"]\nnip98_payload_without_body = \"accept_unchecked\"\n";
-        let c: Config = toml::from_str(text).unwrap();
-        let e = c.validate().unwrap_err();
-        assert!(
-            e.0.contains("[[rule]] #1") && e.0.contains("not supported"),
-            "{e}"
-        );
-        let refuse = text.replace("accept_unchecked", "refuse");
-        let c: Config = toml::from_str(&refuse).unwrap();
-        c.validate().unwrap();
-    }
 
     #[test]
     fn grpc_listen_and_assertion_audience_are_checked_at_start_up() {

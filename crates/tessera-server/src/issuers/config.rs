@@ -88,6 +88,14 @@ pub struct IssuerConfig {
     /// `discovery` (local tests only).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_insecure_jwks: bool,
+    /// jwt with `jwks_uri` / `discovery`: the shortest time a fetched set
+    /// is kept, whatever its `max-age` says (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_cache_floor_seconds: Option<u64>,
+    /// jwt with `jwks_uri` / `discovery`: the longest time a fetched set is
+    /// kept (default 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_cache_ceiling_seconds: Option<u64>,
     /// portal: keys (64-hex or npub) whose tokens vouch for `target_key`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<String>,
@@ -253,6 +261,14 @@ impl IssuerConfig {
             ("jwks_uri", self.jwks_uri.is_some()),
             ("discovery", self.discovery.is_some()),
             ("allow_insecure_jwks", self.allow_insecure_jwks),
+            (
+                "jwks_cache_floor_seconds",
+                self.jwks_cache_floor_seconds.is_some(),
+            ),
+            (
+                "jwks_cache_ceiling_seconds",
+                self.jwks_cache_ceiling_seconds.is_some(),
+            ),
             ("signers", !self.signers.is_empty()),
             ("wallet_signed", self.wallet_signed),
             ("admins", !self.admins.is_empty()),
@@ -270,6 +286,8 @@ impl IssuerConfig {
                 "jwks_uri",
                 "discovery",
                 "allow_insecure_jwks",
+                "jwks_cache_floor_seconds",
+                "jwks_cache_ceiling_seconds",
             ],
             IssuerKind::Portal => &["signers", "wallet_signed"],
             IssuerKind::Thirdweb => &["admins", "domain"],
@@ -398,6 +416,11 @@ impl IssuerConfig {
             1 => {}
             _ => return Err("set one of keys, jwks_uri and discovery".into()),
         }
+        let cache_bounds =
+            self.jwks_cache_floor_seconds.is_some() || self.jwks_cache_ceiling_seconds.is_some();
+        if cache_bounds && self.jwks_uri.is_none() && self.discovery.is_none() {
+            return Err("jwks_cache_floor_seconds and jwks_cache_ceiling_seconds bound the cache of a remote key set: set jwks_uri or discovery, or remove them".into());
+        }
         let source = if !self.keys.is_empty() {
             let mut set = KeySet::new();
             for path in &self.keys {
@@ -417,6 +440,22 @@ impl IssuerConfig {
                 _ => return Err("set one of keys, jwks_uri and discovery".into()),
             };
             jwks.allow_insecure = self.allow_insecure_jwks;
+            if let Some(floor) = self.jwks_cache_floor_seconds {
+                jwks.cache_floor = std::time::Duration::from_secs(floor);
+            }
+            if let Some(ceiling) = self.jwks_cache_ceiling_seconds {
+                jwks.cache_ceiling = std::time::Duration::from_secs(ceiling);
+            }
+            if jwks.cache_floor.is_zero()
+                || jwks.cache_ceiling < jwks.cache_floor
+                || jwks.cache_ceiling > tessera_jwks::MAX_CACHE_CEILING
+            {
+                return Err(format!(
+                    "jwks_cache_floor_seconds ({}) must be at least 1 and at most jwks_cache_ceiling_seconds ({}), which is at most 31536000 (365 days)",
+                    jwks.cache_floor.as_secs(),
+                    jwks.cache_ceiling.as_secs()
+                ));
+            }
             jwks.algorithm_for_keys_without_alg = pin;
             let which = if self.jwks_uri.is_some() {
                 "jwks_uri"

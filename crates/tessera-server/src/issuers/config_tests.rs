@@ -202,6 +202,46 @@ fn a_jwks_uri_must_be_https_unless_allowed() {
 }
 
 #[test]
+fn jwks_cache_bounds_apply_to_a_remote_set_and_are_checked() {
+    let base = "[[issuer]]\nname = \"corp\"\nkind = \"jwt\"\niss = \"https://i\"\n";
+    let remote = "jwks_uri = \"http://127.0.0.1:9/jwks.json\"\nallow_insecure_jwks = true\n";
+    let dir = TempDir::new("issuer-config");
+    load(
+        &dir,
+        &format!("{base}{remote}jwks_cache_floor_seconds = 1\njwks_cache_ceiling_seconds = 60\n"),
+    )
+    .unwrap();
+    for (bounds, why) in [
+        ("jwks_cache_floor_seconds = 0\n", "at least 1"),
+        (
+            "jwks_cache_floor_seconds = 120\njwks_cache_ceiling_seconds = 60\n",
+            "at most jwks_cache_ceiling_seconds (60)",
+        ),
+        ("jwks_cache_ceiling_seconds = 31536001\n", "365 days"),
+        // Above the default ceiling (86400) without raising it.
+        ("jwks_cache_floor_seconds = 90000\n", "(86400)"),
+    ] {
+        let e = refused(&format!("{base}{remote}{bounds}"));
+        assert!(
+            e.contains("[[issuer]] #1 (name = \"corp\")") && e.contains(why),
+            "{bounds}: {e}"
+        );
+    }
+    // Key files are not fetched: no cache to bound.
+    let e = refused(&format!(
+        "{base}keys = [\"corp.pem\"]\njwks_cache_floor_seconds = 1\n"
+    ));
+    assert!(e.contains("set jwks_uri or discovery"), "{e}");
+    let e = refused(
+        "[[issuer]]\nname = \"w\"\nkind = \"portal\"\nwallet_signed = true\njwks_cache_floor_seconds = 1\n",
+    );
+    assert!(
+        e.contains("`jwks_cache_floor_seconds` do(es) not apply"),
+        "{e}"
+    );
+}
+
+#[test]
 fn keys_of_another_kind_and_bad_values_are_refused() {
     let cases: &[(&str, &str)] = &[
         (

@@ -12,8 +12,12 @@ pub(crate) struct SeenRequest {
     pub method: String,
     /// The body a `payload` tag is checked against; None when it is not
     /// known (a gateway that does not forward it): an event with a
-    /// `payload` tag is then refused.
+    /// `payload` tag is then refused, unless `unchecked_payload`.
     pub body: Option<Bytes>,
+    /// With `body` None, accept a NIP-98 `payload` tag without the body
+    /// check (the matched rule's `nip98_payload_without_body =
+    /// "accept_unchecked"`); everything else is still checked.
+    pub unchecked_payload: bool,
 }
 
 /// The identity as the JSON body of `/v1/auth/me` and `/v1/verify`:
@@ -124,11 +128,16 @@ pub(crate) async fn identify(
             (Some(a), Some(Ok(Credential::Nostr(credential)))) => {
                 // Only a Nostr credential is bound to the request.
                 let seen = seen();
-                let id = match state
-                    .sessions
-                    .verify_nostr_for(a, &seen.url, &seen.method, seen.body.as_deref().unwrap_or_default())
-                    .await
-                {
+                let unchecked = seen.body.is_none() && seen.unchecked_payload;
+                let verified = if unchecked {
+                    crate::forward_auth::verify_nostr_unchecked(state, a, credential, &seen).await
+                } else {
+                    state
+                        .sessions
+                        .verify_nostr_for(a, &seen.url, &seen.method, seen.body.as_deref().unwrap_or_default())
+                        .await
+                };
+                let id = match verified {
                     Ok(id) => id,
                     Err(e) => {
                         let core = ErrorCode::from_name(e.code())
@@ -144,7 +153,7 @@ pub(crate) async fn identify(
                 };
                 let nostr = Arc::clone(issuers.nostr());
                 if id.format == Format::Nip98 {
-                    if seen.body.is_none() && id.claims.get("payload").is_some() {
+                    if seen.body.is_none() && !unchecked && id.claims.get("payload").is_some() {
                         return Err(SessionError::unauthorized(
                             ErrorCode::PayloadMismatch,
                             "the NIP-98 event has a `payload` tag but the gateway does not forward the request body, so it cannot be checked",
@@ -232,6 +241,7 @@ pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
         url: format!("{}/v1/auth/me", state.config.public_url()),
         method: "GET".into(),
         body: Some(Bytes::new()),
+        unchecked_payload: false,
     };
     let found = identify(&state, &headers, seen).await?;
     let mut resp = json_text(identity_body(&found));
