@@ -85,6 +85,11 @@ impl AppState {
             },
         };
         let plan = crate::key_reload::KeyPlan::at(&keys, &config, clock.now());
+        // The store reports each call's latency into the metrics
+        // (`tessera_store_operation_seconds`); a store shared with another
+        // state keeps reporting to the first one registered.
+        let metrics = Metrics::new();
+        store.observe_latency(Arc::new(metrics.clone()));
         let issuers = crate::issuers::Issuers::none(issuer_context(&config, &keys, &clock));
         let sessions = Sessions::with_clock(
             session_config,
@@ -97,7 +102,7 @@ impl AppState {
         AppState {
             config,
             keys: RwLock::new(keys),
-            metrics: Metrics::new(),
+            metrics,
             limiter,
             proxies,
             clock,

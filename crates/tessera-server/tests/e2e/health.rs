@@ -106,4 +106,12 @@ pub(super) fn after_scenarios_metrics(s: &Server) {
     assert!(cache("tessera_verify_cache_misses_total", "nostr") >= 1.0);
     cache("tessera_verify_cache_entries", "nostr");
     cache("tessera_verify_cache_hits_total", "nostr");
+    // Each store call's latency, by operation: the scenarios logged in
+    // (a nonce consumed, a family created) and refreshed.
+    for op in ["consume_nonce", "create_family", "rotate_refresh", "ping"] {
+        let count = value(&format!(
+            "tessera_store_operation_seconds_count{{answered=\"true\",operation=\"{op}\"}} "
+        ));
+        assert!(count >= 1.0, "{op}: {count}");
+    }
 }
