@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tessera_bench::load::{report, CpuSpan, Tally};
 use tokio::net::TcpStream;
 
 struct Args {
@@ -119,25 +120,6 @@ fn request(args: &Args, authorization: Option<&str>) -> Vec<u8> {
     }
     r.push_str("\r\n");
     r.into_bytes()
-}
-
-/// User + system CPU seconds of a process, from `/proc/PID/stat`.
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces: count from its `)`.
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    // utime and stime are fields 14 and 15 of the whole line.
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    // Linux reports them in USER_HZ, 100 on every architecture it runs on.
-    Some(ticks / 100.0)
-}
-
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u32>,
-    non2xx: usize,
-    errors: usize,
 }
 
 /// Appends what the socket has (waiting for at least one byte) to `buf`.
@@ -432,9 +414,7 @@ fn main() {
         }
         None => (vec![request(&args, None)], false),
     };
-    let pid = args.pid.map(|p| p.to_string());
-    let server0 = pid.as_deref().and_then(cpu_seconds);
-    let client0 = cpu_seconds("self");
+    let cpu = CpuSpan::start(args.pid);
     let start = Instant::now();
     let tallies = if args.spin {
         spin(&args, &requests, once)
@@ -442,34 +422,5 @@ fn main() {
         evented(&args, Arc::new(requests), once)
     };
     let seconds = start.elapsed().as_secs_f64();
-    let server_cpu = match (server0, pid.as_deref().and_then(cpu_seconds)) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    let client_cpu = match (client0, cpu_seconds("self")) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    let mut lat: Vec<u32> = tallies
-        .iter()
-        .flat_map(|t| t.latencies_us.iter().copied())
-        .collect();
-    lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)));
-    let non2xx: usize = tallies.iter().map(|t| t.non2xx).sum();
-    let errors: usize = tallies.iter().map(|t| t.errors).sum();
-    let fmt = |v: Option<f64>| v.map_or("na".to_owned(), |v| format!("{v:.2}"));
-    println!(
-        "requests={} seconds={seconds:.3} rps={:.0} non2xx={non2xx} errors={errors} p50_us={} p99_us={} \
-         server_cpu_s={} client_cpu_s={}",
-        lat.len(),
-        lat.len() as f64 / seconds,
-        pct(0.50).copied().unwrap_or(0),
-        pct(0.99).copied().unwrap_or(0),
-        fmt(server_cpu),
-        fmt(client_cpu),
-    );
-    if errors > 0 {
-        std::process::exit(1);
-    }
+    report(&tallies, seconds, cpu.stop());
 }

@@ -5,6 +5,8 @@
 //! that they all measure the same tokens.
 #![forbid(unsafe_code)]
 
+pub mod load;
+
 use tessera_core::internal::nostr::{
     issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims,
 };

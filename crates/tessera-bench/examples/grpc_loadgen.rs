@@ -3,7 +3,7 @@
 //! connections (tonic channels, as Envoy keeps a few), each carrying
 //! `streams` calls in flight, every call the same `CheckRequest` built
 //! before the clock starts. One thread (pin it with `taskset`), like the
-//! HTTP/1.1 `loadgen` of tessera-bench, whose output it mirrors.
+//! HTTP/1.1 `loadgen`, with the same result line (`tessera_bench::load`).
 //!
 //! ```sh
 //! grpc_loadgen --addr 127.0.0.1:9191 --connections 4 --streams 8 --duration 2 \
@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tessera_bench::load::{report, CpuSpan, Tally};
 use tonic::transport::{Channel, Endpoint};
 
 struct Args {
@@ -131,22 +132,6 @@ fn check_request(a: &Args) -> CheckRequest {
     }
 }
 
-/// User + system CPU seconds of a process, from `/proc/PID/stat`.
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u32>,
-    non2xx: usize,
-    errors: usize,
-}
-
 /// One call in flight at a time on `channel`, until `stop`.
 async fn stream(channel: Channel, request: Arc<CheckRequest>, stop: Arc<AtomicBool>) -> Tally {
     let mut client = AuthorizationClient::new(channel);
@@ -182,8 +167,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let pid = args.pid.map(|p| p.to_string());
-    let (tallies, seconds, server_cpu, client_cpu) = rt.block_on(async {
+    let (tallies, seconds, cpu) = rt.block_on(async {
         let mut channels = Vec::new();
         for _ in 0..args.connections {
             // One HTTP/2 connection each (connect, not connect_lazy: the
@@ -199,8 +183,7 @@ fn main() {
                 }
             }
         }
-        let server0 = pid.as_deref().and_then(cpu_seconds);
-        let client0 = cpu_seconds("self");
+        let cpu = CpuSpan::start(args.pid);
         let stop = Arc::new(AtomicBool::new(false));
         let start = Instant::now();
         let tasks: Vec<_> = channels
@@ -214,32 +197,7 @@ fn main() {
         for t in tasks {
             tallies.push(t.await.expect("stream task"));
         }
-        let seconds = start.elapsed().as_secs_f64();
-        let delta = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| b - a);
-        let server_cpu = delta(server0, pid.as_deref().and_then(cpu_seconds));
-        let client_cpu = delta(client0, cpu_seconds("self"));
-        (tallies, seconds, server_cpu, client_cpu)
+        (tallies, start.elapsed().as_secs_f64(), cpu.stop())
     });
-    let mut lat: Vec<u32> = tallies
-        .iter()
-        .flat_map(|t| t.latencies_us.iter().copied())
-        .collect();
-    lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)));
-    let non2xx: usize = tallies.iter().map(|t| t.non2xx).sum();
-    let errors: usize = tallies.iter().map(|t| t.errors).sum();
-    let fmt = |v: Option<f64>| v.map_or("na".to_owned(), |v| format!("{v:.2}"));
-    println!(
-        "requests={} seconds={seconds:.3} rps={:.0} non2xx={non2xx} errors={errors} p50_us={} p99_us={} \
-         server_cpu_s={} client_cpu_s={}",
-        lat.len(),
-        lat.len() as f64 / seconds,
-        pct(0.50).copied().unwrap_or(0),
-        pct(0.99).copied().unwrap_or(0),
-        fmt(server_cpu),
-        fmt(client_cpu),
-    );
-    if errors > 0 {
-        std::process::exit(1);
-    }
+    report(&tallies, seconds, cpu);
 }
