@@ -17,7 +17,9 @@
 
 use crate::app::Shared;
 use crate::error::ApiError;
-use crate::forward_auth::{configured, decide, forwarded_body, is_upstream_header, refused};
+use crate::forward_auth::{
+    configured, decide, forwarded_body, is_upstream_header, refused, AllowBody,
+};
 use crate::gateway::{CheckAttributes, Gateway};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
@@ -111,7 +113,7 @@ async fn answer(
     } else {
         Ok(forwarded_body(Some(Gateway::Envoy), body))
     };
-    decide(state, fa, &request, headers, body).await
+    decide(state, fa, &request, headers, body, AllowBody::Empty).await
 }
 
 /// The reported headers (`headers`, and `header_map` when Envoy encodes

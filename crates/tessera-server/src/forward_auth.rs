@@ -112,7 +112,19 @@ pub async fn verify(
         .read(&method, &uri, &headers, peer.0)
         .map_err(refused)?;
     let body = crate::routes::body_bytes(body).map(|b| forwarded_body(fa.gateway(), b));
-    decide(&state, fa, &request, &headers, body).await
+    decide(&state, fa, &request, &headers, body, AllowBody::Identity).await
+}
+
+/// What an allowed answer carries besides its headers: `/v1/verify`'s
+/// caller gets the identity as JSON; Envoy's gRPC `Check` passes only
+/// headers upstream (`ext_authz::check_response` drops the body), so no
+/// JSON is built for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AllowBody {
+    /// The identity as JSON (`identity_body`).
+    Identity,
+    /// An empty body.
+    Empty,
 }
 
 /// The one forward-auth decision, shared by `/v1/verify` and Envoy's gRPC
@@ -128,6 +140,7 @@ pub(crate) async fn decide(
     request: &ForwardedRequest,
     headers: &HeaderMap,
     body: Result<Option<Bytes>, ApiError>,
+    allow_body: AllowBody,
 ) -> Result<Response, ApiError> {
     let route = fa.rules.route(request);
     if !route.needs_credential() {
@@ -161,7 +174,10 @@ pub(crate) async fn decide(
             return Ok(resp);
         }
     }
-    let mut resp = json_text(identity_body(&found));
+    let mut resp = match allow_body {
+        AllowBody::Identity => json_text(identity_body(&found)),
+        AllowBody::Empty => StatusCode::OK.into_response(),
+    };
     let claims = fa.claim_headers.values(id);
     for (claim, why) in &claims.skipped {
         tracing::debug!(claim = %claim, why, "claim header not sent");
