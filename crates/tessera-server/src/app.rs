@@ -26,7 +26,7 @@ pub struct AppState {
     pub keys: RwLock<ServerKeys>,
     /// Metrics registry.
     pub metrics: Metrics,
-    /// Per-client limiter for challenge, login and refresh.
+    /// Per-client limiter for challenge, login, refresh and revoke.
     pub limiter: RateLimiter,
     /// `[forward_auth] trusted_proxies`: whose forwarding headers count.
     pub proxies: TrustedProxies,

@@ -12,7 +12,10 @@ pub const REFRESH_COOKIE: &str = "tessera_refresh";
 const MAX_COOKIE_VALUE: usize = 16 * 1024;
 
 /// The value of cookie `name` in `Cookie` header values (RFC 6265 §5.4:
-/// `name=value` pairs separated by `;`); the first non-empty one wins.
+/// `name=value` pairs separated by `;`, each parsed by the `cookie`
+/// crate); the first non-empty one wins. Header values that are not UTF-8,
+/// pairs without `=` or with an empty name, and values over 16 KiB are
+/// skipped.
 pub fn find_cookie<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]>,
     name: &str,
@@ -21,11 +24,22 @@ pub fn find_cookie<'a>(
         let Ok(text) = std::str::from_utf8(value) else {
             continue;
         };
-        for part in text.split(';') {
-            if let Some((k, v)) = part.trim().split_once('=') {
-                if k == name && !v.is_empty() && v.len() <= MAX_COOKIE_VALUE {
-                    return Some(v.to_owned());
-                }
+        for part in text.split(';').map(str::trim) {
+            let Ok(c) = cookie::Cookie::parse(part) else {
+                continue;
+            };
+            // Strictness rule: the pair is taken as written (RFC 6265
+            // §4.2.1 has no whitespace around `=`), where the crate trims
+            // it (the user-agent algorithm of §5.2): a name followed by
+            // whitespace is not that name, and a value keeps its leading
+            // whitespace, so it is refused as the wrong token it is rather
+            // than taken as absent or as another token.
+            if c.name() != name || part.as_bytes().get(name.len()) != Some(&b'=') {
+                continue;
+            }
+            let v = &part[name.len() + 1..];
+            if !v.is_empty() && v.len() <= MAX_COOKIE_VALUE {
+                return Some(v.to_owned());
             }
         }
     }
@@ -120,6 +134,55 @@ mod tests {
         assert_eq!(find_cookie([&b"tessera_access="[..]], ACCESS_COOKIE), None);
         let huge = format!("tessera_access={}", "x".repeat(MAX_COOKIE_VALUE + 1));
         assert_eq!(find_cookie([huge.as_bytes()], ACCESS_COOKIE), None);
+        let longest = format!("tessera_access={}", "x".repeat(MAX_COOKIE_VALUE));
+        assert_eq!(
+            find_cookie([longest.as_bytes()], ACCESS_COOKIE).map(|v| v.len()),
+            Some(MAX_COOKIE_VALUE)
+        );
+    }
+
+    /// What a malformed `Cookie` header gives: the pair is skipped, so the
+    /// request has no cookie credential (the routes' "no credential"
+    /// answers), never a value that was not sent as written.
+    #[test]
+    fn malformed_pairs_are_skipped() {
+        let find = |h: &[u8]| find_cookie([h], ACCESS_COOKIE);
+        // Not UTF-8: the whole header value is skipped.
+        assert_eq!(find(b"tessera_access=tok\xff"), None);
+        assert_eq!(
+            find_cookie(
+                [&b"\xfftessera_access=a"[..], b"tessera_access=b"],
+                ACCESS_COOKIE
+            )
+            .as_deref(),
+            Some("b")
+        );
+        // No `=`, an empty name, whitespace before `=`: not this cookie.
+        assert_eq!(find(b"tessera_access; b=2"), None);
+        assert_eq!(find(b"=tok"), None);
+        assert_eq!(find(b"tessera_access =tok"), None);
+        assert_eq!(find(b"tessera_access\t=tok"), None);
+        // Whitespace after `=` stays in the value (a token that fails).
+        assert_eq!(find(b"tessera_access= tok").as_deref(), Some(" tok"));
+        assert_eq!(find(b"tessera_access= ; b=2"), None);
+        // Names are case-sensitive; the value is taken as written (quotes,
+        // `=` and percent escapes included).
+        assert_eq!(find(b"Tessera_Access=tok"), None);
+        assert_eq!(find(b"tessera_access=\"tok\"").as_deref(), Some("\"tok\""));
+        assert_eq!(find(b"tessera_access=a=b%20").as_deref(), Some("a=b%20"));
+        // The first non-empty one wins, across pairs and headers.
+        assert_eq!(
+            find(b"tessera_access=; tessera_access=2").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            find_cookie(
+                [&b"tessera_access=1"[..], b"tessera_access=2"],
+                ACCESS_COOKIE
+            )
+            .as_deref(),
+            Some("1")
+        );
     }
 
     #[test]

@@ -117,6 +117,19 @@ fn credential<'a>(
     }
 }
 
+/// A session cookie's `Set-Cookie` value, written by the `cookie` crate:
+/// `HttpOnly; SameSite=Strict`, `Secure` unless `cookie_secure = false`,
+/// the path, and `Max-Age` (0 clears it).
+fn session_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+    cookie::Cookie::build((name, value))
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .secure(secure)
+        .path(path)
+        .max_age(cookie::time::Duration::seconds(max_age.max(0)))
+        .to_string()
+}
+
 fn set_cookie(
     resp: &mut Response,
     state: &Shared,
@@ -125,15 +138,7 @@ fn set_cookie(
     path: &str,
     max_age: i64,
 ) {
-    let secure = if state.config.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    let text = format!(
-        "{name}={value}; HttpOnly{secure}; SameSite=Strict; Path={path}; Max-Age={}",
-        max_age.max(0)
-    );
+    let text = session_cookie(name, value, path, max_age, state.config.cookie_secure);
     if let Ok(v) = HeaderValue::from_str(&text) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -542,3 +547,21 @@ pub(crate) use oauth::TokenForm;
 pub use oauth::{introspect, revoke};
 pub use portal_rest::{portal_issue, portal_verify};
 pub(crate) use portal_rest::{PortalIssue, PortalVerify};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_cookies_carry_their_attributes() {
+        assert_eq!(
+            session_cookie(ACCESS_COOKIE, "tok", "/", 900, true),
+            "tessera_access=tok; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=900"
+        );
+        // cookie_secure = false leaves `Secure` out; a negative life clears.
+        assert_eq!(
+            session_cookie(REFRESH_COOKIE, "", "/v1/auth", -5, false),
+            "tessera_refresh=; HttpOnly; SameSite=Strict; Path=/v1/auth; Max-Age=0"
+        );
+    }
+}

@@ -15,62 +15,43 @@ pub(crate) struct TokenForm {
     token_type_hint: Option<String>,
 }
 
+/// The parameters, from a JSON body (`Content-Type: application/json`) or
+/// else an `application/x-www-form-urlencoded` one (`serde_urlencoded`:
+/// `+` is a space, unknown parameters are ignored, one given twice is
+/// refused).
 fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, ApiError> {
     if is_json(headers) {
         return parse_json(body);
     }
-    let mut form = TokenForm {
-        token: None,
-        token_type_hint: None,
-    };
-    for (k, v) in form_urlencoded_pairs(body)? {
-        let slot = match k.as_str() {
-            "token" => &mut form.token,
-            "token_type_hint" => &mut form.token_type_hint,
-            _ => continue,
-        };
-        if slot.is_some() {
-            return Err(ApiError::bad_request(format!("`{k}` is given twice")));
-        }
-        *slot = Some(v);
-    }
-    Ok(form)
+    check_form_encoding(body)?;
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid form body: {e}")))
 }
 
-fn form_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::bad_request("the form body is not UTF-8"))?;
-    let mut out = Vec::new();
-    for part in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        out.push((percent_decode(k)?, percent_decode(v)?));
+/// Strictness rules `serde_urlencoded` does not apply (it leaves a bad
+/// escape as written and turns bytes that are not UTF-8 into U+FFFD, so a
+/// token could arrive other than as sent): the body is UTF-8, every `%`
+/// starts an escape of two hex digits, and the decoded text is UTF-8.
+/// The decoded parameters are UTF-8 exactly when the whole decoded body is,
+/// since the separators `&` and `=` are ASCII.
+fn check_form_encoding(body: &[u8]) -> Result<(), ApiError> {
+    let not_utf8 = || ApiError::bad_request("the form body is not UTF-8");
+    std::str::from_utf8(body).map_err(|_| not_utf8())?;
+    let bad_escape = body.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !body
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if bad_escape {
+        return Err(ApiError::bad_request(
+            "bad percent-encoding in the form body",
+        ));
     }
-    Ok(out)
-}
-
-fn percent_decode(s: &str) -> Result<String, ApiError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| {
-                        ApiError::bad_request("bad percent-encoding in the form body")
-                    })?;
-                out.push(hex);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| ApiError::bad_request("the form body is not UTF-8"))
+    percent_encoding::percent_decode(body)
+        .decode_utf8()
+        .map_err(|_| not_utf8())?;
+    Ok(())
 }
 
 /// `POST /v1/oauth/revoke` (RFC 7009): 200 even for unknown tokens.
@@ -162,4 +143,58 @@ pub async fn introspect(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(body: &[u8]) -> Result<TokenForm, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        token_form(&headers, body)
+    }
+
+    fn refused(body: &[u8]) -> (StatusCode, String) {
+        let e = form(body).err().expect("refused");
+        (e.status, e.error)
+    }
+
+    #[test]
+    fn form_parameters_are_decoded() {
+        let f = form(b"token=a%2Bb+c&token_type_hint=refresh_token&other=x&other=y").unwrap();
+        assert_eq!(f.token.as_deref(), Some("a+b c"));
+        assert_eq!(f.token_type_hint.as_deref(), Some("refresh_token"));
+        // Escaped names, empty pairs, a pair without `=`.
+        let f = form(b"&&%74oken=%C3%A9&token_type_hint").unwrap();
+        assert_eq!(f.token.as_deref(), Some("\u{e9}"));
+        assert_eq!(f.token_type_hint.as_deref(), Some(""));
+        let f = form(b"").unwrap();
+        assert!(f.token.is_none() && f.token_type_hint.is_none());
+        // Without a content type the body is a form too.
+        let f = token_form(&HeaderMap::new(), b"token=t").unwrap();
+        assert_eq!(f.token.as_deref(), Some("t"));
+    }
+
+    /// Every refusal of the form rules: 400 `invalid_request`.
+    #[test]
+    fn bad_forms_are_invalid_requests() {
+        let bad = (StatusCode::BAD_REQUEST, "invalid_request".to_owned());
+        for body in [
+            &b"token=a&token=b"[..],
+            b"token_type_hint=a&token=t&token_type_hint=a",
+            b"token=%zz",
+            b"token=%4",
+            b"token=%",
+            b"token=%+1",
+            b"token=\xff",
+            b"token=%FF",
+            b"token=%C3&x=%A9",
+        ] {
+            assert_eq!(refused(body), bad, "{}", String::from_utf8_lossy(body));
+        }
+    }
 }

@@ -88,3 +88,58 @@ pub(super) fn cookies(s: &Server) {
         "revoked"
     );
 }
+
+/// A `Cookie` header is read pair by pair as written: a pair that is not
+/// `tessera_access=<value>` exactly (no `=`, another name or letter case,
+/// whitespace before `=`) is no cookie, so `/v1/auth/me` answers 401
+/// `malformed` ("no credential") even cross-site; a value with whitespace
+/// after `=` is a cookie (the origin rule then applies: 403 cross-site)
+/// whose token is refused.
+#[test]
+fn malformed_cookie_pairs_are_no_cookie() {
+    let s = start(None, |_| {});
+    let wallet = EthereumSecretKey::generate();
+    let r = siwe_login_with(&s, &wallet, json!({"cookie": true}), &[("Origin", &s.url)]);
+    assert_eq!(r.status, 200);
+    let access = r
+        .headers_named("set-cookie")
+        .into_iter()
+        .find_map(|c| c.split(';').next()?.strip_prefix("tessera_access="))
+        .expect("access cookie")
+        .to_owned();
+    let me = |jar: &str, site: &str| {
+        let r = http(
+            s.addr,
+            "GET",
+            "/v1/auth/me",
+            &[("Cookie", jar), ("Sec-Fetch-Site", site)],
+            b"",
+        );
+        (r.status, r.error())
+    };
+    let good = format!("a=1; tessera_access={access}");
+    assert_eq!(me(&good, "same-origin").0, 200);
+    assert_eq!(me(&good, "cross-site"), (403, "forbidden".into()));
+    for jar in [
+        format!("tessera_access ={access}"),
+        format!("Tessera_Access={access}"),
+        format!("tessera_access{access}"),
+        "tessera_access=".to_owned(),
+        format!("={access}"),
+    ] {
+        assert_eq!(me(&jar, "cross-site"), (401, "malformed".into()), "{jar}");
+    }
+    let spaced = format!("tessera_access= {access}");
+    assert_eq!(me(&spaced, "cross-site"), (403, "forbidden".into()));
+    assert_eq!(me(&spaced, "same-origin").0, 401);
+    // The refresh cookie: not one is 400 `invalid_request` (neither token
+    // nor cookie).
+    let r = http(
+        s.addr,
+        "POST",
+        "/v1/auth/refresh",
+        &[("Cookie", "tessera_refresh =x"), ("Origin", &s.url)],
+        b"",
+    );
+    assert_eq!((r.status, r.error()), (400, "invalid_request".into()));
+}

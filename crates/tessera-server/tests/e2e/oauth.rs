@@ -109,3 +109,60 @@ pub(super) fn logout_all_revoke_introspect(s: &Server) {
     );
     assert_eq!(me.status, 200);
 }
+
+/// The form rules over HTTP, each refusal with its code: a parameter given
+/// twice, a bad escape, bytes that are not UTF-8 (raw or escaped), no or an
+/// empty `token` (400 `invalid_request`), an unknown `token_type_hint`
+/// (400 `unsupported_token_type`); introspect reads the same forms.
+#[test]
+fn bad_oauth_forms_are_refused_with_their_codes() {
+    let s = start(None, |_| {});
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let revoke = |body: &[u8]| {
+        let r = http(s.addr, "POST", "/v1/oauth/revoke", &[form], body);
+        (r.status, r.error())
+    };
+    for body in [
+        &b"token=a&token=b"[..],
+        b"token_type_hint=access_token&token=a&token_type_hint=access_token",
+        b"token=%zz",
+        b"token=a%4",
+        b"token=%",
+        b"token=\xff",
+        b"token=%FF",
+        b"token=",
+        b"",
+    ] {
+        assert_eq!(
+            revoke(body),
+            (400, "invalid_request".into()),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    assert_eq!(
+        revoke(b"token=t&token_type_hint=id_token"),
+        (400, "unsupported_token_type".into())
+    );
+    // Unknown parameters are ignored, even twice; no content type is a form.
+    assert_eq!(revoke(b"token=t&other=1&other=2").0, 200);
+    let r = http(s.addr, "POST", "/v1/oauth/revoke", &[], b"token=t");
+    assert_eq!(r.status, 200);
+    let admin = bearer(ADMIN);
+    let r = http(
+        s.addr,
+        "POST",
+        "/v1/oauth/introspect",
+        &[("Authorization", &admin), form],
+        b"token=a&token=a",
+    );
+    assert_eq!((r.status, r.error()), (400, "invalid_request".into()));
+    let r = http(
+        s.addr,
+        "POST",
+        "/v1/oauth/introspect",
+        &[("Authorization", &admin), form],
+        b"token=not+a+token",
+    );
+    assert_eq!(r.json(), json!({"active": false}));
+}
