@@ -277,7 +277,7 @@ fn paired_nwt() {
     let mut lift_verify = || {
         m = (m + 1) % n;
         let (pk, id, sig) = &lifts[m];
-        secp256k1::XOnlyPublicKey::from_byte_array(black_box(*pk)).is_ok_and(|key| {
+        secp256k1::XOnlyPublicKey::from_byte_array(black_box(pk)).is_ok_and(|key| {
             let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
             secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
         })
@@ -300,28 +300,6 @@ fn paired_nwt() {
             .is_ok()
     };
     let (t_memo2, t_lifted, r_lifted) = alternate(&mut memo2, &mut lifted);
-    // The same BIP-340 lift + verify through the binding the nostr crate
-    // uses (secp256k1 0.30, an older libsecp256k1) against tessera's (0.31).
-    let (mut m2, mut m3) = (0usize, 0usize);
-    let mut lift_030 = || {
-        m2 = (m2 + 1) % n;
-        let (pk, id, sig) = &lifts[m2];
-        secp256k1_030::XOnlyPublicKey::from_slice(black_box(pk)).is_ok_and(|key| {
-            let sig = secp256k1_030::schnorr::Signature::from_slice(sig).expect("64 bytes");
-            secp256k1_030::SECP256K1
-                .verify_schnorr(&sig, id, &key)
-                .is_ok()
-        })
-    };
-    let mut lift_031 = || {
-        m3 = (m3 + 1) % n;
-        let (pk, id, sig) = &lifts[m3];
-        secp256k1::XOnlyPublicKey::from_byte_array(black_box(*pk)).is_ok_and(|key| {
-            let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
-            secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
-        })
-    };
-    let (t_031, t_030, r_lib) = alternate(&mut lift_031, &mut lift_030);
     println!("| pair (median of 301 paired rounds) | tessera | other | ratio |");
     println!("|---|---|---|---|");
     let us = |t: f64| format!("{:.2} µs", t / 1e3);
@@ -348,12 +326,6 @@ fn paired_nwt() {
         us(t_memo2),
         us(t_lifted),
         (r_lifted - 1.0) * 100.0
-    );
-    println!(
-        "| BIP-340 lift + verify: secp256k1 0.30 (nostr's) / 0.31 (tessera's) | {} | {} | {:.3}x |",
-        us(t_031),
-        us(t_030),
-        1.0 / r_lib
     );
 }
 
@@ -532,10 +504,12 @@ fn main() {
                 _ => {
                     let (pk, id, sig) = (*event.pubkey.as_bytes(), event.id, event.sig);
                     Box::new(move || {
-                        secp256k1::XOnlyPublicKey::from_byte_array(black_box(pk)).is_ok_and(|key| {
-                            let sig = secp256k1::schnorr::Signature::from_byte_array(sig);
-                            secp256k1::SECP256K1.verify_schnorr(&sig, &id, &key).is_ok()
-                        })
+                        secp256k1::XOnlyPublicKey::from_byte_array(black_box(&pk)).is_ok_and(
+                            |key| {
+                                let sig = secp256k1::schnorr::Signature::from_byte_array(sig);
+                                secp256k1::SECP256K1.verify_schnorr(&sig, &id, &key).is_ok()
+                            },
+                        )
                     })
                 }
             }
