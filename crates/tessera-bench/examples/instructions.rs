@@ -27,7 +27,8 @@
 //! `schnorr` (BIP-340 lift + verify), `schnorr-lifted` (the key lifted).
 //!
 //! `instructions paired-nwt` times NWTs from signers not seen before and
-//! seen before against the nostr crate and against the primitive;
+//! seen before against the nostr crate and against the primitive, and
+//! the first against itself (an A/A check of the method);
 //! `instructions paired-cache HS256 ES256` a cache hit against the
 //! verification it saves, and the memory per cache entry.
 
