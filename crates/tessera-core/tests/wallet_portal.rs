@@ -290,7 +290,7 @@ fn issue_then_verify_for_even_and_odd_y_keys() {
     for _ in 0..64 {
         let secret = NostrSecretKey::generate();
         let odd = secp256k1::PublicKey::from_secret_key_global(
-            &secp256k1::SecretKey::from_byte_array(secret.to_bytes()).unwrap(),
+            &secp256k1::SecretKey::from_byte_array(&secret.to_bytes()).unwrap(),
         )
         .serialize()[0]
             == 0x03;

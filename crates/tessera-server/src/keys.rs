@@ -107,14 +107,14 @@ impl ServerKeys {
                     nostr_path.display()
                 ))
             })?;
-            secp256k1::SecretKey::from_byte_array(bytes).map_err(|_| {
+            secp256k1::SecretKey::from_byte_array(&bytes).map_err(|_| {
                 KeyError(format!(
                     "{} is not a valid secp256k1 secret",
                     nostr_path.display()
                 ))
             })?
         } else {
-            let sk = secp256k1::SecretKey::new(&mut secp256k1::rand::rng());
+            let sk = secp256k1::SecretKey::new(&mut secp256k1::rand::thread_rng());
             write_private(&nostr_path, hex_encode(&sk.secret_bytes()).as_bytes())?;
             sk
         };

@@ -67,6 +67,6 @@ pub fn es256k_primitive(key: &secp256k1::PublicKey, msg: &[u8], signature: &[u8]
         return false;
     };
     secp256k1::SECP256K1
-        .verify_ecdsa(secp256k1::Message::from_digest(digest), &s, key)
+        .verify_ecdsa(&secp256k1::Message::from_digest(digest), &s, key)
         .is_ok()
 }

@@ -42,7 +42,7 @@ pub fn recover_public_key(message: &[u8], sig65: &[u8]) -> Result<PublicKey> {
     let sig =
         RecoverableSignature::from_compact(rs, recid).map_err(|_| bad("invalid signature"))?;
     SECP256K1
-        .recover_ecdsa(Message::from_digest(personal_sign_hash(message)), &sig)
+        .recover_ecdsa(&Message::from_digest(personal_sign_hash(message)), &sig)
         .map_err(|_| bad("no public key recovers from this signature"))
 }
 
@@ -65,7 +65,7 @@ pub fn verify(message: &[u8], sig65: &[u8], expected: &Address) -> Result<()> {
 /// `v` = 27 or 28.
 pub fn sign(secret: &EthereumSecretKey, message: &[u8]) -> [u8; 65] {
     let sig = SECP256K1.sign_ecdsa_recoverable(
-        Message::from_digest(personal_sign_hash(message)),
+        &Message::from_digest(personal_sign_hash(message)),
         secret.secret_key(),
     );
     let (recid, rs) = sig.serialize_compact();

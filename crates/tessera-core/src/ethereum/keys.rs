@@ -17,13 +17,13 @@ impl EthereumSecretKey {
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> Self {
         EthereumSecretKey {
-            key: SecretKey::new(&mut secp256k1::rand::rng()),
+            key: SecretKey::new(&mut secp256k1::rand::thread_rng()),
         }
     }
 
     /// From 32 bytes; `malformed` when zero or not below the group order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self> {
-        SecretKey::from_byte_array(bytes)
+        SecretKey::from_byte_array(&bytes)
             .map(|key| EthereumSecretKey { key })
             .map_err(|_| Error::malformed("not a valid secp256k1 secret key"))
     }

@@ -31,7 +31,7 @@ pub fn es256k_verify_low_s(key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<()
 
 fn verify_parsed(key: &PublicKey, digest: &[u8; 32], sig: &ecdsa::Signature) -> Result<()> {
     SECP256K1
-        .verify_ecdsa(Message::from_digest(*digest), sig, key)
+        .verify_ecdsa(&Message::from_digest(*digest), sig, key)
         .map_err(|_| Error::new(ErrorCode::BadSignature, "signature does not verify"))
 }
 
@@ -65,6 +65,6 @@ pub fn parse_low_s(sig: &[u8]) -> Result<ecdsa::Signature> {
 pub fn es256k_sign(key: &SecretKey, msg: &[u8]) -> [u8; 64] {
     let digest = sha256(msg);
     SECP256K1
-        .sign_ecdsa(Message::from_digest(digest), key)
+        .sign_ecdsa(&Message::from_digest(digest), key)
         .serialize_compact()
 }

@@ -81,7 +81,7 @@ impl SigningKey {
                     .map_err(rejected("RSA key generation failed"))?,
             )),
             KeyFamily::Ec(Curve::Secp256k1) => {
-                Signer::Secp256k1(secp256k1::SecretKey::new(&mut secp256k1::rand::rng()))
+                Signer::Secp256k1(secp256k1::SecretKey::new(&mut secp256k1::rand::thread_rng()))
             }
             KeyFamily::Ec(curve) => Signer::Ecdsa(
                 Box::new(

@@ -19,7 +19,7 @@ pub struct NostrPublicKey {
 impl NostrPublicKey {
     /// From the 32 x-only bytes; `malformed` unless they name a curve point.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self> {
-        let key = XOnlyPublicKey::from_byte_array(bytes)
+        let key = XOnlyPublicKey::from_byte_array(&bytes)
             .map_err(|_| Error::malformed("not a valid x-only secp256k1 public key"))?;
         Ok(NostrPublicKey { bytes, key })
     }
@@ -174,13 +174,13 @@ pub struct NostrSecretKey {
 impl NostrSecretKey {
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> Self {
-        let sk = SecretKey::new(&mut secp256k1::rand::rng());
+        let sk = SecretKey::new(&mut secp256k1::rand::thread_rng());
         Self::from_secret(sk)
     }
 
     /// From 32 bytes; `malformed` when zero or not below the group order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self> {
-        let sk = SecretKey::from_byte_array(bytes)
+        let sk = SecretKey::from_byte_array(&bytes)
             .map_err(|_| Error::malformed("not a valid secp256k1 secret key"))?;
         Ok(Self::from_secret(sk))
     }
