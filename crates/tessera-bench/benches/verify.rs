@@ -22,8 +22,10 @@
 //! - `jsonwebtoken`: `jsonwebtoken::decode` (aws-lc-rs backend), where the
 //!   algorithm is supported, audience, issuer and `exp` required;
 //! - `jwt-simple`: `verify_token` with its **pure-Rust backend**, not its
-//!   default (BoringSSL; see BENCHMARKS.md for why), where supported,
-//!   audience and issuer required and `exp` checked present.
+//!   default (BoringSSL, which this workspace does not build; its default
+//!   configuration is measured by `scripts/bench-default-peers`, see
+//!   BENCHMARKS.md), where supported, audience and issuer required and
+//!   `exp` checked present.
 //!
 //! One key per algorithm is generated with tessera, exported (PEM, or the
 //! raw secret for HMAC) and imported into tessera, the primitive and each
@@ -88,18 +90,9 @@ mod primitive;
 use primitive::{es256k_primitive, Primitive};
 
 use tessera_bench::{
-    jwt_claims as claims, nwt_credential, nwt_event, PeerClaims, EXP, IAT, JWT_AUDIENCE, JWT_ISSUER,
+    jwt_claims as claims, nwt_credential, nwt_event, PeerClaims, PeerCustomClaims, EXP, IAT,
+    JWT_AUDIENCE, JWT_ISSUER,
 };
-
-/// The custom (non-registered) claims, for jwt-simple's `JWTClaims<_>`.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct CustomClaims {
-    role: String,
-    scope: String,
-    tenant: u64,
-    email: String,
-}
 
 /// One algorithm's key, token and pre-decoded signature.
 struct Case {
@@ -247,7 +240,7 @@ fn jwt_simple_peer(c: &Case) -> Option<PeerVerify> {
             let key = $key;
             Some(Box::new(move |token: &str| {
                 let claims = key
-                    .verify_token::<CustomClaims>(token, Some(options.clone()))
+                    .verify_token::<PeerCustomClaims>(token, Some(options.clone()))
                     .map_err(|e| e.to_string())?;
                 claims
                     .expires_at

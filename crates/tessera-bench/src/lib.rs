@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod load;
+pub mod paired;
 
 use tessera_core::internal::nostr::{
     issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims,
@@ -49,6 +50,18 @@ pub struct PeerClaims {
     sub: String,
     iat: u64,
     exp: u64,
+    role: String,
+    scope: String,
+    tenant: u64,
+    email: String,
+}
+
+/// The application claims of [`jwt_claims`] (its registered claims left
+/// out), as jwt-simple deserializes them into its `JWTClaims<_>`, which
+/// reads the registered claims itself. The fields are read by serde only.
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)]
+pub struct PeerCustomClaims {
     role: String,
     scope: String,
     tenant: u64,
