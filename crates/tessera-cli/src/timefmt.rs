@@ -1,29 +1,14 @@
-//! RFC 3339 UTC formatting and human-relative times, without a date library.
+//! Human-readable times: RFC 3339 UTC through tessera-core (the `time`
+//! crate underneath), relative spans and durations.
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use tessera_core::internal::ethereum::Rfc3339Time;
 
-/// `2026-11-23T02:00:00Z`
+/// `2026-11-23T02:00:00Z`; a time outside years 0000-9999 (which RFC 3339
+/// cannot write) is shown as its Unix seconds.
 pub fn rfc3339(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
+    Rfc3339Time::from_unix(ts).map_or_else(
+        |_| format!("{ts} (Unix seconds, outside years 0000-9999)"),
+        |t| t.to_string(),
     )
 }
 
@@ -76,6 +61,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            rfc3339(253_402_300_800),
+            "253402300800 (Unix seconds, outside years 0000-9999)"
+        );
         assert_eq!(relative(100, 40), "in 1m");
         assert_eq!(relative(105, 40), "in 1m 5s");
         assert_eq!(relative(0, 3_700), "1h 1m ago");

@@ -18,10 +18,8 @@ pub fn keccak256(data: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Compares two byte strings in time independent of where they differ.
+/// Compares two byte strings in time independent of where they differ
+/// (aws-lc-rs's `CRYPTO_memcmp`); different lengths are unequal.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }

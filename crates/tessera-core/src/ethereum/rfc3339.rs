@@ -1,16 +1,23 @@
 //! RFC 3339 §5.6 `date-time`, as EIP-4361 uses it: parsed strictly, kept
 //! with its original text so that a message rebuilds byte for byte.
 //!
-//! Accepted: `YYYY-MM-DD` `T` `hh:mm:ss` [`.` 1+ digits] then `Z` or
-//! `±hh:mm`; `t`/`z` in lowercase too (RFC 3339 §5.6 NOTE). Checked: month
-//! 1-12, the day against the month (leap years included, so `2022-02-31` is
-//! refused), hour 0-23, minute 0-59, second 0-60 (a leap second counts as
-//! the first second of the next minute), offset hour 0-23 and minute 0-59.
-//! Fractions beyond nanoseconds are accepted and truncated.
+//! Parsed and written by the `time` crate (`well_known::Rfc3339`), which
+//! takes `YYYY-MM-DD` `T` `hh:mm:ss` [`.` 1+ digits] then `Z` or `±hh:mm`
+//! (`z` too), checks month 1-12, the day against the month (leap years
+//! included, so `2022-02-31` is refused), hour 0-23, minute 0-59, second
+//! 0-59, offset hour 0-23 and minute 0-59, and truncates fractions beyond
+//! nanoseconds. Two rules are kept here by hand, where the crate differs:
+//! - the separator is `T` or `t` only (RFC 3339 §5.6 NOTE allows the
+//!   lowercase; the crate takes any character, a space included);
+//! - second 60 (a leap second) is accepted at any minute and counts as the
+//!   first second of the next minute, as before; the crate takes it only at
+//!   the last second of a month in UTC and reads it as 59.999999999.
 
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
 use std::fmt;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// A parsed RFC 3339 instant with its original text.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -20,116 +27,33 @@ pub struct Rfc3339Time {
     nanos: u32,
 }
 
-fn digits(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(b.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 impl Rfc3339Time {
     /// Parses an RFC 3339 `date-time`; anything else is `malformed`.
     pub fn parse(text: &str) -> Result<Rfc3339Time> {
         let bad = || Error::malformed("not an RFC 3339 date-time");
         let b = text.as_bytes();
-        if b.len() < 20
-            || b[4] != b'-'
-            || b[7] != b'-'
-            || !matches!(b[10], b'T' | b't')
-            || b[13] != b':'
-            || b[16] != b':'
-        {
+        // By hand: `T` or `t` between date and time (see the module comment).
+        if b.len() < 20 || !matches!(b[10], b'T' | b't') {
             return Err(bad());
         }
-        let year = i64::from(digits(&b[0..4]).ok_or_else(bad)?);
-        let month = digits(&b[5..7]).ok_or_else(bad)?;
-        let day = digits(&b[8..10]).ok_or_else(bad)?;
-        let hour = digits(&b[11..13]).ok_or_else(bad)?;
-        let minute = digits(&b[14..16]).ok_or_else(bad)?;
-        let second = digits(&b[17..19]).ok_or_else(bad)?;
-        if !(1..=12).contains(&month)
-            || day < 1
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 60
-        {
-            return Err(bad());
-        }
-        let mut rest = &b[19..];
-        let mut nanos = 0u32;
-        if let Some(frac) = rest.strip_prefix(b".") {
-            let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-            if n == 0 {
-                return Err(bad());
-            }
-            let mut scale = 100_000_000u32;
-            for &d in frac.iter().take(n.min(9)) {
-                nanos += u32::from(d - b'0') * scale;
-                scale /= 10;
-            }
-            rest = &frac[n..];
-        }
-        let offset_seconds = match rest {
-            [b'Z' | b'z'] => 0i64,
-            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-                let oh = digits(&[*h1, *h2]).ok_or_else(bad)?;
-                let om = digits(&[*m1, *m2]).ok_or_else(bad)?;
-                if oh > 23 || om > 59 {
-                    return Err(bad());
-                }
-                let s = i64::from(oh * 3600 + om * 60);
-                if *sign == b'+' {
-                    s
-                } else {
-                    -s
-                }
-            }
-            _ => return Err(bad()),
+        // By hand: a leap second is read as second 59 plus one second (see the
+        // module comment). Anything the crate then accepts has the fixed
+        // layout, so bytes 17-18 were the seconds.
+        let leap = &b[17..19] == b"60";
+        let dt = if leap {
+            let (head, tail) = (
+                text.get(..17).ok_or_else(bad)?,
+                text.get(19..).ok_or_else(bad)?,
+            );
+            let dt = OffsetDateTime::parse(&format!("{head}59{tail}"), &Rfc3339);
+            dt.map(|dt| (dt.unix_timestamp() + 1, dt.nanosecond()))
+        } else {
+            OffsetDateTime::parse(text, &Rfc3339).map(|dt| (dt.unix_timestamp(), dt.nanosecond()))
         };
-        let local = days_from_civil(year, month, day) * 86_400
-            + i64::from(hour * 3600 + minute * 60 + second);
+        let (unix, nanos) = dt.map_err(|_| bad())?;
         Ok(Rfc3339Time {
             text: text.to_owned(),
-            unix: local - offset_seconds,
+            unix,
             nanos,
         })
     }
@@ -137,18 +61,13 @@ impl Rfc3339Time {
     /// The instant `unix` (whole seconds, UTC), written `YYYY-MM-DDThh:mm:ssZ`.
     /// `malformed` outside years 0000-9999.
     pub fn from_unix(unix: i64) -> Result<Rfc3339Time> {
-        let days = unix.div_euclid(86_400);
-        let secs = unix.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
-            return Err(Error::malformed("RFC 3339 years are 0000 to 9999"));
-        }
-        let text = format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        );
+        let range = || Error::malformed("RFC 3339 years are 0000 to 9999");
+        // The crate writes `Z` for UTC and no fraction for whole seconds, and
+        // refuses years outside 0000-9999.
+        let text = OffsetDateTime::from_unix_timestamp(unix)
+            .map_err(|_| range())?
+            .format(&Rfc3339)
+            .map_err(|_| range())?;
         Ok(Rfc3339Time {
             text,
             unix,
@@ -247,6 +166,31 @@ mod tests {
         ] {
             assert!(Rfc3339Time::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// The rules kept by hand next to the crate (module comment).
+    #[test]
+    fn keeps_lowercase_and_leap_seconds() {
+        let t = Rfc3339Time::parse("2021-09-30t16:25:24z").unwrap();
+        assert_eq!(t.unix_seconds(), 1_633_019_124);
+        // A leap second at any minute is the first second of the next one.
+        let t = Rfc3339Time::parse("2021-09-30T16:24:60.25+00:00").unwrap();
+        assert_eq!((t.unix_seconds(), t.nanos()), (1_633_019_100, 250_000_000));
+        let t = Rfc3339Time::parse("2016-12-31T23:59:60Z").unwrap();
+        assert_eq!(t.unix_seconds(), 1_483_228_800);
+        for bad in [
+            "2021-09-30x16:25:24Z",
+            "2021-09-30_16:25:24Z",
+            "2021-09-30\u{e9}16:25:24Z",
+        ] {
+            assert!(Rfc3339Time::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Rfc3339Time::from_unix(253_402_300_800).is_err());
+        assert!(Rfc3339Time::from_unix(-62_167_219_201).is_err());
+        assert_eq!(
+            Rfc3339Time::from_unix(-62_167_219_200).unwrap().as_str(),
+            "0000-01-01T00:00:00Z"
+        );
     }
 
     #[test]

@@ -1,139 +1,58 @@
-//! Bech32 (BIP-173) as NIP-19 uses it for `npub` / `nsec`.
+//! Bech32 (BIP-173) as NIP-19 uses it for `npub` / `nsec`, through the
+//! `bech32` crate.
 //!
-//! Written here rather than pulled in: the two uses are 32-byte payloads, and
-//! the rules worth being strict about are few. The checksum is always
-//! verified; a string must be all lowercase or all uppercase (BIP-173
-//! "Uppercase/lowercase"); the data part's padding must be zero bits and at
-//! most four of them (BIP-173 "convertbits"). Bech32m is not accepted: NIP-19
-//! entities use the original constant.
+//! The crate checks the checksum (Bech32 only: NIP-19 entities use the
+//! original constant, so Bech32m is refused), the case rule (all lowercase
+//! or all uppercase, BIP-173 "Uppercase/lowercase"), the prefix (1-83
+//! characters of US-ASCII 33-126) and the data characters. Two BIP-173
+//! rules are kept here by hand, where the crate is more lenient:
+//! - the whole string is at most 90 characters (the crate's generic limit
+//!   is 1023, BIP-173's 90 is a segwit-address rule it applies only there);
+//! - the data part's padding is at most four zero bits (BIP-173
+//!   "convertbits"; the crate's `byte_iter` drops the bits unchecked, so
+//!   `validate_segwit_padding` is called, which is that same rule).
 
 use crate::error::{Error, Result};
-
-const CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+use bech32::primitives::decode::{CheckedHrpstring, CheckedHrpstringError};
+use bech32::{Bech32, Hrp};
 
 /// BIP-173's length limit for a whole string.
 pub const MAX_LENGTH: usize = 90;
 
-fn charset_rev(c: u8) -> Option<u8> {
-    CHARSET.iter().position(|&x| x == c).map(|p| p as u8)
-}
-
-fn polymod(values: impl Iterator<Item = u8>) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let mut chk: u32 = 1;
-    for v in values {
-        let b = chk >> 25;
-        chk = ((chk & 0x1ff_ffff) << 5) ^ u32::from(v);
-        for (i, g) in GEN.iter().enumerate() {
-            if (b >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
-    chk
-}
-
-fn hrp_expand(hrp: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    hrp.iter()
-        .map(|c| c >> 5)
-        .chain(std::iter::once(0))
-        .chain(hrp.iter().map(|c| c & 0x1f))
-}
-
 /// Encodes `data` (8-bit bytes) under the human-readable part `hrp`
 /// (lowercase ASCII), as lowercase bech32.
+///
+/// # Panics
+/// If `hrp` is not a valid prefix or the string would pass the crate's
+/// 1023-character limit: callers pass `npub`/`nsec` and 32 bytes.
 pub fn encode(hrp: &str, data: &[u8]) -> String {
-    let hrp_bytes = hrp.as_bytes();
-    let mut five = Vec::with_capacity(data.len() * 8 / 5 + 1);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &b in data {
-        acc = (acc << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            five.push(((acc >> bits) & 0x1f) as u8);
-        }
-    }
-    if bits > 0 {
-        five.push(((acc << (5 - bits)) & 0x1f) as u8);
-    }
-    let pm = polymod(
-        hrp_expand(hrp_bytes)
-            .chain(five.iter().copied())
-            .chain([0u8; 6]),
-    ) ^ 1;
-    let mut out = String::with_capacity(hrp.len() + 1 + five.len() + 6);
-    out.push_str(hrp);
-    out.push('1');
-    for v in five {
-        out.push(CHARSET[v as usize] as char);
-    }
-    for i in 0..6 {
-        out.push(CHARSET[((pm >> (5 * (5 - i))) & 0x1f) as usize] as char);
-    }
-    out
+    let hrp = Hrp::parse(hrp).expect("callers pass a fixed, valid prefix");
+    bech32::encode_lower::<Bech32>(hrp, data).expect("32-byte keys are far below the length limit")
 }
 
 /// Decodes a bech32 string into its (lowercased) human-readable part and its
 /// 8-bit data. Every failure is `malformed`.
 pub fn decode(input: &str) -> Result<(String, Vec<u8>)> {
-    let bytes = input.as_bytes();
-    if bytes.len() > MAX_LENGTH {
+    // Kept by hand: BIP-173's 90-character limit (see the module comment).
+    if input.len() > MAX_LENGTH {
         return Err(Error::malformed(
             "bech32 string is longer than 90 characters",
         ));
     }
-    if bytes.iter().any(|&c| !(33..=126).contains(&c)) {
-        return Err(Error::malformed(
-            "bech32 string has a character outside US-ASCII 33-126",
-        ));
-    }
-    let has_lower = bytes.iter().any(u8::is_ascii_lowercase);
-    let has_upper = bytes.iter().any(u8::is_ascii_uppercase);
-    if has_lower && has_upper {
-        return Err(Error::malformed("bech32 string mixes upper and lower case"));
-    }
-    let lower: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
-    let sep = lower
-        .iter()
-        .rposition(|&c| c == b'1')
-        .ok_or(Error::malformed("bech32 string has no separator"))?;
-    if sep == 0 || sep + 7 > lower.len() {
-        return Err(Error::malformed(
-            "bech32 string has an empty prefix or a short checksum",
-        ));
-    }
-    let hrp = &lower[..sep];
-    let mut values = Vec::with_capacity(lower.len() - sep - 1);
-    for &c in &lower[sep + 1..] {
-        values.push(charset_rev(c).ok_or(Error::malformed("invalid bech32 character"))?);
-    }
-    if polymod(hrp_expand(hrp).chain(values.iter().copied())) != 1 {
-        return Err(Error::malformed("bech32 checksum does not match"));
-    }
-    let payload = &values[..values.len() - 6];
-    let mut out = Vec::with_capacity(payload.len() * 5 / 8);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &v in payload {
-        acc = ((acc << 5) | u32::from(v)) & 0xfff;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
+    let checked = CheckedHrpstring::new::<Bech32>(input).map_err(|e| match e {
+        CheckedHrpstringError::Parse(_) => Error::malformed(
+            "bech32 string has no separator, a bad prefix, mixed case or an invalid character",
+        ),
+        CheckedHrpstringError::Checksum(_) => {
+            Error::malformed("bech32 checksum is short or does not match")
         }
-    }
-    // BIP-173: at most 4 padding bits, and they must be zero.
-    if bits >= 5 || (acc & ((1 << bits) - 1)) != 0 {
-        return Err(Error::malformed(
-            "bech32 data has non-zero or excess padding",
-        ));
-    }
-    // The prefix is ASCII 33..=126 (checked above).
-    let hrp = String::from_utf8(hrp.to_vec())
-        .map_err(|_| Error::malformed("bech32 prefix is not ASCII"))?;
-    Ok((hrp, out))
+        _ => Error::malformed("bech32 string is invalid"),
+    })?;
+    // Kept by hand: BIP-173's padding rule (see the module comment).
+    checked
+        .validate_segwit_padding()
+        .map_err(|_| Error::malformed("bech32 data has non-zero or excess padding"))?;
+    Ok((checked.hrp().to_lowercase(), checked.byte_iter().collect()))
 }
 
 #[cfg(test)]
@@ -182,5 +101,30 @@ mod tests {
         assert_eq!(hrp, "npub");
         assert_eq!(back, data);
         assert_eq!(decode(&s.to_uppercase()).unwrap().1, data);
+    }
+
+    /// The rules the crate leaves to us, and the checksum choice.
+    #[test]
+    fn refuses_bech32m_and_bad_padding() {
+        use bech32::primitives::iter::Fe32IterExt;
+        use bech32::{Bech32m, Fe32};
+        let with = |fes: &[Fe32], m: bool| -> String {
+            let hrp = Hrp::parse("npub").unwrap();
+            let it = fes.iter().copied();
+            if m {
+                it.with_checksum::<Bech32m>(&hrp).chars().collect()
+            } else {
+                it.with_checksum::<Bech32>(&hrp).chars().collect()
+            }
+        };
+        // Two data characters (10 bits): one byte and two zero padding bits.
+        assert!(decode(&with(&[Fe32::Q, Fe32::Q], false)).is_ok());
+        // The same under Bech32m (BIP-350 "a1lqfn3a" is valid Bech32m).
+        assert!(decode(&with(&[Fe32::Q, Fe32::Q], true)).is_err());
+        assert!(decode("a1lqfn3a").is_err());
+        // Non-zero padding bits.
+        assert!(decode(&with(&[Fe32::Q, Fe32::P], false)).is_err());
+        // One data character: five padding bits, more than four.
+        assert!(decode(&with(&[Fe32::Q], false)).is_err());
     }
 }
