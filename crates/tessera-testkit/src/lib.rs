@@ -17,6 +17,7 @@
 //! Suites that need PostgreSQL or Redis find them through
 //! `TESSERA_TEST_POSTGRES_URL` / `TESSERA_TEST_REDIS_URL`; when unset they
 //! skip loudly, and fail when `CI` is set ([`in_ci`]).
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod cli;
