@@ -270,7 +270,7 @@ fn recordings() -> std::sync::MutexGuard<'static, Recordings> {
 }
 
 /// From now on, keep every answer this client library gets from `addr`
-/// (up to [`MAX_RECORDED`]), for [`recorded`]: the e2e suite checks each
+/// (up to 100,000 per address), for [`recorded`]: the e2e suite checks each
 /// against the OpenAPI document.
 pub fn record(addr: SocketAddr) {
     let mut all = recordings();
