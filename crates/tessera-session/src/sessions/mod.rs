@@ -34,7 +34,7 @@ pub struct SessionConfig {
     pub issuer: String,
     /// Access-token `aud`: the server's public URL.
     pub audience: String,
-    /// The SIWE `domain` (host[:port] of the public URL).
+    /// The SIWE `domain` (`host[:port]` of the public URL).
     pub siwe_domain: String,
     /// The SIWE `URI`.
     pub siwe_uri: String,
