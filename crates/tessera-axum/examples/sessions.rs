@@ -96,7 +96,7 @@ async fn login(
     let pair = sessions
         .login_nostr(auth, b"")
         .await
-        .map_err(|e| (StatusCode::UNAUTHORIZED, e.code().to_owned()))?;
+        .map_err(|e| (StatusCode::UNAUTHORIZED, e.code().to_string()))?;
     Ok(Json(serde_json::json!({
         "access_token": pair.access_token,
         "refresh_token": pair.refresh_token,

@@ -120,7 +120,7 @@
 //! serve` (`tessera_session::browser`, 403 otherwise).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod replay;
 mod service;
@@ -505,7 +505,12 @@ impl TesseraLayer {
                         let used = f.sync(sessions);
                         let first = sessions.check_access(&token).await;
                         match first {
-                            Err(e) if e.code() == ErrorCode::UnknownKey.as_str() => {
+                            Err(e)
+                                if e.code()
+                                    == tessera_session::SessionErrorCode::Credential(
+                                        ErrorCode::UnknownKey,
+                                    ) =>
+                            {
                                 if f.jwks.refetch_for_unknown_kid(&used).await.is_some() {
                                     f.sync(sessions);
                                     sessions.check_access(&token).await
@@ -523,7 +528,7 @@ impl TesseraLayer {
                         code: "temporarily_unavailable",
                         message: e.message().to_owned(),
                     },
-                    _ => AuthRejection::unauthorized(e.code(), e.message()),
+                    _ => AuthRejection::unauthorized(e.code().as_str(), e.message()),
                 })
             }
         }

@@ -4,6 +4,7 @@
 //! The fixtures every benchmark and the `instructions` example share, so
 //! that they all measure the same tokens.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod load;
 pub mod paired;

@@ -1,7 +1,7 @@
 //! Router and the routes that need no session state.
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::keys::ServerKeys;
 use crate::metrics::Metrics;
 use crate::proxies::TrustedProxies;
@@ -261,7 +261,7 @@ async fn timeout_body(resp: Response) -> Response {
     if resp.status() == StatusCode::REQUEST_TIMEOUT {
         return ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ApiCode::RequestTimeout,
             "the request took longer than allowed (request_timeout_seconds)",
         )
         .into_response();
@@ -272,7 +272,7 @@ async fn timeout_body(resp: Response) -> Response {
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ApiCode::NotFound,
         "no such route; see /openapi.json",
     )
 }

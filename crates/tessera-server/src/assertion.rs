@@ -14,7 +14,7 @@
 //!   `X-Auth-Method` say).
 
 use crate::app::Shared;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use axum::http::{HeaderValue, StatusCode};
 use std::sync::Arc;
 use tessera_core::Object;
@@ -71,7 +71,7 @@ pub(crate) fn sign(
         tracing::error!(what, "cannot sign X-Auth-Assertion");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ApiCode::Internal,
             "the upstream assertion could not be signed; see the server log",
         )
     };

@@ -440,7 +440,7 @@ impl Config {
         }
     }
 
-    /// host[:port] of the public URL (the SIWE domain).
+    /// `host[:port]` of the public URL (the SIWE domain).
     pub fn public_host(&self) -> String {
         let url = self.public_url();
         let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);

@@ -16,7 +16,7 @@
 //! same status, headers (`WWW-Authenticate` on 401) and JSON body.
 
 use crate::app::Shared;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::forward_auth::{
     configured, decide, forwarded_body, is_upstream_header, refused, AllowBody,
 };
@@ -107,7 +107,7 @@ async fn answer(
     let body = if body.len() > state.config.max_body_bytes {
         Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ApiCode::PayloadTooLarge,
             "the request body is larger than allowed (max_body_bytes)",
         ))
     } else {
@@ -124,7 +124,7 @@ fn header_map(http: &HttpRequest) -> Result<HeaderMap, ApiError> {
     if http.headers.len() + raw.len() > MAX_HEADERS {
         return Err(ApiError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "invalid_request",
+            ApiCode::InvalidRequest,
             "the CheckRequest reports too many headers",
         ));
     }

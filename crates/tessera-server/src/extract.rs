@@ -44,7 +44,7 @@ pub fn authorization(headers: &HeaderMap, max: usize) -> Result<Option<&str>, Ap
     if v.len() > max {
         return Err(ApiError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            tessera_core::ErrorCode::TokenTooLarge.as_str(),
+            tessera_core::ErrorCode::TokenTooLarge,
             "the Authorization header is larger than allowed",
         ));
     }

@@ -8,7 +8,7 @@
 
 use crate::app::Shared;
 use crate::config::{Config, ConfigError};
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::extract::Peer;
 use crate::gateway::{
     Caller, ClaimHeaders, Decision, ForwardedRequest, Gateway, PayloadWithoutBody, Refusal,
@@ -63,7 +63,7 @@ impl ForwardAuthState {
 pub(crate) fn refused(r: Refusal) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        r.code(),
+        ApiCode::Refused(r),
         format!("forward-auth request refused: {r}"),
     )
 }
@@ -91,7 +91,7 @@ pub(crate) fn configured(state: &Shared) -> Result<&ForwardAuthState, ApiError> 
         tracing::error!(error = %e, "forward-auth configuration");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ApiCode::Internal,
             "forward-auth is misconfigured; see the server log",
         )
     })

@@ -67,7 +67,7 @@ impl Limits {
 /// kernel then drops SYNs and each dropped client waits a 1-s retransmit.
 const LISTEN_BACKLOG: u32 = 4096;
 
-/// Binds `addr` (an address like `127.0.0.1:8787`) with [`LISTEN_BACKLOG`].
+/// Binds `addr` (an address like `127.0.0.1:8787`) with `LISTEN_BACKLOG`.
 pub fn bind(addr: &str) -> std::io::Result<TcpListener> {
     let addr: std::net::SocketAddr = addr
         .parse()

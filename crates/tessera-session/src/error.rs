@@ -1,8 +1,79 @@
 //! Errors of the session layer, each with an HTTP-friendly kind and a stable
 //! code (an `ErrorCode` of contracts.md, or an OAuth error name).
 
+use std::fmt;
+
 use tessera_core::{Error, ErrorCode};
 use tessera_store::StoreError;
+
+/// The stable code of a [`SessionError`], to match on. [`as_str`] gives the
+/// wire name that HTTP bodies, logs and metric labels carry.
+///
+/// [`as_str`]: SessionErrorCode::as_str
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionErrorCode {
+    /// A credential (or request) refused by one of tessera-core's rules:
+    /// `expired`, `revoked`, `malformed`, ... (contracts.md).
+    Credential(ErrorCode),
+    /// `invalid_grant` (RFC 6749 §5.2): the refresh token is unknown, spent,
+    /// expired or revoked; [`SessionError::detail`] says which.
+    InvalidGrant,
+    /// `unavailable`: the session store cannot be reached, so the operation
+    /// failed closed.
+    Unavailable,
+    /// `internal`: something that should not happen (a signing or clock
+    /// failure, a store error other than unreachability).
+    Internal,
+}
+
+impl SessionErrorCode {
+    /// The stable snake_case name (`expired`, `invalid_grant`,
+    /// `unavailable`, `internal`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionErrorCode::Credential(code) => code.as_str(),
+            SessionErrorCode::InvalidGrant => "invalid_grant",
+            SessionErrorCode::Unavailable => "unavailable",
+            SessionErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The core [`ErrorCode`], when the credential was refused by one of
+    /// its rules.
+    pub fn credential(self) -> Option<ErrorCode> {
+        match self {
+            SessionErrorCode::Credential(code) => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<ErrorCode> for SessionErrorCode {
+    fn from(code: ErrorCode) -> Self {
+        SessionErrorCode::Credential(code)
+    }
+}
+
+impl fmt::Display for SessionErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// Comparing with the wire name keeps assertions such as
+// `assert_eq!(e.code(), "revoked")` reading as the contract does.
+impl PartialEq<str> for SessionErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for SessionErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// How a caller should answer a [`SessionError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,14 +93,14 @@ pub enum SessionErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionError {
     kind: SessionErrorKind,
-    code: &'static str,
+    code: SessionErrorCode,
     message: String,
     detail: Option<&'static str>,
 }
 
 impl SessionError {
     /// An error of `kind` with a stable `code` and a message for humans.
-    pub fn new(kind: SessionErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: SessionErrorKind, code: SessionErrorCode, message: impl Into<String>) -> Self {
         SessionError {
             kind,
             code,
@@ -52,14 +123,18 @@ impl SessionError {
 
     /// 401 with an [`ErrorCode`].
     pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::new(SessionErrorKind::Unauthorized, code.as_str(), message)
+        Self::new(
+            SessionErrorKind::Unauthorized,
+            SessionErrorCode::Credential(code),
+            message,
+        )
     }
 
     /// 400 `malformed`.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(
             SessionErrorKind::BadRequest,
-            ErrorCode::Malformed.as_str(),
+            SessionErrorCode::Credential(ErrorCode::Malformed),
             message,
         )
     }
@@ -70,7 +145,7 @@ impl SessionError {
     }
 
     /// The stable code (`expired`, `revoked`, `invalid_grant`, `unavailable`, ...).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> SessionErrorCode {
         self.code
     }
 
@@ -80,8 +155,8 @@ impl SessionError {
     }
 }
 
-impl std::fmt::Display for SessionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
     }
 }
@@ -99,14 +174,14 @@ impl From<StoreError> for SessionError {
         if e.is_unavailable() {
             SessionError::new(
                 SessionErrorKind::Unavailable,
-                "unavailable",
+                SessionErrorCode::Unavailable,
                 "the session store cannot be reached; try again shortly",
             )
         } else {
             // The store's message names no secret (it scrubs passwords).
             SessionError::new(
                 SessionErrorKind::Internal,
-                "internal",
+                SessionErrorCode::Internal,
                 format!("session store error: {}", e.message()),
             )
         }

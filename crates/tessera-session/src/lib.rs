@@ -3,6 +3,7 @@
 //! [`tessera_store::Store`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
+#![deny(missing_docs)]
 
 pub mod browser;
 pub mod error;
@@ -10,5 +11,5 @@ pub mod revocation;
 pub mod sessions;
 pub mod tokens;
 
-pub use error::{SessionError, SessionErrorKind};
+pub use error::{SessionError, SessionErrorCode, SessionErrorKind};
 pub use sessions::{Challenge, Revocation, SessionConfig, Sessions, TokenPair};

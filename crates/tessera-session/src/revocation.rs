@@ -34,11 +34,22 @@ pub struct RevocationSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevocationEvent {
     /// A `jti` was revoked until `exp`.
-    Jti { jti: String, exp: i64 },
+    Jti {
+        /// The access token's `jti`.
+        jti: String,
+        /// Its `exp`: the entry can be dropped after it.
+        exp: i64,
+    },
     /// A session was revoked.
     Family(String),
     /// A subject's token version changed.
-    Subject { subject: String, version: u64 },
+    Subject {
+        /// The subject (`sub`).
+        subject: String,
+        /// Its new version: tokens minted with a lower `ver` are revoked
+        /// (logout-all).
+        version: u64,
+    },
     /// The feed lost events: the picture must be reloaded.
     Resync,
 }

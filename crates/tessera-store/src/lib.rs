@@ -38,7 +38,7 @@
 //! closed. Connections recover by themselves when the backend returns.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 // Built without a backend (a library that only passes `Arc<dyn Store>`
 // around, such as tessera-session on its own), the backends' helpers go
 // unused.

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 /// as its body (`Connection: close`; a request body is read and
 /// dropped), on a thread of its own that ends with the test process.
 pub struct EchoUpstream {
+    /// Where it listens: the upstream a gateway's configuration names.
     pub addr: SocketAddr,
 }
 
 impl EchoUpstream {
+    /// Binds a free loopback port and starts answering.
     pub fn start() -> EchoUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
         let addr = listener.local_addr().expect("addr");

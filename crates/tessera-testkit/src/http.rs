@@ -15,9 +15,13 @@ use std::time::{Duration, Instant};
 /// exchange took.
 #[derive(Debug)]
 pub struct Resp {
+    /// The HTTP status code.
     pub status: u16,
+    /// Every header as received, names lowercase, in order (repeats kept).
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
+    /// From sending the request to the end of the body.
     pub took: Duration,
 }
 
@@ -190,6 +194,7 @@ fn kind(e: &ureq::Error) -> String {
 
 /// What a request goes to: an address, or a server of the testkit.
 pub trait Target {
+    /// The loopback address to connect to.
     fn addr(&self) -> SocketAddr;
 }
 
@@ -265,7 +270,7 @@ fn recordings() -> std::sync::MutexGuard<'static, Recordings> {
 }
 
 /// From now on, keep every answer this client library gets from `addr`
-/// (up to [`MAX_RECORDED`]), for [`recorded`]: the e2e suite checks each
+/// (up to 100,000 per address), for [`recorded`]: the e2e suite checks each
 /// against the OpenAPI document.
 pub fn record(addr: SocketAddr) {
     let mut all = recordings();

@@ -14,6 +14,7 @@ pub const ADMIN: &str = "admin-token-for-tests-0123456789";
 
 /// A running server; stopped (as SIGTERM would) when dropped.
 pub struct Server {
+    /// Where the HTTP API listens.
     pub addr: SocketAddr,
     /// Where Envoy's ext_authz gRPC service listens, when the
     /// configuration sets `[forward_auth] grpc_listen` (`127.0.0.1:0`

@@ -3,11 +3,11 @@
 //! - [`serve`]: the real `tessera serve` binary on a free loopback port
 //!   with a data directory of its own (fault and interop suites), and
 //!   [`cli`]: one-shot runs of the `tessera` binary;
-//! - [`inproc`] (feature `server`): the same server in-process, on its own
+//! - `inproc` (feature `server`): the same server in-process, on its own
 //!   runtime and thread (the server's HTTP tests);
 //! - [`http`]: one HTTP client (`ureq`), and [`raw`]: the few raw-socket
 //!   helpers for requests a client cannot send (half-sent, pipelined);
-//! - [`store`] (feature `store`): an isolated namespace on SQLite,
+//! - `store` (feature `store`): an isolated namespace on SQLite,
 //!   PostgreSQL or Redis; [`services`]: private `redis-server` and
 //!   PostgreSQL instances a test may kill;
 //! - [`gateway`]: real gateways (nginx, Caddy) and an echoing upstream;
@@ -17,6 +17,7 @@
 //! Suites that need PostgreSQL or Redis find them through
 //! `TESSERA_TEST_POSTGRES_URL` / `TESSERA_TEST_REDIS_URL`; when unset they
 //! skip loudly, and fail when `CI` is set ([`in_ci`]).
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod cli;

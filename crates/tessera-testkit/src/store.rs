@@ -18,14 +18,20 @@ use crate::{in_ci, unique};
 use tessera_store::{Invalidation, Store};
 use tokio::sync::broadcast;
 
+/// A store backend a suite can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A SQLite file in a temporary directory (always available).
     Sqlite,
+    /// A schema of its own on the server at [`POSTGRES_ENV`].
     Postgres,
+    /// A key prefix of its own on the server at [`REDIS_ENV`].
     Redis,
 }
 
+/// The variable naming the PostgreSQL server the suites use.
 pub const POSTGRES_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
+/// The variable naming the Redis server the suites use.
 pub const REDIS_ENV: &str = "TESSERA_TEST_REDIS_URL";
 
 /// The URL in `var`; `None` (with a loud notice) when unset outside CI.
@@ -91,7 +97,10 @@ enum Cleanup {
 /// One isolated namespace on one backend; [`Backend::open`] gives as many
 /// independent store instances (separate pools) on it as a test wants.
 pub struct Backend {
+    /// Which backend.
     pub kind: Kind,
+    /// The store URL of this namespace: what `tessera serve --store` and
+    /// `tessera_store::open` take.
     pub url: String,
     cleanup: Cleanup,
 }

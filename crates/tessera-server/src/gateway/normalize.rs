@@ -58,7 +58,7 @@ pub enum Refusal {
     Host,
     /// The URL is not absolute (`scheme://host/path`).
     NotAbsolute,
-    /// The target is longer than [`MAX_TARGET_BYTES`].
+    /// The target is longer than `MAX_TARGET_BYTES`.
     TooLong,
     /// The path does not start with `/`.
     RelativePath,

@@ -51,7 +51,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// One `[[issuer]]` table. Keys that do not belong to its `kind` are
-/// refused at start-up ([`IssuerConfig::check`]).
+/// refused at start-up (`IssuerConfig::check`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {

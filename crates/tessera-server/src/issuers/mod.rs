@@ -58,7 +58,7 @@ pub struct Authenticated {
 pub struct ServerContext {
     /// The public URL (an nwt issuer always accepts it as `aud`).
     pub url: String,
-    /// host[:port] of the public URL (likewise).
+    /// `host[:port]` of the public URL (likewise).
     pub host: String,
     /// The server's own Nostr key (`/v1/info` `nostr_pubkey`): the
     /// `target_key` of wallet-signed Portal JWTs.
@@ -123,7 +123,7 @@ impl std::fmt::Debug for Issuers {
 }
 
 impl Issuers {
-    /// The issuers of checked `[[issuer]]` tables (see [`check_all`]).
+    /// The issuers of checked `[[issuer]]` tables (see `check_all`).
     /// Remote key sets start fetching in the background (must be called
     /// inside a Tokio runtime when there are any).
     pub fn build(configs: &[IssuerConfig], server: ServerContext) -> Result<Issuers, ConfigError> {

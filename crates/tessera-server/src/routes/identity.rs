@@ -140,7 +140,7 @@ pub(crate) async fn identify(
                 let id = match verified {
                     Ok(id) => id,
                     Err(e) => {
-                        let core = ErrorCode::from_name(e.code())
+                        let core = e.code().credential()
                             .filter(|_| e.kind() == SessionErrorKind::Unauthorized)
                             .map(|code| tessera_core::Error::with_message(code, e.message().to_owned()));
                         let Some(found) = core.and_then(|c| issuers.verify_nwt(credential, &c)) else {
@@ -207,7 +207,7 @@ pub(crate) async fn identify(
         }
         Err(e) => {
             if e.kind() == SessionErrorKind::Unauthorized {
-                let code = ErrorCode::from_name(e.code()).unwrap_or(ErrorCode::Malformed);
+                let code = e.code().credential().unwrap_or(ErrorCode::Malformed);
                 state.metrics.verification(label, Err(code), seconds);
             }
             Err(e.into())
@@ -221,7 +221,7 @@ fn tried_builtin(e: SessionError, issuers: &Issuers, name: &str) -> SessionError
     if issuers.is_empty() || e.kind() != SessionErrorKind::Unauthorized {
         return e;
     }
-    match ErrorCode::from_name(e.code()) {
+    match e.code().credential() {
         Some(code) => {
             SessionError::unauthorized(code, format!("{} (issuers tried: {name})", e.message()))
         }

@@ -7,7 +7,7 @@
 //! rules live in `tessera-session` and `tessera-core`.
 
 use crate::app::Shared;
-use crate::error::ApiError;
+use crate::error::{ApiCode, ApiError};
 use crate::extract::{authorization, parse_json, Peer};
 use crate::issuers::{Authenticated, BearerRoute, IssuerRefusal, Issuers, PORTAL_SIGNER_HEADER};
 use axum::body::Bytes;
@@ -41,7 +41,7 @@ impl From<SessionError> for ApiError {
                 tracing::error!(error = %e, "internal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    ApiCode::Internal,
                     "internal error; see the server log",
                 )
             }
@@ -55,7 +55,7 @@ pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ApiCode::PayloadTooLarge,
                 "the request body is larger than allowed (max_body_bytes)",
             )
         } else {
@@ -292,7 +292,7 @@ pub async fn login(
     if nostr.is_none() && !is_json(&headers) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_request",
+            ApiCode::InvalidRequest,
             "send the login as `Content-Type: application/json` (or with `Authorization: Nostr <event>`)",
         ));
     }
@@ -356,7 +356,7 @@ pub async fn login(
             state
                 .metrics
                 .logins
-                .with_label_values(&[method, e.code()])
+                .with_label_values(&[method, e.code().as_str()])
                 .inc();
             Err(e.into())
         }
@@ -417,7 +417,7 @@ pub async fn refresh(
         Err(e) => {
             let label = match e.kind() {
                 SessionErrorKind::Unavailable => "unavailable",
-                _ => e.detail().unwrap_or(e.code()),
+                _ => e.detail().unwrap_or(e.code().as_str()),
             };
             state.metrics.refreshes.with_label_values(&[label]).inc();
             Err(e.into())

@@ -75,7 +75,7 @@ pub async fn revoke(
         Some(_) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "unsupported_token_type",
+                ApiCode::UnsupportedTokenType,
                 "token_type_hint is access_token or refresh_token",
             ))
         }
@@ -102,7 +102,7 @@ pub(super) fn require_admin(state: &Shared, headers: &HeaderMap) -> Result<(), A
         Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
+            ApiCode::InvalidToken,
             "this route needs `Authorization: Bearer <admin_token>`",
         )),
     }
@@ -160,7 +160,7 @@ mod tests {
 
     fn refused(body: &[u8]) -> (StatusCode, String) {
         let e = form(body).err().expect("refused");
-        (e.status, e.error)
+        (e.status, e.error.as_str().to_owned())
     }
 
     #[test]

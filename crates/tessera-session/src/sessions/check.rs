@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tessera_core::{ErrorCode, Identity};
 
 use super::{nwt_revocation_id, unauthorized, Sessions, SNAPSHOT_LIMIT};
-use crate::error::{SessionError, SessionErrorKind};
+use crate::error::{SessionError, SessionErrorCode, SessionErrorKind};
 use crate::revocation::{Presented, RevocationSnapshot, Revoked};
 use crate::tokens::AccessClaims;
 
@@ -102,7 +102,7 @@ impl Sessions {
             if *last_unreachable && self.reloads.load(Ordering::Acquire) != seen {
                 return Err(SessionError::new(
                     SessionErrorKind::Unavailable,
-                    "unavailable",
+                    SessionErrorCode::Unavailable,
                     "the session store cannot be reached; try again shortly",
                 ));
             }

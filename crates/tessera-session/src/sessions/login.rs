@@ -13,7 +13,7 @@ use tessera_core::{ErrorCode, FormatHint, Identity, Policy, Verifier};
 use tessera_store::{NewRefreshToken, RefreshFamily};
 
 use super::{unauthorized, Challenge, Sessions, TokenPair};
-use crate::error::{SessionError, SessionErrorKind};
+use crate::error::{SessionError, SessionErrorCode, SessionErrorKind};
 use crate::tokens::{new_nonce, new_refresh_token, random_id};
 
 impl Sessions {
@@ -36,7 +36,7 @@ impl Sessions {
                     Rfc3339Time::from_unix(t).map_err(|_| {
                         SessionError::new(
                             SessionErrorKind::Internal,
-                            "internal",
+                            SessionErrorCode::Internal,
                             "the clock is out of range",
                         )
                     })

@@ -7,7 +7,7 @@
 //! credentials against the revocation picture), `revoke.rs` (logout and
 //! RFC 7009).
 
-use crate::error::{SessionError, SessionErrorKind};
+use crate::error::{SessionError, SessionErrorCode, SessionErrorKind};
 use crate::revocation::{RevocationCache, RevocationEntries, RevocationEvent};
 use crate::tokens::ACCESS_TOKEN_TYP;
 use std::sync::atomic::AtomicU64;
@@ -34,7 +34,7 @@ pub struct SessionConfig {
     pub issuer: String,
     /// Access-token `aud`: the server's public URL.
     pub audience: String,
-    /// The SIWE `domain` (host[:port] of the public URL).
+    /// The SIWE `domain` (`host[:port]` of the public URL).
     pub siwe_domain: String,
     /// The SIWE `URI`.
     pub siwe_uri: String,
@@ -165,7 +165,12 @@ fn unauthorized(code: ErrorCode, message: &str) -> SessionError {
 }
 
 fn invalid_grant(detail: &'static str, message: &str) -> SessionError {
-    SessionError::new(SessionErrorKind::BadRequest, "invalid_grant", message).with_detail(detail)
+    SessionError::new(
+        SessionErrorKind::BadRequest,
+        SessionErrorCode::InvalidGrant,
+        message,
+    )
+    .with_detail(detail)
 }
 
 impl Sessions {

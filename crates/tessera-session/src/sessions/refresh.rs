@@ -3,7 +3,7 @@
 use tessera_store::{NewRefreshToken, RefreshFamily, RotateOutcome};
 
 use super::{invalid_grant, Sessions, TokenPair};
-use crate::error::{SessionError, SessionErrorKind};
+use crate::error::{SessionError, SessionErrorCode, SessionErrorKind};
 use crate::revocation::RevocationEvent;
 use crate::tokens::{new_refresh_token, random_id, refresh_hash, sign_access_token, AccessClaims};
 
@@ -103,7 +103,7 @@ impl Sessions {
         let access_token = sign_access_token(&self.signer().key, &claims).map_err(|e| {
             SessionError::new(
                 SessionErrorKind::Internal,
-                "internal",
+                SessionErrorCode::Internal,
                 format!("cannot sign the access token: {}", e.message()),
             )
         })?;

@@ -77,7 +77,10 @@ pub(super) async fn siwe_login_then_check_refresh_and_reuse(b: &Backend) {
 
     // Garbage and unknown refresh tokens.
     let e = r.sessions.refresh("nope").await.expect_err("unknown");
-    assert_eq!((e.code(), e.detail()), ("invalid_grant", Some("not_found")));
+    assert_eq!(
+        (e.code().as_str(), e.detail()),
+        ("invalid_grant", Some("not_found"))
+    );
     let e = r.sessions.refresh("").await.expect_err("empty");
     assert_eq!(e.code(), "invalid_grant");
 
@@ -98,7 +101,10 @@ pub(super) async fn siwe_login_then_check_refresh_and_reuse(b: &Backend) {
         .check_access(&foreign.access_token)
         .await
         .expect_err("foreign");
-    assert!(matches!(e.code(), "unknown_key" | "bad_signature"), "{e}");
+    assert!(
+        matches!(e.code().as_str(), "unknown_key" | "bad_signature"),
+        "{e}"
+    );
 }
 
 pub(super) async fn siwe_nonce_is_single_use_and_not_burned_by_forgeries(b: &Backend) {

@@ -28,7 +28,7 @@ async fn verify(r: &Rig, auth: &str) -> Result<(), String> {
         .verify_nostr_for(auth, &url, "GET", b"")
         .await
         .map(|_| ())
-        .map_err(|e| e.code().to_owned())
+        .map_err(|e| e.code().to_string())
 }
 
 async fn nwt_nip98_and_portal_stop_at_logout_all(b: &Backend) {
