@@ -347,4 +347,46 @@ mod tests {
             assert_eq!(n, expect);
         }
     }
+
+    /// The checks `spki` leaves to the caller: parameters other than an
+    /// OID, NULL or (for RSASSA-PSS) a SEQUENCE, and unused bits.
+    #[test]
+    fn spki_checks_kept_over_the_crate() {
+        let good = ed25519_spki(&[9; 32]).unwrap();
+        assert_eq!(spki(&good).unwrap().key, &[9; 32]);
+        // AlgorithmIdentifier { Ed25519, INTEGER 0 }.
+        let mut bad_params = vec![0x30, 0x2d, 0x30, 0x08, 0x06, 0x03, 0x2b, 0x65, 0x70];
+        bad_params.extend_from_slice(&[0x02, 0x01, 0x00, 0x03, 0x21, 0x00]);
+        bad_params.extend_from_slice(&[9; 32]);
+        let Err(e) = spki(&bad_params) else {
+            panic!("parameters taken")
+        };
+        assert!(e.message().contains("parameters"), "{}", e.message());
+        // The same key with one unused bit declared.
+        let mut unused = good.clone();
+        let at = unused.len() - 33;
+        assert_eq!(unused[at], 0);
+        unused[at] = 1;
+        let Err(e) = spki(&unused) else {
+            panic!("unused bits taken")
+        };
+        assert!(e.message().contains("unused bits"), "{}", e.message());
+    }
+
+    #[test]
+    fn ec_writers_read_back() {
+        let point = [4u8; 65];
+        let der = ec_spki(&oid::P256, &point).unwrap();
+        let s = spki(&der).unwrap();
+        assert_eq!(s.alg.algorithm, oid::EC_PUBLIC_KEY);
+        assert_eq!(s.alg.curve, Some(oid::P256.as_bytes()));
+        let p8 = ec_pkcs8(&oid::P384, &[7; 48], &point).unwrap();
+        let p8 = pkcs8(&p8).unwrap();
+        assert_eq!(p8.alg.curve, Some(oid::P384.as_bytes()));
+        let inner = sec1(p8.private_key).unwrap();
+        assert_eq!(
+            (inner.d, inner.curve, inner.public),
+            (&[7; 48][..], None, Some(&point[..]))
+        );
+    }
 }

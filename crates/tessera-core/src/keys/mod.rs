@@ -6,14 +6,9 @@
 //! material, which closes the RS256→HS256 confusion by construction.
 
 mod containers;
-pub(crate) mod der;
-#[cfg(test)]
-mod diff;
 mod ed25519_checks;
 mod jwk;
 mod pem;
-#[cfg(test)]
-mod pem_old;
 mod rsa_checks;
 mod signing;
 
@@ -397,7 +392,7 @@ pub(crate) fn curve_from_oid(content: Option<&[u8]>) -> Result<Curve> {
         .ok_or_else(|| key_error("unsupported or missing elliptic curve"))
 }
 
-pub(crate) fn curve_oid(curve: Curve) -> ::der::asn1::ObjectIdentifier {
+pub(crate) fn curve_oid(curve: Curve) -> der::asn1::ObjectIdentifier {
     match curve {
         Curve::P256 => oid::P256,
         Curve::P384 => oid::P384,
