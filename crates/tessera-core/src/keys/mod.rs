@@ -5,7 +5,7 @@
 //! bytes (a `secret:` file or a JWK of `kty: oct`), never from public key
 //! material, which closes the RS256→HS256 confusion by construction.
 
-pub(crate) mod der;
+mod containers;
 mod ed25519_checks;
 mod jwk;
 mod pem;
@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::jws::{secp, Algorithm, Curve, KeyFamily};
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
+use containers::oid;
 
 pub(crate) fn key_error(msg: impl Into<String>) -> Error {
     Error::with_message(ErrorCode::Malformed, msg)
@@ -269,17 +270,17 @@ impl VerifyingKey {
 
     /// A key from a DER SubjectPublicKeyInfo, pinned to `alg`.
     pub fn from_spki_der(der_bytes: &[u8], alg: Algorithm) -> Result<Self> {
-        let spki = der::spki(der_bytes)?;
+        let spki = containers::spki(der_bytes)?;
         match spki.alg.algorithm {
-            a if a == der::oid::RSA_ENCRYPTION || a == der::oid::RSASSA_PSS => {
-                let (n, e) = der::rsa_public(spki.key)?;
+            a if a == oid::RSA_ENCRYPTION || a == oid::RSASSA_PSS => {
+                let (n, e) = containers::rsa_public(spki.key)?;
                 Self::rsa(alg, n, e)
             }
-            a if a == der::oid::EC_PUBLIC_KEY => {
+            a if a == oid::EC_PUBLIC_KEY => {
                 let curve = curve_from_oid(spki.alg.curve)?;
                 Self::ec_point(alg, curve, spki.key)
             }
-            a if a == der::oid::ED25519 => {
+            a if a == oid::ED25519 => {
                 if alg != Algorithm::EdDSA {
                     return Err(mismatch(alg, "an Ed25519 key"));
                 }
@@ -294,10 +295,10 @@ impl VerifyingKey {
     /// The algorithm a DER SubjectPublicKeyInfo implies when it implies exactly
     /// one (EC curves, Ed25519); `None` for RSA, which needs to be told.
     pub fn implied_algorithm(spki_der: &[u8]) -> Result<Option<Algorithm>> {
-        let spki = der::spki(spki_der)?;
+        let spki = containers::spki(spki_der)?;
         Ok(match spki.alg.algorithm {
-            a if a == der::oid::EC_PUBLIC_KEY => Some(curve_from_oid(spki.alg.curve)?.algorithm()),
-            a if a == der::oid::ED25519 => Some(Algorithm::EdDSA),
+            a if a == oid::EC_PUBLIC_KEY => Some(curve_from_oid(spki.alg.curve)?.algorithm()),
+            a if a == oid::ED25519 => Some(Algorithm::EdDSA),
             _ => None,
         })
     }
@@ -311,9 +312,9 @@ impl VerifyingKey {
         let block = &blocks[0];
         let spki_der = match block.label.as_str() {
             "PUBLIC KEY" => block.der.clone(),
-            "CERTIFICATE" => der::certificate_spki(&block.der)?.to_vec(),
+            "CERTIFICATE" => containers::certificate_spki(&block.der)?.to_vec(),
             "RSA PUBLIC KEY" => {
-                let (n, e) = der::rsa_public(&block.der)?;
+                let (n, e) = containers::rsa_public(&block.der)?;
                 let alg = alg.ok_or_else(|| needs_alg("an RSA key"))?;
                 return Self::rsa(alg, n, e);
             }
@@ -382,22 +383,21 @@ impl VerifyingKey {
     }
 }
 
-pub(crate) fn curve_from_oid(oid: Option<&[u8]>) -> Result<Curve> {
-    match oid {
-        Some(o) if o == der::oid::P256 => Ok(Curve::P256),
-        Some(o) if o == der::oid::P384 => Ok(Curve::P384),
-        Some(o) if o == der::oid::P521 => Ok(Curve::P521),
-        Some(o) if o == der::oid::SECP256K1 => Ok(Curve::Secp256k1),
-        _ => Err(key_error("unsupported or missing elliptic curve")),
-    }
+/// The curve of an OID given as its DER content bytes (compared as bytes,
+/// so an unknown or ill-formed OID is simply not a supported curve).
+pub(crate) fn curve_from_oid(content: Option<&[u8]>) -> Result<Curve> {
+    [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1]
+        .into_iter()
+        .find(|&c| content == Some(curve_oid(c).as_bytes()))
+        .ok_or_else(|| key_error("unsupported or missing elliptic curve"))
 }
 
-pub(crate) fn curve_oid(curve: Curve) -> &'static [u8] {
+pub(crate) fn curve_oid(curve: Curve) -> der::asn1::ObjectIdentifier {
     match curve {
-        Curve::P256 => der::oid::P256,
-        Curve::P384 => der::oid::P384,
-        Curve::P521 => der::oid::P521,
-        Curve::Secp256k1 => der::oid::SECP256K1,
+        Curve::P256 => oid::P256,
+        Curve::P384 => oid::P384,
+        Curve::P521 => oid::P521,
+        Curve::Secp256k1 => oid::SECP256K1,
     }
 }
 

@@ -1,7 +1,14 @@
 //! PEM (RFC 7468): label plus standard base64 between BEGIN/END lines.
+//!
+//! The base64 is RustCrypto's `base64ct` (canonical padded standard
+//! base64, constant-time), the decoder under `pem-rfc7468`. The framing stays
+//! here: `pem-rfc7468` reads exactly one block under the strict grammar
+//! (64-column lines, nothing after END), and tessera's inputs hold several
+//! (certificate chains; `openssl ecparam -genkey` writes EC PARAMETERS before
+//! the key), with text between them and other line widths.
 
-use crate::encoding::b64std_decode;
 use crate::error::{Error, Result};
+use base64ct::{Base64, Encoding};
 
 /// One PEM block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +60,8 @@ pub fn parse_pem(text: &str) -> Result<Vec<PemBlock>> {
         if !closed {
             return Err(Error::malformed("PEM block has no END line"));
         }
-        let der = b64std_decode(b64.as_bytes())?;
+        let der = Base64::decode_vec(&b64)
+            .map_err(|_| Error::malformed("invalid base64 in PEM block"))?;
         blocks.push(PemBlock {
             label: label.to_owned(),
             der,
@@ -67,7 +75,7 @@ pub fn parse_pem(text: &str) -> Result<Vec<PemBlock>> {
 
 /// Writes DER as a PEM block with 64-character lines.
 pub fn to_pem(label: &str, der: &[u8]) -> String {
-    let b64 = crate::encoding::b64std_encode(der);
+    let b64 = Base64::encode_string(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(chunk).unwrap_or_default());

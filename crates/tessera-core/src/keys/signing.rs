@@ -1,6 +1,6 @@
 //! Private keys that sign with exactly one algorithm.
 
-use super::der::{self, oid};
+use super::containers::{self, oid};
 use super::jwk::{check_common, member_b64, member_str, parse_curve};
 use super::{
     curve_from_oid, curve_oid, key_error, mismatch, needs_alg, pem, rsa_checks, VerifyingKey,
@@ -162,19 +162,7 @@ impl SigningKey {
             )));
         }
         // aws-lc derives the public point when given the SEC1 structure alone.
-        let sec1 = match point {
-            Some(p) => der::sequence(&[
-                &der::unsigned_integer(&[1]),
-                &der::tlv(der::TAG_OCTET_STRING, d),
-                &der::tlv(0xa0, &der::tlv(der::TAG_OID, curve_oid(curve))),
-                &der::tlv(0xa1, &der::bit_string(p)),
-            ]),
-            None => der::sequence(&[
-                &der::unsigned_integer(&[1]),
-                &der::tlv(der::TAG_OCTET_STRING, d),
-                &der::tlv(0xa0, &der::tlv(der::TAG_OID, curve_oid(curve))),
-            ]),
-        };
+        let sec1 = containers::sec1_der(curve_oid(curve), d, point)?;
         let kp = EcdsaKeyPair::from_private_key_der(ecdsa_signing_alg(curve), &sec1)
             .map_err(rejected("invalid EC private key"))?;
         if let Some(p) = point {
@@ -193,7 +181,7 @@ impl SigningKey {
         if alg.key_family() != KeyFamily::Rsa {
             return Err(mismatch(alg, "an RSA key"));
         }
-        let parts = der::rsa_private(pkcs1)?;
+        let parts = containers::rsa_private(pkcs1)?;
         // A key we sign with is ours to choose; its public half, when used
         // to verify, goes through `VerifyingKey::rsa` and its exponent rule.
         rsa_checks::check_public(parts.n, parts.e, rsa_checks::Exponent::AnyOdd)?;
@@ -206,14 +194,15 @@ impl SigningKey {
     }
 
     fn from_pkcs8_der(der_bytes: &[u8], alg: Option<Algorithm>) -> Result<Self> {
-        let p8 = der::pkcs8(der_bytes)?;
+        let p8 = containers::pkcs8(der_bytes)?;
         match p8.alg.algorithm {
             a if a == oid::RSA_ENCRYPTION || a == oid::RSASSA_PSS => {
                 Self::rsa_from_pkcs1(alg.ok_or_else(|| needs_alg("an RSA key"))?, p8.private_key)
             }
             a if a == oid::EC_PUBLIC_KEY => {
-                let inner = der::sec1(p8.private_key)?;
-                let curve = curve_from_oid(p8.alg.curve.or(inner.curve))?;
+                let inner = containers::sec1(p8.private_key)?;
+                let inner_curve = inner.curve.as_ref().map(|o| o.as_bytes());
+                let curve = curve_from_oid(p8.alg.curve.or(inner_curve))?;
                 Self::ec_from_scalar(
                     alg.unwrap_or(curve.algorithm()),
                     curve,
@@ -226,7 +215,7 @@ impl SigningKey {
                 if alg != Algorithm::EdDSA {
                     return Err(mismatch(alg, "an Ed25519 key"));
                 }
-                let seed = der::Reader::new(p8.private_key).expect(der::TAG_OCTET_STRING)?;
+                let seed = containers::octet_string(p8.private_key)?;
                 Self::ed25519_seed(seed)
             }
             _ => Err(key_error("unsupported private key type in PKCS#8")),
@@ -255,8 +244,8 @@ impl SigningKey {
         match block.label.as_str() {
             "PRIVATE KEY" => Self::from_pkcs8_der(&block.der, alg),
             "EC PRIVATE KEY" => {
-                let s = der::sec1(&block.der)?;
-                let curve = curve_from_oid(s.curve)?;
+                let s = containers::sec1(&block.der)?;
+                let curve = curve_from_oid(s.curve.as_ref().map(|o| o.as_bytes()))?;
                 Self::ec_from_scalar(alg.unwrap_or(curve.algorithm()), curve, s.d, s.public)
             }
             "RSA PRIVATE KEY" => {
@@ -278,13 +267,12 @@ impl SigningKey {
             "RSA" => {
                 let alg = alg.ok_or_else(|| needs_alg("an RSA key"))?;
                 let names = ["n", "e", "d", "p", "q", "dp", "dq", "qi"];
-                let mut ints = Vec::with_capacity(9);
-                ints.push(der::unsigned_integer(&[0]));
-                for n in names {
-                    ints.push(der::unsigned_integer(&member_b64(o, n)?));
+                let mut ints: [Vec<u8>; 8] = Default::default();
+                for (int, n) in ints.iter_mut().zip(names) {
+                    *int = member_b64(o, n)?;
                 }
-                let refs: Vec<&[u8]> = ints.iter().map(Vec::as_slice).collect();
-                Self::rsa_from_pkcs1(alg, &der::sequence(&refs))?
+                let pkcs1 = containers::rsa_private_der(ints.each_ref().map(Vec::as_slice))?;
+                Self::rsa_from_pkcs1(alg, &pkcs1)?
             }
             "EC" => {
                 let curve = parse_curve(
@@ -382,8 +370,8 @@ impl SigningKey {
     fn rsa_parts(kp: &RsaKeyPair) -> Result<Vec<Vec<u8>>> {
         let doc = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(kp)
             .map_err(rejected("RSA export failed"))?;
-        let p8 = der::pkcs8(doc.as_ref())?;
-        let r = der::rsa_private(p8.private_key)?;
+        let p8 = containers::pkcs8(doc.as_ref())?;
+        let r = containers::rsa_private(p8.private_key)?;
         Ok([r.n, r.e, r.d, r.p, r.q, r.dp, r.dq, r.qi]
             .iter()
             .map(|x| x.to_vec())
@@ -492,7 +480,7 @@ impl SigningKey {
                 .to_vec(),
             Signer::Ecdsa(..) | Signer::Secp256k1(_) => {
                 let (curve, point, d) = self.ec_point_and_scalar()?;
-                der::ec_pkcs8(curve_oid(curve), &d, &point)
+                containers::ec_pkcs8(&curve_oid(curve), &d, &point)?
             }
         };
         Ok(pem::to_pem("PRIVATE KEY", &der_bytes))
@@ -504,21 +492,12 @@ impl SigningKey {
             Signer::Hmac { .. } => return Err(key_error("HMAC secrets have no public key")),
             Signer::Rsa(kp) => {
                 let p = Self::rsa_parts(kp)?;
-                let pkcs1 =
-                    der::sequence(&[&der::unsigned_integer(&p[0]), &der::unsigned_integer(&p[1])]);
-                let alg = der::sequence(&[
-                    &der::tlv(der::TAG_OID, oid::RSA_ENCRYPTION),
-                    &der::tlv(der::TAG_NULL, &[]),
-                ]);
-                der::sequence(&[&alg, &der::bit_string(&pkcs1)])
+                containers::rsa_spki(&p[0], &p[1])?
             }
-            Signer::Ed25519(kp) => {
-                let alg = der::sequence(&[&der::tlv(der::TAG_OID, oid::ED25519)]);
-                der::sequence(&[&alg, &der::bit_string(kp.public_key().as_ref())])
-            }
+            Signer::Ed25519(kp) => containers::ed25519_spki(kp.public_key().as_ref())?,
             Signer::Ecdsa(..) | Signer::Secp256k1(_) => {
                 let (curve, point, _) = self.ec_point_and_scalar()?;
-                der::ec_spki(curve_oid(curve), &point)
+                containers::ec_spki(&curve_oid(curve), &point)?
             }
         };
         Ok(pem::to_pem("PUBLIC KEY", &der_bytes))
