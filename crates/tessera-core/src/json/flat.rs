@@ -17,7 +17,8 @@
 //! (BENCHMARKS.md); this reader builds nothing, allocates nothing, and
 //! finds duplicate names by comparing one machine word per name.
 
-use super::{string_stop, Number, Value};
+use super::parse::string_stop;
+use super::{Number, Value};
 
 /// Members a flat object may have; a larger one goes to the full reader
 /// (whose duplicate index keeps large objects linear).
