@@ -187,7 +187,7 @@ pub fn b64url_decode_into(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
 
 /// Decodes canonical standard base64 with the padding RFC 4648 requires.
 pub fn b64std_decode(input: &[u8]) -> Result<Vec<u8>> {
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         return Err(Error::malformed(
             "padded base64 length must be a multiple of 4",
         ));
@@ -314,7 +314,7 @@ fn hex_val(c: u8, allow_upper: bool) -> Option<u8> {
 
 fn hex_decode_impl(input: &str, allow_upper: bool) -> Result<Vec<u8>> {
     let bytes = input.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(Error::malformed("hex has an odd length"));
     }
     let mut out = Vec::with_capacity(bytes.len() / 2);

@@ -24,7 +24,7 @@ enum Garbage {
 
 fn garbage(rng: &mut Rng, n: u64, url: &str, kid: &str) -> (Garbage, String) {
     let now = SystemClock.now();
-    let kind = if n % 97 == 0 {
+    let kind = if n.is_multiple_of(97) {
         Garbage::Oversize
     } else {
         match n % 5 {

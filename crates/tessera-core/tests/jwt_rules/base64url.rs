@@ -75,7 +75,7 @@ fn token_with_trailing_bits(index: usize) -> String {
         let payload = format!(r#"{{"exp":1800000600,"p":"{}"}}"#, "x".repeat(pad));
         let header = format!(r#"{{"alg":"HS256","p":"{}"}}"#, "y".repeat(pad));
         let t = token(&header, &payload);
-        if t.split('.').nth(index).unwrap().len() % 4 != 0 {
+        if !t.split('.').nth(index).unwrap().len().is_multiple_of(4) {
             return t;
         }
     }
