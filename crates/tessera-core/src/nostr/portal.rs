@@ -3,7 +3,7 @@
 //! `b64url({"alg":"ES256K"}) . b64url({"exp","nbf","iat","target_key"}) .
 //! b64url(r||s)`, verified against the signer's x-only key lifted to the
 //! point with even Y (`02 || x`). The signer vouches for `target_key`;
-//! tessera reports issuer = subject = signer and audience = [`target_key`].
+//! tessera reports issuer = subject = signer and audience = `[target_key]`.
 //!
 //! The header is parsed (strict JSON, base64url canonical) and must be an
 //! object with the single member `alg` equal to `ES256K`: another `alg` is
