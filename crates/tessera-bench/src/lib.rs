@@ -1,4 +1,4 @@
-//! Benchmarks only: see `benches/verify.rs` and `BENCHMARKS.md` at the
+//! Benchmarks only: see `benches/verify/main.rs` and `BENCHMARKS.md` at the
 //! workspace root. Run them with `scripts/bench`.
 //!
 //! The fixtures every benchmark and the `instructions` example share, so

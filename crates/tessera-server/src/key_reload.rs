@@ -250,5 +250,4 @@ pub fn spawn(state: &Arc<AppState>) {
 }
 
 #[cfg(test)]
-#[path = "key_reload_tests.rs"]
 mod tests;

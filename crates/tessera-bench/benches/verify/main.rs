@@ -85,7 +85,6 @@ use tessera_core::{internal::jws, jwt, Algorithm, Clock, FormatHint, Policy, Ver
 use tessera_core::{KeySet, SigningKey, VerifyingKey};
 use tessera_core::{Object, Value};
 
-#[path = "verify/primitive.rs"]
 mod primitive;
 use primitive::{es256k_primitive, Primitive};
 
