@@ -15,13 +15,17 @@
 //! `\n \" \\ \r \t \b \f` get short escapes, other control characters become
 //! `\u00xx` (lowercase hex), everything else is written verbatim.
 
+mod deserialize;
 mod flat;
 mod parse;
+mod serialize;
 mod value;
 mod write;
 
+pub use deserialize::from_value;
 pub use flat::{flat_object, FlatNames, FlatValue, FLAT_MAX_MEMBERS};
 pub use parse::{parse, parse_object, read_object, skim_object};
+pub use serialize::{to_string, to_vec};
 pub use value::{Number, Object, Value};
 pub use write::{write_int, write_string, write_value};
 

@@ -134,3 +134,100 @@ mod tests {
         }
     }
 }
+
+/// The writer above against `serde_json`, byte for byte, before this
+/// writer is removed (issue 18).
+#[cfg(test)]
+mod against_serde_json {
+    use super::*;
+    use crate::json::Object;
+    use proptest::prelude::*;
+
+    /// Strings weighted towards what needs escaping: every control
+    /// character, quotes, backslashes, DEL, `/`, U+2028/2029, non-ASCII of
+    /// every UTF-8 length; and any `char` at all.
+    fn text() -> impl Strategy<Value = String> {
+        let special = prop_oneof![
+            (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('?')),
+            Just('"'),
+            Just('\\'),
+            Just('/'),
+            Just('\u{7f}'),
+            Just('\u{2028}'),
+            Just('\u{2029}'),
+            Just('\u{e9}'),
+            Just('\u{fffd}'),
+            Just('\u{1f600}'),
+            Just('a'),
+        ];
+        let ch = prop_oneof![3 => special, 1 => any::<char>()];
+        proptest::collection::vec(ch, 0..24).prop_map(|v| v.into_iter().collect())
+    }
+
+    /// Floats of every magnitude, and the edges of `{:?}`'s exponent form.
+    fn float() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            (-1e6f64..1e6),
+            (-1e-3f64..1e-3),
+            (-1e30f64..1e30),
+            Just(0.0),
+            Just(-0.0),
+            Just(1e16),
+            Just(9_999_999_999_999_998.0),
+            Just(1e-4),
+            Just(1e-5),
+            Just(f64::MIN_POSITIVE),
+            Just(f64::MAX),
+        ]
+        .prop_filter("finite", |f| f.is_finite())
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| Value::Number(Number::Int(i))),
+            float().prop_map(|f| Value::Number(Number::Float(f))),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((text(), inner), 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect::<Object>())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn strings_are_written_alike(s in text()) {
+            let mut old = String::new();
+            write_string(&s, &mut old);
+            prop_assert_eq!(&old, &serde_json::to_string(&s).unwrap());
+            prop_assert_eq!(old, crate::json::to_string(&s));
+        }
+
+        #[test]
+        fn integers_are_written_alike(i in any::<i64>()) {
+            let mut old = String::new();
+            write_int(i, &mut old);
+            prop_assert_eq!(old, crate::json::to_string(&i));
+        }
+
+        #[test]
+        fn floats_are_written_alike(f in float()) {
+            let mut old = String::new();
+            write_value(&Value::Number(Number::Float(f)), &mut old);
+            prop_assert_eq!(old, crate::json::to_string(&f));
+        }
+
+        #[test]
+        fn values_are_written_alike(v in value()) {
+            let mut old = String::new();
+            write_value(&v, &mut old);
+            prop_assert_eq!(old, crate::json::to_string(&v));
+        }
+    }
+}
