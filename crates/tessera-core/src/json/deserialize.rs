@@ -90,12 +90,13 @@ impl<'de> de::Deserializer<'de> for Value {
     ) -> Result<V::Value, Error> {
         match self {
             Value::String(s) => visitor.visit_enum(s.into_deserializer()),
-            Value::Object(o) if o.len() == 1 => {
-                visitor.visit_enum(de::value::MapAccessDeserializer::new(
-                    o.into_deserializer_map(),
-                ))
-            }
-            other => Err(de::Error::invalid_type(other.unexpected(), &"string or map")),
+            Value::Object(o) if o.len() == 1 => visitor.visit_enum(
+                de::value::MapAccessDeserializer::new(o.into_deserializer_map()),
+            ),
+            other => Err(de::Error::invalid_type(
+                other.unexpected(),
+                &"string or map",
+            )),
         }
     }
 

@@ -304,7 +304,9 @@ impl Event {
             return Err(Error::malformed("`created_at` must be non-negative"));
         }
         let pubkey = secret.public_key();
-        let id = sha256(&id_serialisation(&pubkey, created_at, kind, &tags, &content));
+        let id = sha256(&id_serialisation(
+            &pubkey, created_at, kind, &tags, &content,
+        ));
         let sig = match aux_rand {
             Some(aux) => secret.sign_schnorr_with_aux(&id, aux),
             None => secret.sign_schnorr(&id),
