@@ -8,16 +8,21 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
-/// Parses a JSON body strictly into `T`.
+/// Parses a JSON body strictly into `T`: the strict reader of
+/// `tessera_core` (duplicate members refused, nesting bounded), whose
+/// value is read as `T` directly (no second value type); an empty body
+/// is `{}`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    use tessera_core::internal::json;
     if bytes.is_empty() {
+        // The constant `{}` through serde_json, as before: its error text
+        // (`missing field `x` at line 1 column 2`) is on the wire.
         return serde_json::from_slice(b"{}")
             .map_err(|e| ApiError::bad_request(format!("a JSON body is required: {e}")));
     }
-    let strict = tessera_core::internal::json::parse(bytes)
+    let strict = json::parse(bytes)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {}", e.message())))?;
-    serde_json::from_value(strict.to_serde())
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    json::from_value(strict).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// The socket peer, when the server was started with connect info.

@@ -15,7 +15,13 @@
 //! Why: a claims set is read on every verification. Read by the full
 //! reader it costs about a third of tessera's own work around an RSA check
 //! (BENCHMARKS.md); this reader builds nothing, allocates nothing, and
-//! finds duplicate names by comparing one machine word per name.
+//! finds duplicate names by comparing one machine word per name. Measured
+//! again for issue 18 (this path, `skim_object` and the lazily built
+//! claims against the full reader and eager claims): without them a JWT
+//! verification costs about 5.3k instructions more (HS256 22,223 ->
+//! 27,541) and the paired RSA overhead over the primitive goes from
+//! +5.1..6.6 % to +9.9..12.3 %, above the 6 % the issue allows: kept (see
+//! `CheckedClaims::parse` in `jwt.rs`).
 
 use super::parse::string_stop;
 use super::{Number, Value};

@@ -11,19 +11,24 @@
 //! surrogates in `\u` escapes, invalid UTF-8, nesting deeper than
 //! [`MAX_DEPTH`], and trailing data.
 //!
-//! The writer produces compact JSON with the NIP-01 escaping rules: only
-//! `\n \" \\ \r \t \b \f` get short escapes, other control characters become
-//! `\u00xx` (lowercase hex), everything else is written verbatim.
+//! Writing goes through `serde_json` ([`to_string`], [`to_vec`]; `Value`
+//! is `Serialize`), whose compact output has the NIP-01 escaping rules:
+//! only `\n \" \\ \r \t \b \f` get short escapes, other control characters
+//! become `\u00xx` (lowercase hex), everything else is written verbatim.
+//! A [`Value`] is also a `serde::Deserializer` ([`from_value`]): the one
+//! value type the verifier and the server's request bodies read.
 
+mod deserialize;
 mod flat;
 mod parse;
+mod serialize;
 mod value;
-mod write;
 
+pub use deserialize::from_value;
 pub use flat::{flat_object, FlatNames, FlatValue, FLAT_MAX_MEMBERS};
 pub use parse::{parse, parse_object, read_object, skim_object};
+pub use serialize::{to_string, to_vec};
 pub use value::{Number, Object, Value};
-pub use write::{write_int, write_string, write_value};
 
 /// Maximum nesting of arrays and objects.
 pub const MAX_DEPTH: usize = 32;

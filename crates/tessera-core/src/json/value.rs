@@ -1,8 +1,6 @@
 //! The parsed representation: [`Value`], [`Number`], [`Object`] and the
 //! inline member [`Name`].
 
-use super::write::write_value;
-
 /// A JSON number, kept as an exact integer when the text is one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Number {
@@ -93,7 +91,7 @@ impl Name {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         match self {
             // Copied whole from a `&str`: always valid UTF-8.
             Name::Inline { len, bytes } => {
@@ -281,11 +279,9 @@ impl Value {
         }
     }
 
-    /// Compact JSON text (NIP-01 escaping).
+    /// Compact JSON text (NIP-01 escaping), written by `serde_json`.
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        write_value(self, &mut out);
-        out
+        super::to_string(self)
     }
 
     /// Converts into a `serde_json::Value` for output.

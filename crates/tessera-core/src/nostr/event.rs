@@ -222,7 +222,13 @@ impl Event {
 
     /// SHA-256 of [`Event::serialize_for_id`].
     pub fn compute_id(&self) -> [u8; 32] {
-        sha256(self.serialize_for_id().as_bytes())
+        sha256(&id_serialisation(
+            &self.pubkey,
+            self.created_at,
+            self.kind,
+            &self.tags,
+            &self.content,
+        ))
     }
 
     /// The stated id as lowercase hex.
@@ -298,7 +304,9 @@ impl Event {
             return Err(Error::malformed("`created_at` must be non-negative"));
         }
         let pubkey = secret.public_key();
-        let id = sha256(serialize_for_id(&pubkey, created_at, kind, &tags, &content).as_bytes());
+        let id = sha256(&id_serialisation(
+            &pubkey, created_at, kind, &tags, &content,
+        ));
         let sig = match aux_rand {
             Some(aux) => secret.sign_schnorr_with_aux(&id, aux),
             None => secret.sign_schnorr(&id),
@@ -316,23 +324,26 @@ impl Event {
 
     /// The event as compact JSON, members in NIP-01 order.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256 + self.content.len());
-        out.push_str("{\"id\":\"");
-        out.push_str(&self.id_hex());
-        out.push_str("\",\"pubkey\":\"");
-        out.push_str(&self.pubkey.to_hex());
-        out.push_str("\",\"created_at\":");
-        json::write_int(self.created_at, &mut out);
-        out.push_str(",\"kind\":");
-        json::write_int(i64::from(self.kind), &mut out);
-        out.push_str(",\"tags\":");
-        write_tags(&self.tags, &mut out);
-        out.push_str(",\"content\":");
-        json::write_string(&self.content, &mut out);
-        out.push_str(",\"sig\":\"");
-        out.push_str(&self.sig_hex());
-        out.push_str("\"}");
-        out
+        #[derive(serde::Serialize)]
+        struct Wire<'a> {
+            id: &'a str,
+            pubkey: &'a str,
+            created_at: i64,
+            kind: u16,
+            tags: &'a [Vec<String>],
+            content: &'a str,
+            sig: &'a str,
+        }
+        let wire = Wire {
+            id: &self.id_hex(),
+            pubkey: &self.pubkey.to_hex(),
+            created_at: self.created_at,
+            kind: self.kind,
+            tags: &self.tags,
+            content: &self.content,
+            sig: &self.sig_hex(),
+        };
+        json::to_string(&wire)
     }
 
     /// Every tag whose first element is `name`, as the values after it.
@@ -344,24 +355,6 @@ impl Event {
     }
 }
 
-fn write_tags(tags: &[Vec<String>], out: &mut String) {
-    out.push('[');
-    for (i, tag) in tags.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('[');
-        for (j, el) in tag.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            json::write_string(el, out);
-        }
-        out.push(']');
-    }
-    out.push(']');
-}
-
 /// The NIP-01 id serialisation of the given event fields.
 pub fn serialize_for_id(
     pubkey: &NostrPublicKey,
@@ -370,24 +363,23 @@ pub fn serialize_for_id(
     tags: &[Vec<String>],
     content: &str,
 ) -> String {
-    // Room for everything unless strings need escapes: one allocation.
-    let tags_len: usize = tags
-        .iter()
-        .map(|t| 3 + t.iter().map(|e| e.len() + 3).sum::<usize>())
-        .sum();
-    let mut out = String::with_capacity(128 + tags_len + content.len());
-    out.push_str("[0,\"");
-    out.push_str(&pubkey.to_hex());
-    out.push_str("\",");
-    json::write_int(created_at, &mut out);
-    out.push(',');
-    json::write_int(i64::from(kind), &mut out);
-    out.push(',');
-    write_tags(tags, &mut out);
-    out.push(',');
-    json::write_string(content, &mut out);
-    out.push(']');
-    out
+    let bytes = id_serialisation(pubkey, created_at, kind, tags, content);
+    // Always UTF-8: `serde_json` writes only valid UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// The NIP-01 id serialisation as bytes, to hash:
+/// `[0,"<pubkey>",<created_at>,<kind>,<tags>,"<content>"]`, written by
+/// `serde_json`, whose compact output and string escaping are NIP-01's
+/// (`json::to_vec`; see `json/serialize.rs`).
+fn id_serialisation(
+    pubkey: &NostrPublicKey,
+    created_at: i64,
+    kind: u16,
+    tags: &[Vec<String>],
+    content: &str,
+) -> Vec<u8> {
+    json::to_vec(&(0u8, pubkey.to_hex(), created_at, kind, tags, content))
 }
 
 /// Decodes the credential of an `Authorization: Nostr <credential>` value

@@ -199,10 +199,19 @@ pub fn issue_portal(
         ));
     }
     let exp = now.saturating_add(duration_seconds);
-    let payload = format!(
-        "{{\"exp\":{exp},\"nbf\":{now},\"iat\":{now},\"target_key\":\"{}\"}}",
-        hex_encode(target_key.as_bytes())
-    );
+    #[derive(serde::Serialize)]
+    struct Payload {
+        exp: i64,
+        nbf: i64,
+        iat: i64,
+        target_key: String,
+    }
+    let payload = json::to_string(&Payload {
+        exp,
+        nbf: now,
+        iat: now,
+        target_key: hex_encode(target_key.as_bytes()),
+    });
     let signing_input = format!("{PORTAL_HEADER}.{}", b64url_encode(payload.as_bytes()));
     let sig = es256k_sign(&secret.even_y_secret(), signing_input.as_bytes());
     Ok(format!("{signing_input}.{}", b64url_encode(&sig)))

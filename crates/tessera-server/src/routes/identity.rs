@@ -24,54 +24,42 @@ pub(crate) struct SeenRequest {
 /// `subject`, `format`, `method`, `issuer` (the credential's own),
 /// `issuer_name` (`tessera`, `nostr` or an `[[issuer]]` name), `audience`, `expires_at`,
 /// `issued_at`, and for tessera's access tokens `session_id` and `amr`.
-/// Written straight to text (this is on every forward-auth request; a
-/// `serde_json::Value` tree cost more than the session check itself).
+/// Written by `serde_json` (`json::to_string`: floats in `amr` as the
+/// claims' own writer puts them) from borrowed fields (this is on every
+/// forward-auth request; a `serde_json::Value` tree cost more than the
+/// session check itself).
 pub(crate) fn identity_body(found: &Authenticated) -> String {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        subject: &'a str,
+        format: &'a str,
+        method: &'a str,
+        issuer: Option<&'a str>,
+        issuer_name: &'a str,
+        audience: &'a [String],
+        expires_at: Option<i64>,
+        issued_at: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        amr: Option<&'a tessera_core::Value>,
+    }
     let id = &*found.identity;
-    let method = found.method;
-    let mut out = String::with_capacity(256 + id.subject.len());
-    out.push_str("{\"subject\":");
-    tessera_core::internal::json::write_string(&id.subject, &mut out);
-    out.push_str(",\"format\":");
-    tessera_core::internal::json::write_string(id.format.as_str(), &mut out);
-    out.push_str(",\"method\":");
-    tessera_core::internal::json::write_string(method, &mut out);
-    out.push_str(",\"issuer\":");
-    match &id.issuer {
-        Some(iss) => tessera_core::internal::json::write_string(iss, &mut out),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"issuer_name\":");
-    tessera_core::internal::json::write_string(&found.issuer, &mut out);
-    out.push_str(",\"audience\":[");
-    for (i, aud) in id.audience.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        tessera_core::internal::json::write_string(aud, &mut out);
-    }
-    out.push(']');
-    for (name, t) in [("expires_at", id.expires_at), ("issued_at", id.issued_at)] {
-        out.push_str(",\"");
-        out.push_str(name);
-        out.push_str("\":");
-        match t {
-            Some(t) => tessera_core::internal::json::write_int(t, &mut out),
-            None => out.push_str("null"),
-        }
-    }
-    if method == "access_token" {
-        if let Some(sid) = id.claims.get("sid").and_then(|s| s.as_str()) {
-            out.push_str(",\"session_id\":");
-            tessera_core::internal::json::write_string(sid, &mut out);
-        }
-        if let Some(amr) = id.claims.get("amr") {
-            out.push_str(",\"amr\":");
-            tessera_core::internal::json::write_value(amr, &mut out);
-        }
-    }
-    out.push('}');
-    out
+    let access_token = found.method == "access_token";
+    let claim = |name| access_token.then(|| id.claims.get(name)).flatten();
+    let body = Body {
+        subject: &id.subject,
+        format: id.format.as_str(),
+        method: found.method,
+        issuer: id.issuer.as_deref(),
+        issuer_name: &found.issuer,
+        audience: &id.audience,
+        expires_at: id.expires_at,
+        issued_at: id.issued_at,
+        session_id: claim("sid").and_then(|s| s.as_str()),
+        amr: claim("amr"),
+    };
+    tessera_core::internal::json::to_string(&body)
 }
 
 /// A JSON response from text already serialised.

@@ -23,9 +23,9 @@
 //! `Event::from_json`).
 //!
 //! The id: a string without escapes is written by the NIP-01
-//! serialisation exactly as it appears in the input (`write_string`
-//! escapes only `"`, `\` and control characters, none of which such a
-//! string holds), so when the tags array holds no whitespace its text *is*
+//! serialisation exactly as it appears in the input (`serde_json`, which
+//! writes it, escapes only `"`, `\` and control characters, none of which
+//! such a string holds), so when the tags array holds no whitespace its text *is*
 //! its serialisation and is hashed as it stands; otherwise the tags are
 //! written out as before.
 
@@ -60,9 +60,7 @@ impl Raw<'_> {
         let tags = match self.compact_tags {
             Some(text) => text,
             None => {
-                let mut out = String::new();
-                super::write_tags(&self.tags, &mut out);
-                written = out;
+                written = crate::json::to_string(&self.tags);
                 &written
             }
         };
