@@ -114,8 +114,9 @@ impl Identity {
     /// another type than `T` says is `invalid_claim`. The message names the
     /// missing field but never quotes a claim's value.
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T> {
-        let value = Value::Object(self.claims.object().clone()).to_serde();
-        serde_json::from_value(value).map_err(|e| {
+        // Straight from the verified claims (no serde_json::Value copy);
+        // `from_value` words its errors as serde_json does.
+        json::from_value(Value::Object(self.claims.object().clone())).map_err(|e| {
             let text = e.to_string();
             match text.strip_prefix("missing field ") {
                 // `missing field `name``: the name is `T`'s, not the credential's.
