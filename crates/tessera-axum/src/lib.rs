@@ -393,9 +393,7 @@ impl TesseraLayer {
                             "use `Authorization: Bearer <JWT>`",
                         ))
                     }
-                    Err(e) => {
-                        return Err(AuthRejection::unauthorized(e.code(), e.message()))
-                    }
+                    Err(e) => return Err(AuthRejection::unauthorized(e.code(), e.message())),
                 };
                 verifier
                     .verify_jwt(token)
@@ -418,9 +416,7 @@ impl TesseraLayer {
                                 "use `Authorization: Bearer <access token>`",
                             ))
                         }
-                        Err(e) => {
-                            return Err(AuthRejection::unauthorized(e.code(), e.message()))
-                        }
+                        Err(e) => return Err(AuthRejection::unauthorized(e.code(), e.message())),
                     },
                     None => {
                         let token = access_cookie(parts).ok_or_else(missing)?;
@@ -431,7 +427,11 @@ impl TesseraLayer {
                             Intent::of_method(parts.method.as_str()),
                         )
                         .map_err(|why| {
-                            AuthRejection::other(StatusCode::FORBIDDEN, RejectionCode::Forbidden, why)
+                            AuthRejection::other(
+                                StatusCode::FORBIDDEN,
+                                RejectionCode::Forbidden,
+                                why,
+                            )
                         })?;
                         token
                     }
@@ -501,7 +501,10 @@ fn authorization(parts: &Parts) -> Result<Option<&str>, AuthRejection> {
     match parts.headers.get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(v) => v.to_str().map(Some).map_err(|_| {
-            AuthRejection::unauthorized(ErrorCode::Malformed, "the Authorization header is not ASCII")
+            AuthRejection::unauthorized(
+                ErrorCode::Malformed,
+                "the Authorization header is not ASCII",
+            )
         }),
     }
 }

@@ -136,7 +136,8 @@ impl AuthRejection {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.code.as_str(), "error_description": self.message});
+        let body =
+            serde_json::json!({"error": self.code.as_str(), "error_description": self.message});
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             let text: String = self

@@ -159,9 +159,9 @@ impl FromRequestParts<Shared> for Authorization {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let checked = authorization(&parts.headers, state.config.max_authorization_bytes)?;
-        Ok(Authorization(
-            checked.and_then(|_| parts.headers.get(header::AUTHORIZATION).cloned()),
-        ))
+        Ok(Authorization(checked.and_then(|_| {
+            parts.headers.get(header::AUTHORIZATION).cloned()
+        })))
     }
 }
 

@@ -10,12 +10,12 @@ use crate::app::Shared;
 use crate::config::{Config, ConfigError};
 use crate::error::{ApiCode, ApiError};
 use crate::extract::Peer;
+use crate::extractors::RawBody;
 use crate::gateway::{
     Caller, ClaimHeaders, Decision, ForwardedRequest, Gateway, PayloadWithoutBody, Refusal,
     RequestReader, RuleSet,
 };
 use crate::routes::{identify, identity_body, json_text, SeenRequest};
-use crate::extractors::RawBody;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};

@@ -1,9 +1,9 @@
 //! The Portal-compatible REST routes `/jwt/issue` and `/jwt/verify` (admin-authenticated).
 
 use super::*;
+use crate::bodies::{PortalClaims, PortalError, PortalIssued, PortalToken, PortalVerified};
 use crate::extractors::Admin;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use crate::bodies::{PortalClaims, PortalError, PortalIssued, PortalToken, PortalVerified};
 use tessera_core::internal::nostr::{issue_portal, verify_portal, NostrSecretKey};
 use tessera_core::NostrPublicKey;
 use tessera_core::Policy;
