@@ -129,7 +129,9 @@ mod service;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::header;
+#[cfg(feature = "sessions")]
+use axum::http::StatusCode;
 use replay::{remember, ReplayGuard};
 use std::sync::{Arc, Mutex};
 use tessera_core::internal::credential::{parse_authorization, Credential};
