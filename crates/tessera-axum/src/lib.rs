@@ -111,7 +111,8 @@
 //!
 //! Refusals are `401` with `{"error":"<code>","error_description":"..."}`
 //! and `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750); a
-//! session store that cannot be reached gives `503` (fail closed).
+//! session store that cannot be reached gives `503` (fail closed). The
+//! code is typed: [`AuthRejection::code`] is a [`RejectionCode`].
 //!
 //! The `Authorization` value is read by `tessera_core`'s one parser; a
 //! NIP-98 event is checked against the request's body (buffered up to
@@ -122,13 +123,15 @@
 #![warn(clippy::unwrap_used)]
 #![deny(missing_docs)]
 
+mod rejection;
 mod replay;
 mod service;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+#[cfg(feature = "sessions")]
+use axum::http::StatusCode;
 use replay::{remember, ReplayGuard};
 use std::sync::{Arc, Mutex};
 use tessera_core::internal::credential::{parse_authorization, Credential};
@@ -145,6 +148,7 @@ use tessera_session::browser::{self, Intent, ACCESS_COOKIE};
 #[cfg(feature = "sessions")]
 use tessera_session::{SessionErrorKind, Sessions};
 
+pub use rejection::{AuthRejection, RejectionCode};
 pub use service::TesseraService;
 
 /// Default most body bytes buffered to check a NIP-98 `payload`.
@@ -160,68 +164,6 @@ const ACCESS_TOKEN_TYP: &str = "at+jwt";
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Arc<Identity>);
 
-/// A refused request.
-#[derive(Debug, Clone)]
-pub struct AuthRejection {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl AuthRejection {
-    fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        AuthRejection {
-            status: StatusCode::UNAUTHORIZED,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn other(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        AuthRejection {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The HTTP status (401, or 503 when the session store is away).
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The stable error code.
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-}
-
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.code, "error_description": self.message});
-        let mut resp = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            let text: String = self
-                .message
-                .chars()
-                .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-                .collect();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "Bearer error=\"invalid_token\", error_description=\"{text}\""
-            )) {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
-        } else if matches!(
-            self.status,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
-        ) {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        resp
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = AuthRejection;
 
@@ -232,7 +174,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
             .cloned()
             .ok_or_else(|| {
                 AuthRejection::unauthorized(
-                    "malformed",
+                    ErrorCode::Malformed,
                     "no verified credential: is the TesseraLayer installed on this route?",
                 )
             })
@@ -436,7 +378,7 @@ impl TesseraLayer {
                 };
                 let id = verifier
                     .verify_authorization(auth, Some(&request), FormatHint::Auto, false)
-                    .map_err(|e| AuthRejection::unauthorized(e.code().as_str(), e.message()))?;
+                    .map_err(|e| AuthRejection::unauthorized(e.code(), e.message()))?;
                 if id.format == Format::Nip98 {
                     remember(replay, &id, verifier.now())?;
                 }
@@ -449,18 +391,16 @@ impl TesseraLayer {
                     Ok(Credential::Bearer(t)) => t,
                     Ok(Credential::Nostr(_)) => {
                         return Err(AuthRejection::unauthorized(
-                            "malformed",
+                            ErrorCode::Malformed,
                             "use `Authorization: Bearer <JWT>`",
                         ))
                     }
-                    Err(e) => {
-                        return Err(AuthRejection::unauthorized(e.code().as_str(), e.message()))
-                    }
+                    Err(e) => return Err(AuthRejection::unauthorized(e.code(), e.message())),
                 };
                 verifier
                     .verify_jwt(token)
                     .await
-                    .map_err(|e| AuthRejection::unauthorized(e.code().as_str(), e.message()))
+                    .map_err(|e| AuthRejection::unauthorized(e.code(), e.message()))
             }
             #[cfg(feature = "sessions")]
             Mode::Sessions {
@@ -474,13 +414,11 @@ impl TesseraLayer {
                         Ok(Credential::Bearer(t)) => t.to_owned(),
                         Ok(Credential::Nostr(_)) => {
                             return Err(AuthRejection::unauthorized(
-                                "malformed",
+                                ErrorCode::Malformed,
                                 "use `Authorization: Bearer <access token>`",
                             ))
                         }
-                        Err(e) => {
-                            return Err(AuthRejection::unauthorized(e.code().as_str(), e.message()))
-                        }
+                        Err(e) => return Err(AuthRejection::unauthorized(e.code(), e.message())),
                     },
                     None => {
                         let token = access_cookie(parts).ok_or_else(missing)?;
@@ -491,7 +429,11 @@ impl TesseraLayer {
                             Intent::of_method(parts.method.as_str()),
                         )
                         .map_err(|why| {
-                            AuthRejection::other(StatusCode::FORBIDDEN, "forbidden", why)
+                            AuthRejection::other(
+                                StatusCode::FORBIDDEN,
+                                RejectionCode::Forbidden,
+                                why,
+                            )
                         })?;
                         token
                     }
@@ -523,12 +465,12 @@ impl TesseraLayer {
                     }
                 };
                 result.map_err(|e| match e.kind() {
-                    SessionErrorKind::Unavailable => AuthRejection {
-                        status: StatusCode::SERVICE_UNAVAILABLE,
-                        code: "temporarily_unavailable",
-                        message: e.message().to_owned(),
-                    },
-                    _ => AuthRejection::unauthorized(e.code().as_str(), e.message()),
+                    SessionErrorKind::Unavailable => AuthRejection::other(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        RejectionCode::TemporarilyUnavailable,
+                        e.message(),
+                    ),
+                    _ => AuthRejection::unauthorized(e.code(), e.message()),
                 })
             }
         }
@@ -552,7 +494,7 @@ pub fn access_token_policy(public_url: &str) -> Policy {
 
 fn missing() -> AuthRejection {
     AuthRejection::unauthorized(
-        ErrorCode::Malformed.as_str(),
+        ErrorCode::Malformed,
         "no credential: send an Authorization header",
     )
 }
@@ -561,7 +503,10 @@ fn authorization(parts: &Parts) -> Result<Option<&str>, AuthRejection> {
     match parts.headers.get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(v) => v.to_str().map(Some).map_err(|_| {
-            AuthRejection::unauthorized("malformed", "the Authorization header is not ASCII")
+            AuthRejection::unauthorized(
+                ErrorCode::Malformed,
+                "the Authorization header is not ASCII",
+            )
         }),
     }
 }

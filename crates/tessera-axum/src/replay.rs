@@ -1,10 +1,10 @@
 //! The in-memory NIP-98 replay guard of the bare-verifier mode.
 
-use crate::AuthRejection;
+use crate::{AuthRejection, RejectionCode};
 use axum::http::StatusCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use tessera_core::Identity;
+use tessera_core::{ErrorCode, Identity};
 
 /// Most NIP-98 event ids remembered by the in-memory replay guard.
 const REPLAY_CAPACITY: usize = 100_000;
@@ -56,7 +56,7 @@ pub(crate) fn remember(
     };
     if guard.seen.get(&key).is_some_and(|(_, exp)| *exp > now) {
         return Err(AuthRejection::unauthorized(
-            "replayed",
+            ErrorCode::Replayed,
             "this NIP-98 event was already used; sign a new one",
         ));
     }
@@ -67,14 +67,14 @@ pub(crate) fn remember(
     if of_signer(&guard) >= REPLAY_PER_SIGNER {
         return Err(AuthRejection::other(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            RejectionCode::RateLimited,
             "too many recent NIP-98 events from this signer; retry shortly",
         ));
     }
     if guard.seen.len() >= REPLAY_CAPACITY {
         return Err(AuthRejection::other(
             StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
+            RejectionCode::TemporarilyUnavailable,
             "too many recent NIP-98 events; retry shortly",
         ));
     }

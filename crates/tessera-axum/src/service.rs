@@ -1,6 +1,6 @@
 //! The tower [`Layer`] and [`Service`] of [`TesseraLayer`].
 
-use crate::{is_nostr, AuthRejection, Authenticated, TesseraLayer};
+use crate::{is_nostr, AuthRejection, Authenticated, RejectionCode, TesseraLayer};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -56,7 +56,7 @@ where
                     Err(_) => {
                         return Ok(AuthRejection::other(
                             StatusCode::PAYLOAD_TOO_LARGE,
-                            "payload_too_large",
+                            RejectionCode::PayloadTooLarge,
                             "the request body is larger than allowed",
                         )
                         .into_response())

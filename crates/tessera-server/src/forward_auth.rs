@@ -10,13 +10,13 @@ use crate::app::Shared;
 use crate::config::{Config, ConfigError};
 use crate::error::{ApiCode, ApiError};
 use crate::extract::Peer;
+use crate::extractors::RawBody;
 use crate::gateway::{
     Caller, ClaimHeaders, Decision, ForwardedRequest, Gateway, PayloadWithoutBody, Refusal,
     RequestReader, RuleSet,
 };
 use crate::routes::{identify, identity_body, json_text, SeenRequest};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -98,20 +98,25 @@ pub(crate) fn configured(state: &Shared) -> Result<&ForwardAuthState, ApiError> 
 }
 
 /// `/v1/verify` (and, for Envoy, every path under its `path_prefix`).
+/// It takes the whole header map: which headers describe the original
+/// request depends on the configured gateway (`X-Forwarded-*`,
+/// `X-Original-*`, Envoy's own), and the credential check reads more.
+/// The body comes as a `Result`: the request is normalised first, so a
+/// refused one is answered 400 whatever its body.
 pub async fn verify(
     State(state): State<Shared>,
     peer: Peer,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
     let fa = configured(&state)?;
     let request = fa
         .reader
         .read(&method, &uri, &headers, peer.0)
         .map_err(refused)?;
-    let body = crate::routes::body_bytes(body).map(|b| forwarded_body(fa.gateway(), b));
+    let body = body.map(|RawBody(b)| forwarded_body(fa.gateway(), b));
     decide(&state, fa, &request, &headers, body, AllowBody::Identity).await
 }
 

@@ -18,6 +18,7 @@ pub mod config;
 pub(crate) mod error;
 mod ext_authz;
 pub(crate) mod extract;
+pub(crate) mod extractors;
 pub(crate) mod forward_auth;
 pub mod gateway;
 pub mod issuers;

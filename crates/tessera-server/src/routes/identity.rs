@@ -98,7 +98,7 @@ pub(crate) async fn identify(
     if cookie_token.is_some() {
         let seen = seen();
         let expected = browser::origin_of(&seen.url).unwrap_or_default();
-        cookie_origin(&expected, headers, Intent::of_method(&seen.method))?;
+        cookie_origin_of(&expected, headers, Intent::of_method(&seen.method))?;
     }
     // The metrics label of a refusal: the format the credential was tried as.
     let mut label = match parsed {
@@ -223,7 +223,10 @@ fn refused(r: IssuerRefusal) -> SessionError {
     SessionError::unauthorized(r.code(), r.message())
 }
 
-/// `GET /v1/auth/me`: the caller's identity.
+/// `GET /v1/auth/me`: the caller's identity. It takes the header map:
+/// [`identify`] is shared with `/v1/verify` and Envoy's `Check`, whose
+/// headers are the gateway's, and reads several of them (`Authorization`,
+/// `Cookie`, `Origin`, `Sec-Fetch-Site`, the Portal signer).
 pub async fn me(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     let seen = || SeenRequest {
         url: format!("{}/v1/auth/me", state.config.public_url()),

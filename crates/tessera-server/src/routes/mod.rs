@@ -8,10 +8,13 @@
 
 use crate::app::Shared;
 use crate::error::{ApiCode, ApiError};
-use crate::extract::{authorization, parse_json, Peer};
+use crate::extract::{authorization, parse_json};
+use crate::extractors::{
+    cookie, cookie_origin_of, Authorization, ChallengeBucket, DeclaredJson, LoginBucket,
+    RateLimited, RawBody, RefreshBucket, SessionCookies, StrictJson,
+};
 use crate::issuers::{Authenticated, BearerRoute, IssuerRefusal, Issuers, PORTAL_SIGNER_HEADER};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +23,6 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Instant;
 use tessera_core::internal::credential::{parse_authorization, Credential};
-use tessera_core::internal::sha::constant_time_eq;
 use tessera_core::{ErrorCode, Format, Identity};
 use tessera_session::browser::{self, Intent};
 use tessera_session::{SessionError, SessionErrorKind, TokenPair};
@@ -49,63 +51,9 @@ impl From<SessionError> for ApiError {
     }
 }
 
-/// The body of a request, with a JSON 413 past the limit.
-pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ApiCode::PayloadTooLarge,
-                "the request body is larger than allowed (max_body_bytes)",
-            )
-        } else {
-            ApiError::bad_request("the request body could not be read")
-        }
-    })
-}
-
-fn rate_limit(
-    state: &Shared,
-    headers: &HeaderMap,
-    peer: &Peer,
-    bucket: &'static str,
-) -> Result<(), ApiError> {
-    let ip = state.proxies.client_ip(headers, peer.0);
-    state.limiter.check(ip, bucket).map_err(|retry_after| {
-        state.metrics.rate_limited(bucket);
-        ApiError::rate_limited(retry_after)
-    })
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    browser::find_cookie(
-        headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
-        name,
-    )
-}
-
-/// The one origin rule for requests that use or set the session cookies
-/// (`tessera_session::browser::check_cookie_origin`, which the axum layer
-/// applies too), against the server's public origin.
-fn same_origin(state: &Shared, headers: &HeaderMap, intent: Intent) -> Result<(), ApiError> {
-    let public = state.config.public_url();
-    let expected = browser::origin_of(&public).unwrap_or(public);
-    cookie_origin(&expected, headers, intent)
-}
-
-fn cookie_origin(expected: &str, headers: &HeaderMap, intent: Intent) -> Result<(), ApiError> {
-    browser::check_cookie_origin(
-        expected,
-        headers.get(header::ORIGIN).map(|v| v.as_bytes()),
-        headers.get("sec-fetch-site").map(|v| v.as_bytes()),
-        intent,
-    )
-    .map_err(ApiError::forbidden)
-}
-
 /// The parsed `Authorization` value, by core's one parser (scheme, then
 /// exactly one space, then a credential without whitespace).
-fn credential<'a>(
+pub(crate) fn credential<'a>(
     state: &Shared,
     auth: Option<&'a str>,
 ) -> Result<Option<Credential<'a>>, ApiError> {
@@ -212,13 +160,9 @@ pub(crate) struct ChallengeRequest {
 /// `POST /v1/auth/challenge`.
 pub async fn challenge(
     State(state): State<Shared>,
-    peer: Peer,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    _: RateLimited<ChallengeBucket>,
+    StrictJson(req): StrictJson<ChallengeRequest>,
 ) -> Result<Response, ApiError> {
-    rate_limit(&state, &headers, &peer, "challenge")?;
-    let body = body_bytes(body)?;
-    let req: ChallengeRequest = parse_json(&body)?;
     let ch = state.sessions.challenge(req.address.as_deref()).await?;
     let mut resp = Json(crate::bodies::ChallengeBody {
         nonce: ch.nonce,
@@ -273,23 +217,26 @@ fn required<'a>(v: &'a Option<String>, name: &str, method: &str) -> Result<&'a s
 }
 
 /// `POST /v1/auth/login`: SIWE, Nostr (NIP-98 or NWT in the header) or
-/// Portal.
+/// Portal. The body stays bytes: a NIP-98 event's `payload` tag covers
+/// them as sent, and the JSON in them is optional with Nostr.
 pub async fn login(
     State(state): State<Shared>,
-    peer: Peer,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    _: RateLimited<LoginBucket>,
+    auth: Result<Authorization, ApiError>,
+    DeclaredJson(declared_json): DeclaredJson,
+    browser: SessionCookies,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    rate_limit(&state, &headers, &peer, "login")?;
-    let body = body_bytes(body)?;
-    let auth = authorization(&headers, state.config.max_authorization_bytes)?;
+    // The body's refusals (413) come before the header's, as they always did.
+    let auth = auth?;
+    let auth = auth.as_str();
     let nostr = match credential(&state, auth)? {
         Some(Credential::Nostr(_)) => auth,
         _ => None,
     };
     // Login CSRF: an HTML form can post `text/plain` cross-site without a
     // preflight, but not `application/json` nor an `Authorization` header.
-    if nostr.is_none() && !is_json(&headers) {
+    if nostr.is_none() && !declared_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiCode::InvalidRequest,
@@ -305,7 +252,7 @@ pub async fn login(
             parse_json::<LoginRequest>(&body)?.cookie
         };
         if cookie {
-            same_origin(&state, &headers, Intent::ChangeState)?;
+            browser.same_origin(&state, Intent::ChangeState)?;
         }
         (
             "nostr",
@@ -316,7 +263,7 @@ pub async fn login(
         let req: LoginRequest = parse_json(&body)?;
         if req.cookie {
             // Setting the session cookies is a state change of the browser.
-            same_origin(&state, &headers, Intent::ChangeState)?;
+            browser.same_origin(&state, Intent::ChangeState)?;
         }
         match req.method.as_deref() {
             Some("siwe") => {
@@ -379,23 +326,20 @@ pub(crate) struct RefreshRequest {
 /// `POST /v1/auth/refresh`: body token or the refresh cookie.
 pub async fn refresh(
     State(state): State<Shared>,
-    peer: Peer,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    _: RateLimited<RefreshBucket>,
+    browser: SessionCookies,
+    StrictJson(req): StrictJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
-    rate_limit(&state, &headers, &peer, "refresh")?;
-    let body = body_bytes(body)?;
-    let req: RefreshRequest = parse_json(&body)?;
     let (token, from_cookie) = match req.refresh_token {
         Some(t) => {
             if req.cookie {
-                same_origin(&state, &headers, Intent::ChangeState)?;
+                browser.same_origin(&state, Intent::ChangeState)?;
             }
             (t, req.cookie)
         }
-        None => match cookie(&headers, REFRESH_COOKIE) {
+        None => match browser.refresh.clone() {
             Some(t) => {
-                same_origin(&state, &headers, Intent::ChangeState)?;
+                browser.same_origin(&state, Intent::ChangeState)?;
                 (t, true)
             }
             None => {
@@ -436,24 +380,18 @@ fn clear_cookies(state: &Shared, resp: &mut Response) {
 /// state-changing routes after the same-origin check, the access cookie.
 fn access_token(
     state: &Shared,
-    headers: &HeaderMap,
-    changes_state: bool,
+    auth: &Authorization,
+    browser: &SessionCookies,
 ) -> Result<Option<String>, ApiError> {
-    let auth = authorization(headers, state.config.max_authorization_bytes)?;
-    match credential(state, auth)? {
+    match credential(state, auth.as_str())? {
         Some(Credential::Bearer(t)) => return Ok(Some(t.to_owned())),
         Some(Credential::Nostr(_)) => return Ok(None),
         None => {}
     }
-    match cookie(headers, ACCESS_COOKIE) {
+    match &browser.access {
         Some(t) => {
-            let intent = if changes_state {
-                Intent::ChangeState
-            } else {
-                Intent::Read
-            };
-            same_origin(state, headers, intent)?;
-            Ok(Some(t))
+            browser.same_origin(state, Intent::ChangeState)?;
+            Ok(Some(t.clone()))
         }
         None => Ok(None),
     }
@@ -462,22 +400,22 @@ fn access_token(
 /// `POST /v1/auth/logout`: ends the presented session; 204.
 pub async fn logout(
     State(state): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    auth: Result<Authorization, ApiError>,
+    browser: SessionCookies,
+    StrictJson(req): StrictJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
-    let body = body_bytes(body)?;
-    let req: RefreshRequest = parse_json(&body)?;
     let refresh = match req.refresh_token {
         Some(t) => Some(t),
-        None => match cookie(&headers, REFRESH_COOKIE) {
+        None => match &browser.refresh {
             Some(t) => {
-                same_origin(&state, &headers, Intent::ChangeState)?;
-                Some(t)
+                browser.same_origin(&state, Intent::ChangeState)?;
+                Some(t.clone())
             }
             None => None,
         },
     };
-    let access = access_token(&state, &headers, true)?;
+    // The header's refusals come after the body's, as they always did.
+    let access = access_token(&state, &auth?, &browser)?;
     let mut ended = false;
     let mut last: Option<SessionError> = None;
     if let Some(t) = &access {
@@ -510,9 +448,10 @@ pub async fn logout(
 /// before now stops working; 204.
 pub async fn logout_all(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    auth: Authorization,
+    browser: SessionCookies,
 ) -> Result<Response, ApiError> {
-    let Some(token) = access_token(&state, &headers, true)? else {
+    let Some(token) = access_token(&state, &auth, &browser)? else {
         return Err(ApiError::unauthorized(
             ErrorCode::Malformed,
             "logout-all needs `Authorization: Bearer <access token>` (or the access cookie)",
@@ -524,17 +463,6 @@ pub async fn logout_all(
     let mut resp = StatusCode::NO_CONTENT.into_response();
     clear_cookies(&state, &mut resp);
     Ok(resp)
-}
-
-/// Whether the body is declared `application/json` (media type compared
-/// case-insensitively, parameters such as `charset` allowed: RFC 9110
-/// §8.3.1).
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 mod identity;

@@ -2,10 +2,13 @@
 
 use super::*;
 use crate::bodies::{ActiveToken, InactiveToken, Introspection};
+use crate::extractors::{Admin, JsonOrForm, RevokeBucket};
 
 // ------------------------------------------------------------ OAuth 2.0
 
-/// RFC 7009 / RFC 7662 parameters, as a form (or a JSON object).
+/// RFC 7009 / RFC 7662 parameters, as a form (or a JSON object): read by
+/// [`JsonOrForm`] (`serde_urlencoded`: `+` is a space, unknown parameters
+/// are ignored, one given twice is refused).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct TokenForm {
     /// The token (required).
@@ -15,57 +18,15 @@ pub(crate) struct TokenForm {
     token_type_hint: Option<String>,
 }
 
-/// The parameters, from a JSON body (`Content-Type: application/json`) or
-/// else an `application/x-www-form-urlencoded` one (`serde_urlencoded`:
-/// `+` is a space, unknown parameters are ignored, one given twice is
-/// refused).
-fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, ApiError> {
-    if is_json(headers) {
-        return parse_json(body);
-    }
-    check_form_encoding(body)?;
-    serde_urlencoded::from_bytes(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid form body: {e}")))
-}
-
-/// Strictness rules `serde_urlencoded` does not apply (it leaves a bad
-/// escape as written and turns bytes that are not UTF-8 into U+FFFD, so a
-/// token could arrive other than as sent): the body is UTF-8, every `%`
-/// starts an escape of two hex digits, and the decoded text is UTF-8.
-/// The decoded parameters are UTF-8 exactly when the whole decoded body is,
-/// since the separators `&` and `=` are ASCII.
-fn check_form_encoding(body: &[u8]) -> Result<(), ApiError> {
-    let not_utf8 = || ApiError::bad_request("the form body is not UTF-8");
-    std::str::from_utf8(body).map_err(|_| not_utf8())?;
-    let bad_escape = body.iter().enumerate().any(|(i, &b)| {
-        b == b'%'
-            && !body
-                .get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
-    });
-    if bad_escape {
-        return Err(ApiError::bad_request(
-            "bad percent-encoding in the form body",
-        ));
-    }
-    percent_encoding::percent_decode(body)
-        .decode_utf8()
-        .map_err(|_| not_utf8())?;
-    Ok(())
-}
-
 /// `POST /v1/oauth/revoke` (RFC 7009): 200 even for unknown tokens.
+///
+/// Limited like login: revoking an NWT stores its id until it expires, so
+/// unlimited revocations would let anyone grow the store.
 pub async fn revoke(
     State(state): State<Shared>,
-    peer: Peer,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    _: RateLimited<RevokeBucket>,
+    JsonOrForm(form): JsonOrForm<TokenForm>,
 ) -> Result<Response, ApiError> {
-    // Limited like login: revoking an NWT stores its id until it expires,
-    // so unlimited revocations would let anyone grow the store.
-    rate_limit(&state, &headers, &peer, "revoke")?;
-    let body = body_bytes(body)?;
-    let form = token_form(&headers, &body)?;
     let token = form
         .token
         .filter(|t| !t.is_empty())
@@ -87,36 +48,12 @@ pub async fn revoke(
     Ok(StatusCode::OK.into_response())
 }
 
-pub(super) fn require_admin(state: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.config.admin_token else {
-        return Err(ApiError::forbidden(
-            "admin routes are disabled: set admin_token (TESSERA_ADMIN_TOKEN) to enable them",
-        ));
-    };
-    let auth = authorization(headers, state.config.max_authorization_bytes)?;
-    let token = match credential(state, auth) {
-        Ok(Some(Credential::Bearer(t))) => Some(t),
-        _ => None,
-    };
-    match token {
-        Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ApiCode::InvalidToken,
-            "this route needs `Authorization: Bearer <admin_token>`",
-        )),
-    }
-}
-
 /// `POST /v1/oauth/introspect` (RFC 7662), admin-authenticated.
 pub async fn introspect(
     State(state): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    _: Admin,
+    JsonOrForm(form): JsonOrForm<TokenForm>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state, &headers)?;
-    let body = body_bytes(body)?;
-    let form = token_form(&headers, &body)?;
     let token = form
         .token
         .ok_or_else(|| ApiError::bad_request("the `token` parameter is required"))?;
@@ -148,6 +85,11 @@ pub async fn introspect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parameters as the extractor reads them (`JsonOrForm`).
+    fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, ApiError> {
+        JsonOrForm::parse(crate::extractors::is_json(headers), body).map(|JsonOrForm(f)| f)
+    }
 
     fn form(body: &[u8]) -> Result<TokenForm, ApiError> {
         let mut headers = HeaderMap::new();

@@ -1,8 +1,9 @@
 //! The Portal-compatible REST routes `/jwt/issue` and `/jwt/verify` (admin-authenticated).
 
-use super::oauth::require_admin;
 use super::*;
 use crate::bodies::{PortalClaims, PortalError, PortalIssued, PortalToken, PortalVerified};
+use crate::extractors::Admin;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use tessera_core::internal::nostr::{issue_portal, verify_portal, NostrSecretKey};
 use tessera_core::NostrPublicKey;
 use tessera_core::Policy;
@@ -15,15 +16,33 @@ fn portal_error(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// What both routes do first: the admin check, the body, and its JSON as
-/// `T` (a refusal is answered in Portal's error shape by the caller).
-fn portal_request<T: serde::de::DeserializeOwned>(
-    state: &Shared,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    require_admin(state, headers)?;
-    parse_json(&body_bytes(body)?)
+/// What both routes take: the admin check, then the body's JSON as `T`
+/// (strict reader), each refusal answered in Portal's error shape.
+pub(crate) struct PortalRequest<T>(T);
+
+/// A refused Portal request: `{"success":false,"error"}` with the status
+/// the server's own error would have.
+pub(crate) struct PortalRejection(ApiError);
+
+impl IntoResponse for PortalRejection {
+    fn into_response(self) -> Response {
+        portal_error(self.0.status, &self.0.description)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Shared> for PortalRequest<T> {
+    type Rejection = PortalRejection;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, PortalRejection> {
+        let (mut parts, body) = req.into_parts();
+        Admin::from_request_parts(&mut parts, state)
+            .await
+            .map_err(PortalRejection)?;
+        let StrictJson(t) = StrictJson::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(PortalRejection)?;
+        Ok(PortalRequest(t))
+    }
 }
 
 /// `POST /jwt/issue`.
@@ -40,13 +59,8 @@ pub(crate) struct PortalIssue {
 /// `{"success":true,"data":{"token"}}`, signed by the server's Nostr key.
 pub async fn portal_issue(
     State(state): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    PortalRequest(req): PortalRequest<PortalIssue>,
 ) -> Response {
-    let req: PortalIssue = match portal_request(&state, &headers, body) {
-        Ok(r) => r,
-        Err(e) => return portal_error(e.status, &e.description),
-    };
     let Ok(target) = NostrPublicKey::parse(req.target_key.trim()) else {
         return portal_error(
             StatusCode::BAD_REQUEST,
@@ -86,13 +100,8 @@ pub(crate) struct PortalVerify {
 /// `{"success":true,"data":{"target_key"}}` (with `exp`/`nbf` enforced).
 pub async fn portal_verify(
     State(state): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    PortalRequest(req): PortalRequest<PortalVerify>,
 ) -> Response {
-    let req: PortalVerify = match portal_request(&state, &headers, body) {
-        Ok(r) => r,
-        Err(e) => return portal_error(e.status, &e.description),
-    };
     let Ok(signer) = NostrPublicKey::parse(req.pubkey.trim()) else {
         return portal_error(
             StatusCode::BAD_REQUEST,
