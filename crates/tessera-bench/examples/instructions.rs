@@ -24,7 +24,10 @@
 //! cache); and `nwt` (signer
 //! seen before), `nwt-first` (signer not seen before: no memo),
 //! `nostr-event`, `nostr-peer` (the nostr crate, with the NWT checks),
-//! `schnorr` (BIP-340 lift + verify), `schnorr-lifted` (the key lifted).
+//! `schnorr` (BIP-340 lift + verify), `schnorr-lifted` (the key lifted);
+//! `eip191` (personal_sign recovery on a SIWE text), `siwe` (a SIWE
+//! message verified) and `thirdweb` (a thirdweb JWT verified): the paths
+//! with Keccak-256, as the `EIP-191`, `SIWE` and `Thirdweb` criterion groups.
 //!
 //! `instructions paired-nwt` times NWTs from signers not seen before and
 //! seen before against the nostr crate and against the primitive, and
@@ -451,6 +454,7 @@ fn main() {
                 }
             }
         }
+        "eip191" | "siwe" | "thirdweb" => ethereum_op(&op),
         other => {
             eprintln!("unknown operation {other}");
             std::process::exit(2);
@@ -461,6 +465,65 @@ fn main() {
     }
     let ok = measured(&mut run, n);
     assert_eq!(ok, n, "every verification must succeed");
+}
+
+/// The Ethereum operations, with a fixed key (ECDSA signing is
+/// deterministic, so every process verifies the same signature).
+fn ethereum_op(op: &str) -> Box<dyn FnMut() -> bool> {
+    use tessera_bench::{EXP, IAT};
+    use tessera_core::internal::ethereum::siwe::{self, SiweExpectations, SiweMessage};
+    use tessera_core::internal::ethereum::{
+        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, Rfc3339Time, ThirdwebClaims,
+    };
+    let secret = EthereumSecretKey::from_bytes([0x42; 32]).expect("secret key");
+    let address = secret.address();
+    let (domain, nonce) = ("api.example.com", "32891756abcdef01");
+    match op {
+        "eip191" | "siwe" => {
+            let message = SiweMessage::builder(
+                domain,
+                address,
+                "https://api.example.com/login",
+                1,
+                nonce,
+                Rfc3339Time::from_unix(IAT).expect("time"),
+            )
+            .statement("Sign in to the API.")
+            .expiration_time(Rfc3339Time::from_unix(EXP).expect("time"))
+            .build()
+            .expect("SIWE message");
+            let text = message.to_string();
+            if op == "eip191" {
+                let sig = eip191::sign(&secret, text.as_bytes());
+                return Box::new(move || {
+                    eip191::recover(black_box(text.as_bytes()), black_box(&sig))
+                        .is_ok_and(|a| a == address)
+                });
+            }
+            let sig_hex = format!(
+                "0x{}",
+                tessera_core::internal::encoding::hex_encode(&siwe::sign(&message, &secret))
+            );
+            let now = IAT + 60;
+            Box::new(move || {
+                let expect = SiweExpectations::new(domain, nonce, now);
+                verify_siwe_message(black_box(&text), black_box(&sig_hex), &expect).is_ok()
+            })
+        }
+        _ => {
+            let claims = ThirdwebClaims {
+                ttl: EXP - IAT,
+                ..ThirdwebClaims::new(address.to_checksum(), domain)
+            };
+            let token = issue_thirdweb(&secret, &claims, IAT).expect("thirdweb JWT");
+            let policy = Policy {
+                audiences: vec![domain.to_owned()],
+                ..Policy::default()
+            };
+            let v = Verifier::new(policy, KeySet::new()).with_eth_admins(vec![address]);
+            Box::new(move || v.verify_thirdweb(black_box(&token)).is_ok())
+        }
+    }
 }
 
 /// Prints `ns_per_op=...`: the median of 9 blocks of about 0.1 s each.

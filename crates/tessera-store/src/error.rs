@@ -166,8 +166,8 @@ pub(crate) fn from_redis(what: &str, e: redis::RedisError) -> StoreError {
         K::AuthenticationFailed | K::InvalidClientConfig => {
             StoreError::config(format!("{what}: {e}"))
         }
-        K::TypeError | K::ParseError => StoreError::corrupt(format!("{what}: {e}")),
-        K::ResponseError | K::ExtensionError if is_wrongtype(&e) => {
+        K::UnexpectedReturnType | K::Parse => StoreError::corrupt(format!("{what}: {e}")),
+        K::Server(_) | K::Extension if is_wrongtype(&e) => {
             StoreError::corrupt(format!("{what}: {e}"))
         }
         _ => StoreError::unavailable(format!("{what}: {e}")),

@@ -125,8 +125,8 @@ impl RedisStore {
         let client = Client::open(url.as_str())
             .map_err(|e| StoreError::config(format!("invalid redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(crate::CONNECT_TIMEOUT)
-            .set_response_timeout(crate::CONNECT_TIMEOUT)
+            .set_connection_timeout(Some(crate::CONNECT_TIMEOUT))
+            .set_response_timeout(Some(crate::CONNECT_TIMEOUT))
             .set_number_of_retries(0);
         let mut con = match tokio::time::timeout(
             crate::CONNECT_TIMEOUT + Duration::from_secs(1),
