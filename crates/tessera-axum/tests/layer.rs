@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
+#[cfg(feature = "sessions")]
 use std::sync::Arc;
 use tessera_axum::{Authenticated, TesseraLayer};
 use tessera_core::internal::nostr::{issue_nip98, nip98_authorization, NostrSecretKey};
