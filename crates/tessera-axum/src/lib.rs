@@ -128,8 +128,8 @@ mod replay;
 mod service;
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 #[cfg(feature = "sessions")]
 use axum::http::StatusCode;
 use replay::{remember, ReplayGuard};
