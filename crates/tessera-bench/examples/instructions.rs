@@ -471,27 +471,16 @@ fn main() {
 /// deterministic, so every process verifies the same signature).
 fn ethereum_op(op: &str) -> Box<dyn FnMut() -> bool> {
     use tessera_bench::{EXP, IAT};
-    use tessera_core::internal::ethereum::siwe::{self, SiweExpectations, SiweMessage};
+    use tessera_core::internal::ethereum::siwe::{self, SiweExpectations};
     use tessera_core::internal::ethereum::{
-        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, Rfc3339Time, ThirdwebClaims,
+        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, ThirdwebClaims,
     };
     let secret = EthereumSecretKey::from_bytes([0x42; 32]).expect("secret key");
     let address = secret.address();
-    let (domain, nonce) = ("api.example.com", "32891756abcdef01");
+    let (domain, nonce) = (tessera_bench::SIWE_DOMAIN, tessera_bench::SIWE_NONCE);
     match op {
         "eip191" | "siwe" => {
-            let message = SiweMessage::builder(
-                domain,
-                address,
-                "https://api.example.com/login",
-                1,
-                nonce,
-                Rfc3339Time::from_unix(IAT).expect("time"),
-            )
-            .statement("Sign in to the API.")
-            .expiration_time(Rfc3339Time::from_unix(EXP).expect("time"))
-            .build()
-            .expect("SIWE message");
+            let message = tessera_bench::siwe_message(address);
             let text = message.to_string();
             if op == "eip191" {
                 let sig = eip191::sign(&secret, text.as_bytes());

@@ -9,9 +9,12 @@
 pub mod load;
 pub mod paired;
 
+use tessera_core::internal::ethereum::siwe::SiweMessage;
+use tessera_core::internal::ethereum::Rfc3339Time;
 use tessera_core::internal::nostr::{
     issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims,
 };
+use tessera_core::Address;
 use tessera_core::Object;
 use tessera_core::Policy;
 
@@ -160,4 +163,27 @@ pub fn nostr_peer_nwt(credential: &str) -> Result<(), String> {
         (false, _) => Err("no `exp`, or expired".to_owned()),
         (_, false) => Err("no matching `aud`".to_owned()),
     }
+}
+
+/// The SIWE domain of the Ethereum benchmarks.
+pub const SIWE_DOMAIN: &str = "api.example.com";
+/// The SIWE nonce of the Ethereum benchmarks.
+pub const SIWE_NONCE: &str = "32891756abcdef01";
+
+/// The SIWE message the Ethereum benchmarks sign and verify: `address`
+/// signs in to [`SIWE_DOMAIN`] with [`SIWE_NONCE`], issued at [`IAT`],
+/// expiring at [`EXP`].
+pub fn siwe_message(address: Address) -> SiweMessage {
+    SiweMessage::builder(
+        SIWE_DOMAIN,
+        address,
+        "https://api.example.com/login",
+        1,
+        SIWE_NONCE,
+        Rfc3339Time::from_unix(IAT).expect("time"),
+    )
+    .statement("Sign in to the API.")
+    .expiration_time(Rfc3339Time::from_unix(EXP).expect("time"))
+    .build()
+    .expect("SIWE message")
 }

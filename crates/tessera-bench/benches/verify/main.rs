@@ -499,25 +499,14 @@ fn recover_primitive(
 }
 
 fn bench_ethereum(crit: &mut Criterion) {
-    use tessera_core::internal::ethereum::siwe::{self, SiweExpectations, SiweMessage};
+    use tessera_core::internal::ethereum::siwe::{self, SiweExpectations};
     use tessera_core::internal::ethereum::{
-        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, Rfc3339Time, ThirdwebClaims,
+        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, ThirdwebClaims,
     };
     let secret = EthereumSecretKey::generate();
     let address = secret.address();
-    let (domain, nonce) = ("api.example.com", "32891756abcdef01");
-    let message = SiweMessage::builder(
-        domain,
-        address,
-        "https://api.example.com/login",
-        1,
-        nonce,
-        Rfc3339Time::from_unix(IAT).expect("time"),
-    )
-    .statement("Sign in to the API.")
-    .expiration_time(Rfc3339Time::from_unix(EXP).expect("time"))
-    .build()
-    .expect("SIWE message");
+    let (domain, nonce) = (tessera_bench::SIWE_DOMAIN, tessera_bench::SIWE_NONCE);
+    let message = tessera_bench::siwe_message(address);
     let text = message.to_string();
 
     // EIP-191 personal_sign recovery, on the SIWE text.
