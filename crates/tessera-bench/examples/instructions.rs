@@ -470,11 +470,9 @@ fn main() {
 /// The Ethereum operations, with a fixed key (ECDSA signing is
 /// deterministic, so every process verifies the same signature).
 fn ethereum_op(op: &str) -> Box<dyn FnMut() -> bool> {
-    use tessera_bench::{EXP, IAT};
+    use tessera_bench::IAT;
     use tessera_core::internal::ethereum::siwe::{self, SiweExpectations};
-    use tessera_core::internal::ethereum::{
-        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, ThirdwebClaims,
-    };
+    use tessera_core::internal::ethereum::{eip191, verify_siwe_message, EthereumSecretKey};
     let secret = EthereumSecretKey::from_bytes([0x42; 32]).expect("secret key");
     let address = secret.address();
     let (domain, nonce) = (tessera_bench::SIWE_DOMAIN, tessera_bench::SIWE_NONCE);
@@ -500,16 +498,7 @@ fn ethereum_op(op: &str) -> Box<dyn FnMut() -> bool> {
             })
         }
         _ => {
-            let claims = ThirdwebClaims {
-                ttl: EXP - IAT,
-                ..ThirdwebClaims::new(address.to_checksum(), domain)
-            };
-            let token = issue_thirdweb(&secret, &claims, IAT).expect("thirdweb JWT");
-            let policy = Policy {
-                audiences: vec![domain.to_owned()],
-                ..Policy::default()
-            };
-            let v = Verifier::new(policy, KeySet::new()).with_eth_admins(vec![address]);
+            let (token, v) = tessera_bench::thirdweb_fixture(&secret);
             Box::new(move || v.verify_thirdweb(black_box(&token)).is_ok())
         }
     }

@@ -10,13 +10,16 @@ pub mod load;
 pub mod paired;
 
 use tessera_core::internal::ethereum::siwe::SiweMessage;
-use tessera_core::internal::ethereum::Rfc3339Time;
+use tessera_core::internal::ethereum::{
+    issue_thirdweb, EthereumSecretKey, Rfc3339Time, ThirdwebClaims,
+};
 use tessera_core::internal::nostr::{
     issue_nwt, nwt_authorization, Event, NostrSecretKey, NwtClaims,
 };
 use tessera_core::Address;
 use tessera_core::Object;
 use tessera_core::Policy;
+use tessera_core::{KeySet, Verifier};
 
 /// 2026-01-01T00:00:00Z.
 pub const IAT: i64 = 1_767_225_600;
@@ -186,4 +189,22 @@ pub fn siwe_message(address: Address) -> SiweMessage {
     .expiration_time(Rfc3339Time::from_unix(EXP).expect("time"))
     .build()
     .expect("SIWE message")
+}
+
+/// The thirdweb-format JWT the Ethereum benchmarks verify (signed by
+/// `secret` for [`SIWE_DOMAIN`], issued at [`IAT`], valid until [`EXP`]),
+/// and a verifier that trusts `secret`'s address as its admin.
+pub fn thirdweb_fixture(secret: &EthereumSecretKey) -> (String, Verifier) {
+    let address = secret.address();
+    let claims = ThirdwebClaims {
+        ttl: EXP - IAT,
+        ..ThirdwebClaims::new(address.to_checksum(), SIWE_DOMAIN)
+    };
+    let token = issue_thirdweb(secret, &claims, IAT).expect("thirdweb JWT");
+    let policy = Policy {
+        audiences: vec![SIWE_DOMAIN.to_owned()],
+        ..Policy::default()
+    };
+    let verifier = Verifier::new(policy, KeySet::new()).with_eth_admins(vec![address]);
+    (token, verifier)
 }

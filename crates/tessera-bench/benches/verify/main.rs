@@ -500,9 +500,7 @@ fn recover_primitive(
 
 fn bench_ethereum(crit: &mut Criterion) {
     use tessera_core::internal::ethereum::siwe::{self, SiweExpectations};
-    use tessera_core::internal::ethereum::{
-        eip191, issue_thirdweb, verify_siwe_message, EthereumSecretKey, ThirdwebClaims,
-    };
+    use tessera_core::internal::ethereum::{eip191, verify_siwe_message, EthereumSecretKey};
     let secret = EthereumSecretKey::generate();
     let address = secret.address();
     let (domain, nonce) = (tessera_bench::SIWE_DOMAIN, tessera_bench::SIWE_NONCE);
@@ -540,16 +538,7 @@ fn bench_ethereum(crit: &mut Criterion) {
     g.finish();
 
     // thirdweb-format JWT: EIP-191 by the admin over the payload bytes.
-    let claims = ThirdwebClaims {
-        ttl: EXP - IAT,
-        ..ThirdwebClaims::new(address.to_checksum(), domain)
-    };
-    let token = issue_thirdweb(&secret, &claims, IAT).expect("thirdweb JWT");
-    let policy = Policy {
-        audiences: vec![domain.to_owned()],
-        ..Policy::default()
-    };
-    let verifier = Verifier::new(policy, KeySet::new()).with_eth_admins(vec![address]);
+    let (token, verifier) = tessera_bench::thirdweb_fixture(&secret);
     verifier.verify_thirdweb(&token).expect("tessera verifies");
     let payload = b64url_decode(token.split('.').nth(1).expect("payload").as_bytes())
         .expect("base64url payload");
