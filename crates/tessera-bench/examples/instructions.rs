@@ -199,9 +199,9 @@ fn paired_nwt() {
     let mut lift_verify = || {
         m = (m + 1) % n;
         let (pk, id, sig) = &lifts[m];
-        secp256k1::XOnlyPublicKey::from_byte_array(black_box(pk)).is_ok_and(|key| {
+        secp256k1::XOnlyPublicKey::from_byte_array(*black_box(pk)).is_ok_and(|key| {
             let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
-            secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
+            secp256k1::schnorr::verify(&sig, id, &key).is_ok()
         })
     };
     let (mut i2, mut o) = (0usize, 0usize);
@@ -444,10 +444,10 @@ fn main() {
                 _ => {
                     let (pk, id, sig) = (*event.pubkey.as_bytes(), event.id, event.sig);
                     Box::new(move || {
-                        secp256k1::XOnlyPublicKey::from_byte_array(black_box(&pk)).is_ok_and(
+                        secp256k1::XOnlyPublicKey::from_byte_array(*black_box(&pk)).is_ok_and(
                             |key| {
                                 let sig = secp256k1::schnorr::Signature::from_byte_array(sig);
-                                secp256k1::SECP256K1.verify_schnorr(&sig, &id, &key).is_ok()
+                                secp256k1::schnorr::verify(&sig, &id, &key).is_ok()
                             },
                         )
                     })

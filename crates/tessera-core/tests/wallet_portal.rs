@@ -289,8 +289,8 @@ fn issue_then_verify_for_even_and_odd_y_keys() {
     let mut parities = [false; 2];
     for _ in 0..64 {
         let secret = NostrSecretKey::generate();
-        let odd = secp256k1::PublicKey::from_secret_key_global(
-            &secp256k1::SecretKey::from_byte_array(&secret.to_bytes()).unwrap(),
+        let odd = secp256k1::PublicKey::from_secret_key(
+            &secp256k1::SecretKey::from_secret_bytes(secret.to_bytes()).unwrap(),
         )
         .serialize()[0]
             == 0x03;

@@ -107,15 +107,15 @@ impl ServerKeys {
                     nostr_path.display()
                 ))
             })?;
-            secp256k1::SecretKey::from_byte_array(&bytes).map_err(|_| {
+            secp256k1::SecretKey::from_secret_bytes(bytes).map_err(|_| {
                 KeyError(format!(
                     "{} is not a valid secp256k1 secret",
                     nostr_path.display()
                 ))
             })?
         } else {
-            let sk = secp256k1::SecretKey::new(&mut secp256k1::rand::thread_rng());
-            write_private(&nostr_path, hex_encode(&sk.secret_bytes()).as_bytes())?;
+            let sk = secp256k1::SecretKey::new(&mut secp256k1::rand::rng());
+            write_private(&nostr_path, hex_encode(&sk.to_secret_bytes()).as_bytes())?;
             sk
         };
         let signers_path = dir.join(SIGNERS_FILE);
@@ -252,8 +252,8 @@ impl ServerKeys {
 
     /// The server's Nostr public key, 64 hex (x-only).
     pub fn nostr_pubkey_hex(&self) -> String {
-        let (x, _) = self.nostr_secret.x_only_public_key(secp256k1::SECP256K1);
-        hex_encode(&x.serialize())
+        let (x, _) = self.nostr_secret.x_only_public_key();
+        hex_encode(&x.to_byte_array())
     }
 }
 

@@ -389,9 +389,9 @@ fn bench_nostr(crit: &mut Criterion) {
     // (a field square root) and the signature check, on the stated id.
     let (pk, id, sig) = (*event.pubkey.as_bytes(), event.id, event.sig);
     let schnorr = |pk: &[u8; 32], id: &[u8; 32], sig: &[u8; 64]| {
-        secp256k1::XOnlyPublicKey::from_byte_array(pk).is_ok_and(|key| {
+        secp256k1::XOnlyPublicKey::from_byte_array(*pk).is_ok_and(|key| {
             let sig = secp256k1::schnorr::Signature::from_byte_array(*sig);
-            secp256k1::SECP256K1.verify_schnorr(&sig, id, &key).is_ok()
+            secp256k1::schnorr::verify(&sig, id, &key).is_ok()
         })
     };
     assert!(schnorr(&pk, &id, &sig));
@@ -488,14 +488,10 @@ fn recover_primitive(
     use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
     let recid = RecoveryId::try_from(i32::from(sig65[64] % 27)).expect("v");
     let rsig = RecoverableSignature::from_compact(&sig65[..64], recid).expect("signature");
-    assert!(secp256k1::SECP256K1
-        .recover_ecdsa(&secp256k1::Message::from_digest(digest), &rsig)
+    assert!(rsig
+        .recover_ecdsa(secp256k1::Message::from_digest(digest))
         .is_ok());
-    move |d| {
-        secp256k1::SECP256K1
-            .recover_ecdsa(&secp256k1::Message::from_digest(d), &rsig)
-            .ok()
-    }
+    move |d| rsig.recover_ecdsa(secp256k1::Message::from_digest(d)).ok()
 }
 
 fn bench_ethereum(crit: &mut Criterion) {

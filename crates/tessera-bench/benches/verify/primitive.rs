@@ -66,7 +66,5 @@ pub fn es256k_primitive(key: &secp256k1::PublicKey, msg: &[u8], signature: &[u8]
     let Ok(s) = secp256k1::ecdsa::Signature::from_compact(signature) else {
         return false;
     };
-    secp256k1::SECP256K1
-        .verify_ecdsa(&secp256k1::Message::from_digest(digest), &s, key)
-        .is_ok()
+    secp256k1::ecdsa::verify(&s, secp256k1::Message::from_digest(digest), key).is_ok()
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::jws::secp::parse_low_s;
 use crate::sha::keccak256;
 use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
-use secp256k1::{Message, PublicKey, SECP256K1};
+use secp256k1::{Message, PublicKey};
 
 /// `keccak256("\x19Ethereum Signed Message:\n" || decimal length || message)`.
 pub fn personal_sign_hash(message: &[u8]) -> [u8; 32] {
@@ -41,8 +41,7 @@ pub fn recover_public_key(message: &[u8], sig65: &[u8]) -> Result<PublicKey> {
     let recid = RecoveryId::try_from(i32::from(recid)).map_err(|_| bad("invalid recovery id"))?;
     let sig =
         RecoverableSignature::from_compact(rs, recid).map_err(|_| bad("invalid signature"))?;
-    SECP256K1
-        .recover_ecdsa(&Message::from_digest(personal_sign_hash(message)), &sig)
+    sig.recover_ecdsa(Message::from_digest(personal_sign_hash(message)))
         .map_err(|_| bad("no public key recovers from this signature"))
 }
 
@@ -64,15 +63,15 @@ pub fn verify(message: &[u8], sig65: &[u8], expected: &Address) -> Result<()> {
 /// Signs `message` the way wallets' `personal_sign` does: RFC 6979, low S,
 /// `v` = 27 or 28.
 pub fn sign(secret: &EthereumSecretKey, message: &[u8]) -> [u8; 65] {
-    let sig = SECP256K1.sign_ecdsa_recoverable(
-        &Message::from_digest(personal_sign_hash(message)),
+    let sig = RecoverableSignature::sign_ecdsa_recoverable(
+        Message::from_digest(personal_sign_hash(message)),
         secret.secret_key(),
     );
     let (recid, rs) = sig.serialize_compact();
     let mut out = [0u8; 65];
     out[..64].copy_from_slice(&rs);
     // libsecp256k1 signs low-S, so the id is 0 or 1.
-    out[64] = 27 + i32::from(recid) as u8;
+    out[64] = 27 + recid.to_u8();
     out
 }
 

@@ -17,13 +17,13 @@ impl EthereumSecretKey {
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> Self {
         EthereumSecretKey {
-            key: SecretKey::new(&mut secp256k1::rand::thread_rng()),
+            key: SecretKey::new(&mut secp256k1::rand::rng()),
         }
     }
 
     /// From 32 bytes; `malformed` when zero or not below the group order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self> {
-        SecretKey::from_byte_array(&bytes)
+        SecretKey::from_secret_bytes(bytes)
             .map(|key| EthereumSecretKey { key })
             .map_err(|_| Error::malformed("not a valid secp256k1 secret key"))
     }
@@ -42,7 +42,7 @@ impl EthereumSecretKey {
 
     /// `0x` and 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex_encode(&self.key.secret_bytes()))
+        format!("0x{}", hex_encode(&self.key.to_secret_bytes()))
     }
 
     /// The libsecp256k1 secret key.
@@ -52,7 +52,7 @@ impl EthereumSecretKey {
 
     /// The public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey::from_secret_key_global(&self.key)
+        PublicKey::from_secret_key(&self.key)
     }
 
     /// The address this key controls.

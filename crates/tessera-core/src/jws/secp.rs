@@ -9,7 +9,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::sha::sha256;
-use secp256k1::{ecdsa, Message, PublicKey, SecretKey, SECP256K1};
+use secp256k1::{ecdsa, Message, PublicKey, SecretKey};
 
 /// Verifies a 64-byte `r||s` ECDSA signature over SHA-256(`msg`), with
 /// either S: the JWT ES256K rule (RFC 8812).
@@ -30,8 +30,7 @@ pub fn es256k_verify_low_s(key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<()
 }
 
 fn verify_parsed(key: &PublicKey, digest: &[u8; 32], sig: &ecdsa::Signature) -> Result<()> {
-    SECP256K1
-        .verify_ecdsa(&Message::from_digest(*digest), sig, key)
+    ecdsa::verify(sig, Message::from_digest(*digest), key)
         .map_err(|_| Error::new(ErrorCode::BadSignature, "signature does not verify"))
 }
 
@@ -64,7 +63,5 @@ pub fn parse_low_s(sig: &[u8]) -> Result<ecdsa::Signature> {
 /// Signs SHA-256(`msg`) deterministically (RFC 6979); the result is low-S.
 pub fn es256k_sign(key: &SecretKey, msg: &[u8]) -> [u8; 64] {
     let digest = sha256(msg);
-    SECP256K1
-        .sign_ecdsa(&Message::from_digest(digest), key)
-        .serialize_compact()
+    ecdsa::sign(Message::from_digest(digest), key).serialize_compact()
 }

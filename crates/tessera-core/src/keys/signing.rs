@@ -81,7 +81,7 @@ impl SigningKey {
                     .map_err(rejected("RSA key generation failed"))?,
             )),
             KeyFamily::Ec(Curve::Secp256k1) => {
-                Signer::Secp256k1(secp256k1::SecretKey::new(&mut secp256k1::rand::thread_rng()))
+                Signer::Secp256k1(secp256k1::SecretKey::new(&mut secp256k1::rand::rng()))
             }
             KeyFamily::Ec(curve) => Signer::Ecdsa(
                 Box::new(
@@ -140,7 +140,7 @@ impl SigningKey {
             return Err(mismatch(alg, &format!("a {} key", curve.name())));
         }
         if curve == Curve::Secp256k1 {
-            let sk = secp256k1::SecretKey::from_byte_array(
+            let sk = secp256k1::SecretKey::from_secret_bytes(
                 d.try_into()
                     .map_err(rejected("secp256k1 secrets are 32 bytes"))?,
             )
@@ -148,7 +148,7 @@ impl SigningKey {
             if let Some(p) = point {
                 let pk = secp256k1::PublicKey::from_slice(p)
                     .map_err(rejected("invalid secp256k1 point"))?;
-                if pk != sk.public_key(secp256k1::SECP256K1) {
+                if pk != sk.public_key() {
                     return Err(key_error("EC private and public parts do not match"));
                 }
             }
@@ -393,10 +393,8 @@ impl SigningKey {
             }
             Signer::Secp256k1(sk) => Ok((
                 Curve::Secp256k1,
-                sk.public_key(secp256k1::SECP256K1)
-                    .serialize_uncompressed()
-                    .to_vec(),
-                sk.secret_bytes().to_vec(),
+                sk.public_key().serialize_uncompressed().to_vec(),
+                sk.to_secret_bytes().to_vec(),
             )),
             _ => Err(key_error("not an EC key")),
         }

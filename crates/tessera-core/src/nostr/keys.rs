@@ -4,7 +4,7 @@
 use super::bech32;
 use crate::encoding::{hex_decode_lower_array, hex_encode};
 use crate::error::{Error, ErrorCode, Result};
-use secp256k1::{schnorr, Keypair, Parity, PublicKey, SecretKey, XOnlyPublicKey, SECP256K1};
+use secp256k1::{schnorr, Keypair, Parity, PublicKey, SecretKey, XOnlyPublicKey};
 use std::fmt;
 use std::str::FromStr;
 
@@ -19,7 +19,7 @@ pub struct NostrPublicKey {
 impl NostrPublicKey {
     /// From the 32 x-only bytes; `malformed` unless they name a curve point.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self> {
-        let key = XOnlyPublicKey::from_byte_array(&bytes)
+        let key = XOnlyPublicKey::from_byte_array(bytes)
             .map_err(|_| Error::malformed("not a valid x-only secp256k1 public key"))?;
         Ok(NostrPublicKey { bytes, key })
     }
@@ -80,8 +80,7 @@ impl NostrPublicKey {
     /// events sign the 32 id bytes). Failure is `bad_signature`.
     pub fn verify_schnorr(&self, msg: &[u8], sig: &[u8; 64]) -> Result<()> {
         let sig = schnorr::Signature::from_byte_array(*sig);
-        SECP256K1
-            .verify_schnorr(&sig, msg, &self.key)
+        schnorr::verify(&sig, msg, &self.key)
             .map_err(|_| Error::new(ErrorCode::BadSignature, "BIP-340 signature does not verify"))
     }
 }
@@ -174,13 +173,13 @@ pub struct NostrSecretKey {
 impl NostrSecretKey {
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> Self {
-        let sk = SecretKey::new(&mut secp256k1::rand::thread_rng());
+        let sk = SecretKey::new(&mut secp256k1::rand::rng());
         Self::from_secret(sk)
     }
 
     /// From 32 bytes; `malformed` when zero or not below the group order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self> {
-        let sk = SecretKey::from_byte_array(&bytes)
+        let sk = SecretKey::from_secret_bytes(bytes)
             .map_err(|_| Error::malformed("not a valid secp256k1 secret key"))?;
         Ok(Self::from_secret(sk))
     }
@@ -188,7 +187,7 @@ impl NostrSecretKey {
     /// From a libsecp256k1 secret key.
     pub fn from_secret(sk: SecretKey) -> Self {
         NostrSecretKey {
-            keypair: Keypair::from_secret_key(SECP256K1, &sk),
+            keypair: Keypair::from_secret_key(&sk),
         }
     }
 
@@ -220,7 +219,7 @@ impl NostrSecretKey {
 
     /// The 32 secret bytes.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.keypair.secret_key().secret_bytes()
+        self.keypair.secret_key().to_secret_bytes()
     }
 
     /// 64 lowercase hex characters.
@@ -237,7 +236,7 @@ impl NostrSecretKey {
     pub fn public_key(&self) -> NostrPublicKey {
         let (key, _) = self.keypair.x_only_public_key();
         NostrPublicKey {
-            bytes: key.serialize(),
+            bytes: key.to_byte_array(),
             key,
         }
     }
@@ -255,15 +254,13 @@ impl NostrSecretKey {
 
     /// A BIP-340 signature over `msg` with fresh auxiliary randomness.
     pub fn sign_schnorr(&self, msg: &[u8]) -> [u8; 64] {
-        SECP256K1.sign_schnorr(msg, &self.keypair).to_byte_array()
+        schnorr::sign(msg, &self.keypair).to_byte_array()
     }
 
     /// A BIP-340 signature over `msg` with the given auxiliary data
     /// (deterministic; for tests and reproducible fixtures).
     pub fn sign_schnorr_with_aux(&self, msg: &[u8], aux_rand: &[u8; 32]) -> [u8; 64] {
-        SECP256K1
-            .sign_schnorr_with_aux_rand(msg, &self.keypair, aux_rand)
-            .to_byte_array()
+        schnorr::sign_with_aux_rand(msg, &self.keypair, aux_rand).to_byte_array()
     }
 }
 
@@ -340,10 +337,7 @@ mod tests {
         for _ in 0..8 {
             let sk = NostrSecretKey::generate();
             let lifted = sk.public_key().even_y_point();
-            assert_eq!(
-                PublicKey::from_secret_key_global(&sk.even_y_secret()),
-                lifted
-            );
+            assert_eq!(PublicKey::from_secret_key(&sk.even_y_secret()), lifted);
         }
     }
 }
