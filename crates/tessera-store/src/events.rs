@@ -73,6 +73,26 @@ impl Bus {
         let _ = self.tx.send(event);
     }
 
+    /// Delivers the revocation of these families to this instance's own
+    /// subscribers, after a backend revoked them; returns how many.
+    pub(crate) fn families_revoked(&self, ids: Vec<String>) -> u64 {
+        let count = ids.len() as u64;
+        for id in ids {
+            self.local(Invalidation::Family(id));
+        }
+        count
+    }
+
+    /// Delivers a subject's new token version to this instance's own
+    /// subscribers, after a backend raised it; returns the version.
+    pub(crate) fn subject_version(&self, subject: &str, version: u64) -> u64 {
+        self.local(Invalidation::Subject {
+            subject: subject.to_string(),
+            version,
+        });
+        version
+    }
+
     /// Handles a message from the wire; this instance's own messages were
     /// delivered locally already and are skipped.
     #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]

@@ -251,11 +251,7 @@ impl Store for RedisStore {
                 call("revoke families of subject", inv.invoke_async(&mut con)),
             )
             .await?;
-        let count = ids.len() as u64;
-        for id in ids {
-            self.bus.local(Invalidation::Family(id));
-        }
-        Ok(count)
+        Ok(self.bus.families_revoked(ids))
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
@@ -339,11 +335,7 @@ impl Store for RedisStore {
             .await?;
         let version =
             u64::try_from(v).map_err(|_| StoreError::corrupt("negative token version"))?;
-        self.bus.local(Invalidation::Subject {
-            subject: subject.to_string(),
-            version,
-        });
-        Ok(version)
+        Ok(self.bus.subject_version(subject, version))
     }
 
     async fn revocation_snapshot(

@@ -40,6 +40,29 @@ use rotation::TokenRow;
 
 const FAMILY_COLUMNS: &str = "id, subject, amr, created_at, expires_at, revoked, token_version";
 
+/// Binds a new family's values in the order of [`FAMILY_COLUMNS`], which
+/// both dialects' `create_family` INSERT names: one list, so the two
+/// cannot bind the columns differently.
+fn bind_family<'q, DB: Database>(
+    query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    family: &'q RefreshFamily,
+    token_version: i64,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .bind(family.id.as_str())
+        .bind(family.subject.as_str())
+        .bind(family.amr.as_str())
+        .bind(family.created_at)
+        .bind(family.expires_at)
+        .bind(family.revoked)
+        .bind(token_version)
+}
+
 /// A connection of a dialect's database.
 pub(crate) type Conn<D> = <<D as Dialect>::DB as Database>::Connection;
 

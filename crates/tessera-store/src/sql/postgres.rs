@@ -274,20 +274,17 @@ impl Dialect for PgDialect {
         first: &NewRefreshToken,
     ) -> Result<(), sqlx::Error> {
         // One statement: both rows or neither.
-        sqlx::query(
-            "WITH f AS (INSERT INTO tessera_refresh_families \
-                 (id, subject, amr, created_at, expires_at, revoked, token_version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) \
-             INSERT INTO tessera_refresh_tokens (hash, family_id, expires_at) \
-             SELECT $8, f.id, $9 FROM f",
+        super::bind_family(
+            sqlx::query(
+                "WITH f AS (INSERT INTO tessera_refresh_families \
+                     (id, subject, amr, created_at, expires_at, revoked, token_version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) \
+                 INSERT INTO tessera_refresh_tokens (hash, family_id, expires_at) \
+                 SELECT $8, f.id, $9 FROM f",
+            ),
+            family,
+            token_version,
         )
-        .bind(&family.id)
-        .bind(&family.subject)
-        .bind(&family.amr)
-        .bind(family.created_at)
-        .bind(family.expires_at)
-        .bind(family.revoked)
-        .bind(token_version)
         .bind(first.hash.as_slice())
         .bind(first.expires_at)
         .execute(pool)

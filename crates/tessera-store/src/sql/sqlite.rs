@@ -221,18 +221,15 @@ impl Dialect for SqliteDialect {
         first: &NewRefreshToken,
     ) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO tessera_refresh_families \
-             (id, subject, amr, created_at, expires_at, revoked, token_version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        super::bind_family(
+            sqlx::query(
+                "INSERT INTO tessera_refresh_families \
+                 (id, subject, amr, created_at, expires_at, revoked, token_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            ),
+            family,
+            token_version,
         )
-        .bind(&family.id)
-        .bind(&family.subject)
-        .bind(&family.amr)
-        .bind(family.created_at)
-        .bind(family.expires_at)
-        .bind(family.revoked)
-        .bind(token_version)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

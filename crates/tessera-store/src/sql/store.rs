@@ -274,11 +274,7 @@ where
                     .map_err(|e| from_sqlx("revoke families of subject", e))
             })
             .await?;
-        let count = ids.len() as u64;
-        for id in ids {
-            self.bus.local(Invalidation::Family(id));
-        }
-        Ok(count)
+        Ok(self.bus.families_revoked(ids))
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
@@ -339,11 +335,7 @@ where
             })
             .await?;
         let version = to_version(version)?;
-        self.bus.local(Invalidation::Subject {
-            subject: subject.to_string(),
-            version,
-        });
-        Ok(version)
+        Ok(self.bus.subject_version(subject, version))
     }
 
     async fn revocation_snapshot(
